@@ -1,0 +1,1 @@
+"""Otdel: a self-hosted system for running a sales department."""

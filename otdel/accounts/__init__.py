@@ -1,0 +1,1 @@
+"""Users, roles, departments, phone extensions, working hours."""

@@ -1,0 +1,127 @@
+"""Users with a role, a department, a phone extension and working hours."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from otdel.core.models import TimeStampedModel
+
+
+class Role(models.TextChoices):
+    SALES_MANAGER = "sales_manager", _("Sales manager")
+    HEAD_OF_SALES = "head_of_sales", _("Head of sales")
+    OFFICE_MANAGER = "office_manager", _("Office manager")
+    CALL_CENTER = "call_center", _("Call center operator")
+    APPROVER = "approver", _("Approver")
+    ADMIN = "admin", _("Administrator")
+
+
+SALES_ROLES = {Role.SALES_MANAGER, Role.HEAD_OF_SALES}
+TRIAGE_ROLES = {Role.OFFICE_MANAGER, Role.CALL_CENTER}
+
+
+class Department(TimeStampedModel):
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    head = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("head"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="headed_departments",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def default_work_days() -> list[int]:
+    return [0, 1, 2, 3, 4]  # Monday..Friday (datetime.weekday())
+
+
+class User(AbstractUser):
+    full_name = models.CharField(_("full name"), max_length=200, blank=True)
+    role = models.CharField(
+        _("role"), max_length=32, choices=Role.choices, default=Role.SALES_MANAGER, db_index=True
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+    )
+    extension = models.CharField(
+        _("phone extension"),
+        max_length=16,
+        null=True,
+        blank=True,
+        unique=True,
+        validators=[RegexValidator(r"^\d{2,8}$", _("An extension is 2 to 8 digits."))],
+    )
+    phone = models.CharField(_("mobile phone"), max_length=32, blank=True)
+    language = models.CharField(
+        _("interface language"),
+        max_length=8,
+        choices=[("ru", "Русский"), ("en", "English")],
+        default="ru",
+    )
+    work_days = models.JSONField(_("working days"), default=default_work_days, blank=True)
+    work_start = models.TimeField(_("work starts"), default=datetime.time(9, 0))
+    work_end = models.TimeField(_("work ends"), default=datetime.time(18, 0))
+
+    objects = UserManager()
+
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        ordering = ["full_name", "username"]
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.full_name or self.get_username()
+
+    def get_full_name(self) -> str:
+        return self.full_name or super().get_full_name() or self.get_username()
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.extension == "":
+            self.extension = None
+        if self.is_superuser and self.role != Role.ADMIN and not self.pk:
+            self.role = Role.ADMIN
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN or self.is_superuser
+
+    @property
+    def is_head_of_sales(self) -> bool:
+        return self.role == Role.HEAD_OF_SALES
+
+    @property
+    def is_sales(self) -> bool:
+        return self.role in SALES_ROLES
+
+    @property
+    def is_triage(self) -> bool:
+        return self.role in TRIAGE_ROLES
+
+    def works_at(self, moment: datetime.datetime) -> bool:
+        """Whether ``moment`` (aware, local time) falls in this user's working hours."""
+        local = moment
+        if local.weekday() not in (self.work_days or []):
+            return False
+        return self.work_start <= local.time() < self.work_end

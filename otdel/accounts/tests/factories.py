@@ -1,0 +1,32 @@
+"""Factories for users and departments."""
+
+import factory
+
+from otdel.accounts.models import Department, Role, User
+
+PASSWORD = "otdel-test-pass"
+
+
+class DepartmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Department
+
+    name = factory.Sequence(lambda n: f"Отдел {n}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    full_name = factory.Sequence(lambda n: f"Сотрудник {n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
+    role = Role.SALES_MANAGER
+    language = "en"
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):  # noqa: N805
+        if create:
+            obj.save()

@@ -1,0 +1,1 @@
+"""The REST API: routers, pagination, the error shape of CONTRACTS.md."""

@@ -1,0 +1,8 @@
+"""Page-number pagination with ``page_size`` the client may lower or raise up to 500."""
+
+from rest_framework.pagination import PageNumberPagination
+
+
+class Pagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 500

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: model mixins, change log, identity normalization, scoping, events."""

@@ -1,0 +1,84 @@
+"""Writes ObjectChange rows for ChangeLoggedModel saves and deletes, and for service actions."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import uuid
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.dispatch import receiver
+
+from otdel.core.context import current_actor
+from otdel.core.models import ChangeLoggedModel, ObjectChange
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (decimal.Decimal, uuid.UUID)):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, models.Model):
+        return value.pk
+    return value
+
+
+def record_change(
+    instance: models.Model,
+    action: str,
+    *,
+    changes: dict[str, Any] | None = None,
+    message: str = "",
+    user: Any = None,
+) -> ObjectChange:
+    """Write one change-log row; services call this for actions that are not plain saves."""
+    actor = user if user is not None else current_actor()
+    return ObjectChange.objects.create(
+        user=actor if getattr(actor, "pk", None) else None,
+        user_name=(actor.get_full_name() or actor.get_username()) if actor else "",
+        action=action,
+        content_type=ContentType.objects.get_for_model(instance, for_concrete_model=True),
+        object_id=instance.pk,
+        object_repr=str(instance)[:200],
+        changes=_jsonable(changes or {}),
+        message=message[:300],
+    )
+
+
+@receiver(pre_save)
+def _bump_version(sender: type, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    if raw or not isinstance(instance, ChangeLoggedModel) or instance._state.adding:
+        return
+    instance.version = (instance.version or 0) + 1
+
+
+@receiver(post_save)
+def _log_save(sender: type, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
+    if raw or not isinstance(instance, ChangeLoggedModel):
+        return
+    snapshot = instance.changelog_snapshot()
+    if created:
+        record_change(instance, ObjectChange.Action.CREATE, changes=snapshot)
+    else:
+        before = getattr(instance, "_loaded_values", None) or {}
+        diff = {
+            name: [before.get(name), value]
+            for name, value in snapshot.items()
+            if name in before and _jsonable(before.get(name)) != _jsonable(value)
+        }
+        if diff:
+            record_change(instance, ObjectChange.Action.UPDATE, changes=diff)
+    instance._loaded_values = {**snapshot, "version": instance.version}
+
+
+@receiver(post_delete)
+def _log_delete(sender: type, instance: Any, **kwargs: Any) -> None:
+    if isinstance(instance, ChangeLoggedModel):
+        record_change(instance, ObjectChange.Action.DELETE, changes=instance.changelog_snapshot())

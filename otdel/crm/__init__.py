@@ -1,0 +1,1 @@
+"""Companies, contacts, identities, leads, deals, pipelines, stages, lost reasons, notes."""

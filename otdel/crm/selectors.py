@@ -1,0 +1,217 @@
+"""Reads of CRM records, always through ``scope``; also the scoping rules for CRM models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+
+from otdel.accounts.models import Role
+from otdel.core.identity import guess_identity
+from otdel.core.scoping import scope, scope_rule
+from otdel.crm.models import Company, Contact, Deal, Identity, Lead, Pipeline, Stage, Verdict
+
+
+def _department_users_q(user: Any, field: str) -> Q:
+    """Records whose ``field`` user is in the head's department, or unassigned."""
+    if user.department_id is None:
+        return Q()
+    return (
+        Q(**{f"{field}__department_id": user.department_id})
+        | Q(**{f"{field}__isnull": True})
+        | Q(**{field: user})
+    )
+
+
+@scope_rule(Deal)
+def _scope_deals(qs: QuerySet[Any], user: Any, action: str) -> QuerySet[Any]:
+    if user.is_admin:
+        return qs
+    if user.role == Role.HEAD_OF_SALES:
+        return qs.filter(_department_users_q(user, "responsible"))
+    if user.role == Role.SALES_MANAGER:
+        return qs.filter(responsible=user)
+    return qs.none()
+
+
+@scope_rule(Lead)
+def _scope_leads(qs: QuerySet[Any], user: Any, action: str) -> QuerySet[Any]:
+    if user.is_admin:
+        return qs
+    target = ~Q(verdict=Verdict.NON_TARGET) & Q(contact__non_target=False)
+    if user.role == Role.HEAD_OF_SALES:
+        return qs.filter(target & _department_users_q(user, "responsible"))
+    if user.role == Role.SALES_MANAGER:
+        return qs.filter(target, responsible=user)
+    if user.is_triage:
+        return qs.filter(Q(verdict="") | Q(verdict=Verdict.NON_TARGET) | Q(contact__non_target=True))
+    return qs.none()
+
+
+@scope_rule(Contact)
+def _scope_contacts(qs: QuerySet[Any], user: Any, action: str) -> QuerySet[Any]:
+    if user.is_admin:
+        return qs
+    if user.role == Role.HEAD_OF_SALES:
+        if user.department_id is None:
+            return qs.filter(non_target=False)
+        in_department = Q(responsible__department_id=user.department_id) | Q(responsible__isnull=True)
+        deals = Deal.objects.filter(contact=OuterRef("pk"), responsible__department_id=user.department_id)
+        return qs.filter(Q(non_target=False) & (in_department | Exists(deals)))
+    if user.role == Role.SALES_MANAGER:
+        own_deals = Deal.objects.filter(contact=OuterRef("pk"), responsible=user)
+        own_leads = Lead.objects.filter(contact=OuterRef("pk"), responsible=user)
+        return qs.filter(
+            Q(non_target=False) & (Q(responsible=user) | Exists(own_deals) | Exists(own_leads))
+        )
+    if user.is_triage:
+        untriaged = Lead.objects.filter(contact=OuterRef("pk"), verdict="")
+        return qs.filter(Q(non_target=True) | Q(responsible__isnull=True) | Exists(untriaged))
+    return qs.none()
+
+
+@scope_rule(Company)
+def _scope_companies(qs: QuerySet[Any], user: Any, action: str) -> QuerySet[Any]:
+    if user.is_admin:
+        return qs
+    if user.role == Role.HEAD_OF_SALES and user.department_id is None:
+        return qs
+    visible_contacts = scope(Contact.objects.all(), user, action).filter(company=OuterRef("pk"))
+    visible_deals = scope(Deal.objects.all(), user, action).filter(company=OuterRef("pk"))
+    own = Q(responsible=user)
+    if user.role == Role.HEAD_OF_SALES:
+        own = _department_users_q(user, "responsible")
+    elif user.is_triage:
+        own = Q(pk__in=[])
+    return qs.filter(own | Exists(visible_contacts) | Exists(visible_deals))
+
+
+@scope_rule(Pipeline)
+def _scope_pipelines(qs: QuerySet[Any], user: Any, action: str) -> QuerySet[Any]:
+    if action == "view" or user.is_admin:
+        return qs
+    return qs.none()
+
+
+@scope_rule(Stage)
+def _scope_stages(qs: QuerySet[Any], user: Any, action: str) -> QuerySet[Any]:
+    return _scope_pipelines(qs, user, action)
+
+
+# --- lists -----------------------------------------------------------------------------------
+
+
+def contact_list(*, user: Any, filters: dict[str, Any] | None = None) -> QuerySet[Contact]:
+    qs = scope(Contact.objects.filter(merged_into__isnull=True), user)
+    filters = filters or {}
+    identity = filters.get("identity")
+    if identity:
+        qs = qs.filter(pk__in=_contacts_by_identity_text(identity))
+    return qs.select_related("company", "responsible").prefetch_related("identities")
+
+
+def contact_by_identity(*, kind: str, value: str) -> Contact | None:
+    """Identity resolution: who is this phone/e-mail/chat (unscoped; for channels and routing)."""
+    identity = Identity.objects.select_related("contact").filter(kind=kind, value=value).first()
+    if identity is None:
+        return None
+    contact = identity.contact
+    while contact.merged_into_id is not None:  # follow merges to the surviving contact
+        contact = Contact.objects.get(pk=contact.merged_into_id)
+    return contact
+
+
+def _contacts_by_identity_text(text: str) -> QuerySet[Any]:
+    guess = guess_identity(text)
+    if guess is None:
+        return Identity.objects.filter(value=text.strip()).values("contact_id")
+    kind, value = guess
+    return Identity.objects.filter(kind=kind, value=value).values("contact_id")
+
+
+def company_list(*, user: Any) -> QuerySet[Company]:
+    return (
+        scope(Company.objects.all(), user)
+        .select_related("responsible")
+        .annotate(contact_count=Count("contacts", distinct=True))
+    )
+
+
+def lead_list(*, user: Any) -> QuerySet[Lead]:
+    return scope(Lead.objects.all(), user).select_related(
+        "contact", "contact__company", "responsible", "deal"
+    )
+
+
+def lead_inbox(*, user: Any) -> QuerySet[Lead]:
+    """Leads waiting for a verdict that this user may triage."""
+    return lead_list(user=user).filter(verdict="").exclude(status=Lead.Status.CLOSED)
+
+
+def deal_list(*, user: Any) -> QuerySet[Deal]:
+    return scope(Deal.objects.all(), user).select_related(
+        "pipeline", "stage", "contact", "company", "responsible", "lost_reason"
+    )
+
+
+def kanban_columns(*, user: Any, pipeline: Pipeline, filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Stages of a pipeline with the count and total amount of the user's visible deals in each."""
+    deals = deal_list(user=user).filter(pipeline=pipeline)
+    deals = kanban_filter(deals, filters or {})
+    totals = {
+        row["stage_id"]: row
+        for row in deals.order_by().values("stage_id").annotate(count=Count("id"), total=Sum("amount"))
+    }
+    return [
+        {
+            "stage": stage,
+            "count": totals.get(stage.pk, {}).get("count", 0),
+            "total": totals.get(stage.pk, {}).get("total") or 0,
+        }
+        for stage in pipeline.stages.all()
+    ]
+
+
+def kanban_filter(deals: QuerySet[Deal], filters: dict[str, Any]) -> QuerySet[Deal]:
+    if filters.get("responsible"):
+        deals = deals.filter(responsible_id=filters["responsible"])
+    if filters.get("q"):
+        deals = deals.filter(title__icontains=filters["q"])
+    return deals
+
+
+def kanban_page(
+    *, user: Any, stage: Stage, offset: int = 0, limit: int = 20, filters: dict[str, Any] | None = None
+) -> list[Deal]:
+    deals = kanban_filter(deal_list(user=user).filter(stage=stage), filters or {})
+    return list(deals.order_by("position", "-id")[offset : offset + limit])
+
+
+def global_search(*, user: Any, text: str, limit: int = 10) -> dict[str, list[Any]]:
+    """Contacts, companies, deals and leads matching a name, company, phone in any format or e-mail."""
+    text = (text or "").strip()
+    if len(text) < 2:
+        return {"contacts": [], "companies": [], "deals": [], "leads": []}
+    needle = text.lower()
+    guess = guess_identity(text)
+    contacts = contact_list(user=user)
+    if guess is not None:
+        kind, value = guess
+        contacts = contacts.filter(identities__kind=kind, identities__value=value)
+    else:
+        by_identity = Identity.objects.filter(value__icontains=needle).values("contact_id")
+        contacts = contacts.filter(
+            Q(search_text__contains=needle)
+            | Q(company__search_text__contains=needle)
+            | Q(pk__in=by_identity)
+        )
+    companies = company_list(user=user).filter(search_text__contains=needle)
+    deals = deal_list(user=user).filter(Q(title__icontains=text) | Q(contact__search_text__contains=needle))
+    if guess is not None:
+        deals = deal_list(user=user).filter(contact__in=contacts.values("pk"))
+    return {
+        "contacts": list(contacts.distinct()[:limit]),
+        "companies": list(companies[:limit]),
+        "deals": list(deals[:limit]),
+        "leads": [],
+    }

@@ -1,0 +1,506 @@
+"""Writes to the CRM: every change goes through one of these functions (keyword-only, atomic)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Model
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from otdel.core.changelog import record_change
+from otdel.core.context import acting_as
+from otdel.core.events import emit
+from otdel.core.exceptions import ConflictError, field_error
+from otdel.core.identity import normalize_identity
+from otdel.core.models import ChangeLoggedModel, ObjectChange
+from otdel.crm.models import (
+    Company,
+    Contact,
+    Deal,
+    Identity,
+    Lead,
+    LostReason,
+    NonTargetReason,
+    Note,
+    Pipeline,
+    Stage,
+    Verdict,
+)
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _check_version(instance: ChangeLoggedModel, expected_version: int | None) -> None:
+    """Refuse to overwrite a record someone else saved since the caller read it."""
+    if expected_version is None:
+        return
+    current = type(instance).objects.filter(pk=instance.pk).values_list("version", flat=True).first()
+    if current is not None and int(expected_version) != current:
+        raise ConflictError(
+            _(
+                "This record was changed by someone else while you were editing it. "
+                "Reload it to see the changes, then save again."
+            ),
+            code="stale_version",
+        )
+
+
+def _save(instance: Model, *, exclude: Iterable[str] = ()) -> None:
+    instance.full_clean(exclude=list(exclude), validate_unique=False)
+    instance.save()
+
+
+def _set_fields(instance: Model, fields: dict[str, Any], allowed: set[str]) -> None:
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({name: _("This field cannot be changed here.") for name in unknown})
+    for name, value in fields.items():
+        setattr(instance, name, value)
+
+
+def _parse_amount(value: Any) -> Decimal:
+    if value in (None, ""):
+        return Decimal("0")
+    try:
+        amount = Decimal(str(value).replace(" ", "").replace("\u00a0", "").replace(",", "."))
+    except InvalidOperation as exc:
+        raise field_error("amount", _("Enter a number."), "invalid") from exc
+    if amount < 0:
+        raise field_error("amount", _("The amount cannot be negative."), "negative")
+    return amount
+
+
+# --- companies -------------------------------------------------------------------------------
+
+COMPANY_FIELDS = {"name", "inn", "website", "address", "industry", "responsible", "comment"}
+
+
+@transaction.atomic
+def company_create(*, actor: Any, name: str, **fields: Any) -> Company:
+    with acting_as(actor):
+        company = Company(name=(name or "").strip())
+        _set_fields(company, fields, COMPANY_FIELDS)
+        _save(company)
+        return company
+
+
+@transaction.atomic
+def company_update(
+    *, actor: Any, company: Company, expected_version: int | None = None, **fields: Any
+) -> Company:
+    with acting_as(actor):
+        _check_version(company, expected_version)
+        _set_fields(company, fields, COMPANY_FIELDS)
+        _save(company)
+        return company
+
+
+# --- contacts and identities -----------------------------------------------------------------
+
+CONTACT_FIELDS = {"full_name", "company", "position", "responsible", "comment"}
+
+
+def _normalize_identities(identities: Iterable[dict[str, str] | tuple[str, str]]) -> list[tuple[str, str]]:
+    result: list[tuple[str, str]] = []
+    errors: list[str] = []
+    for item in identities:
+        kind, raw = (item["kind"], item["value"]) if isinstance(item, dict) else item
+        if raw in (None, ""):
+            continue
+        try:
+            pair = (kind, normalize_identity(kind, raw))
+        except ValidationError as exc:
+            errors.extend(exc.messages)
+            continue
+        if pair not in result:
+            result.append(pair)
+    if errors:
+        raise ValidationError({"identities": errors})
+    return result
+
+
+def _attach_identities(contact: Contact, pairs: list[tuple[str, str]]) -> None:
+    for kind, value in pairs:
+        holder = Identity.objects.filter(kind=kind, value=value).select_related("contact").first()
+        if holder is not None:
+            if holder.contact_id == contact.pk:
+                continue
+            raise ConflictError(
+                _("%(value)s already belongs to contact “%(contact)s” (#%(id)s).")
+                % {"value": holder.display_value, "contact": holder.contact, "id": holder.contact_id},
+                code="identity_taken",
+                field="identities",
+            )
+        is_primary = not contact.identities.filter(kind=kind).exists()
+        try:
+            with transaction.atomic():
+                Identity.objects.create(contact=contact, kind=kind, value=value, is_primary=is_primary)
+        except IntegrityError as exc:  # another request took it a moment ago
+            raise ConflictError(
+                _("%(value)s already belongs to another contact.") % {"value": value},
+                code="identity_taken",
+                field="identities",
+            ) from exc
+
+
+@transaction.atomic
+def contact_create(
+    *,
+    actor: Any,
+    full_name: str,
+    identities: Iterable[dict[str, str] | tuple[str, str]] = (),
+    **fields: Any,
+) -> Contact:
+    with acting_as(actor):
+        pairs = _normalize_identities(identities)
+        contact = Contact(full_name=(full_name or "").strip())
+        _set_fields(contact, fields, CONTACT_FIELDS)
+        _save(contact)
+        _attach_identities(contact, pairs)
+        emit("contact.created", contact_id=contact.pk)
+        return contact
+
+
+@transaction.atomic
+def contact_update(
+    *,
+    actor: Any,
+    contact: Contact,
+    expected_version: int | None = None,
+    identities: Iterable[dict[str, str] | tuple[str, str]] | None = None,
+    **fields: Any,
+) -> Contact:
+    """Update fields; when ``identities`` is given it becomes the full list (others removed)."""
+    with acting_as(actor):
+        _check_version(contact, expected_version)
+        _set_fields(contact, fields, CONTACT_FIELDS)
+        _save(contact)
+        if identities is not None:
+            pairs = _normalize_identities(identities)
+            _attach_identities(contact, pairs)
+            stale = [i for i in contact.identities.all() if (i.kind, i.value) not in pairs]
+            for identity in stale:
+                record_change(
+                    contact,
+                    ObjectChange.Action.UPDATE,
+                    changes={"identity_removed": [identity.value, None]},
+                )
+                identity.delete()
+        return contact
+
+
+@transaction.atomic
+def identity_add(*, actor: Any, contact: Contact, kind: str, value: str) -> Identity:
+    with acting_as(actor):
+        (pair,) = _normalize_identities([(kind, value)]) or [(kind, "")]
+        _attach_identities(contact, [pair])
+        record_change(contact, ObjectChange.Action.UPDATE, changes={"identity_added": [None, pair[1]]})
+        return Identity.objects.get(kind=pair[0], value=pair[1])
+
+
+@transaction.atomic
+def contact_merge(*, actor: Any, source: Contact, target: Contact) -> Contact:
+    """Merge ``source`` into ``target``: identities, leads, deals and notes move; nothing is lost.
+
+    The source row stays as a tombstone pointing to the target, so old links still resolve.
+    """
+    if source.pk == target.pk:
+        raise field_error("target", _("A contact cannot be merged into itself."), "merge_self")
+    if source.merged_into_id or target.merged_into_id:
+        raise field_error("target", _("This contact has already been merged."), "already_merged")
+    with acting_as(actor):
+        moved = {
+            "identities": list(source.identities.values_list("value", flat=True)),
+            "leads": list(source.leads.values_list("pk", flat=True)),
+            "deals": list(source.deals.values_list("pk", flat=True)),
+            "notes": list(source.notes.values_list("pk", flat=True)),
+        }
+        source.identities.update(contact=target, is_primary=False)
+        Lead.objects.filter(contact=source).update(contact=target)
+        Deal.objects.filter(contact=source).update(contact=target)
+        Note.objects.filter(contact=source).update(contact=target)
+        Lead.objects.filter(duplicate_of=source).update(duplicate_of=target)
+        # Fill target's empty fields from the source, never overwrite what the target has.
+        for name in ("company", "position", "responsible"):
+            if getattr(target, name) in (None, "") and getattr(source, name) not in (None, ""):
+                setattr(target, name, getattr(source, name))
+        if source.comment:
+            target.comment = "\n\n".join(filter(None, [target.comment, source.comment]))
+        target.save()
+        source.merged_into = target
+        source.save()
+        record_change(
+            target,
+            ObjectChange.Action.MERGE,
+            changes={"merged_contact": source.pk, "merged_name": source.full_name, **moved},
+            message=_("Merged contact #%(id)s “%(name)s” into this one.")
+            % {"id": source.pk, "name": source.full_name},
+        )
+        emit("contact.merged", source_id=source.pk, target_id=target.pk)
+        return target
+
+
+# --- notes -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def note_create(
+    *,
+    actor: Any,
+    body: str,
+    contact: Contact | None = None,
+    company: Company | None = None,
+    deal: Deal | None = None,
+) -> Note:
+    body = (body or "").strip()
+    if not body:
+        raise field_error("body", _("Write the note first."), "required")
+    if contact is None and deal is not None:
+        contact = deal.contact
+    note = Note.objects.create(author=actor, body=body, contact=contact, company=company, deal=deal)
+    emit("note.created", note_id=note.pk)
+    return note
+
+
+# --- deals -----------------------------------------------------------------------------------
+
+DEAL_FIELDS = {
+    "title",
+    "contact",
+    "company",
+    "responsible",
+    "amount",
+    "currency",
+    "expected_close",
+    "custom_fields",
+}
+
+
+def _validate_stage(pipeline: Pipeline, stage: Stage) -> None:
+    if stage.pipeline_id != pipeline.pk:
+        raise field_error(
+            "stage",
+            _("Stage “%(stage)s” belongs to another pipeline.") % {"stage": stage},
+            "stage_pipeline_mismatch",
+        )
+
+
+def _validate_lost(stage: Stage, lost_reason: LostReason | None) -> None:
+    if stage.kind == Stage.Kind.LOST and lost_reason is None:
+        raise field_error("lost_reason", _("Choose why the deal was lost."), "lost_reason_required")
+
+
+def _top_position(stage: Stage) -> float:
+    lowest = Deal.objects.filter(stage=stage).order_by("position").values_list("position", flat=True).first()
+    return (lowest if lowest is not None else 1.0) - 1.0
+
+
+@transaction.atomic
+def deal_create(
+    *,
+    actor: Any,
+    title: str,
+    pipeline: Pipeline | None = None,
+    stage: Stage | None = None,
+    lost_reason: LostReason | None = None,
+    **fields: Any,
+) -> Deal:
+    with acting_as(actor):
+        if pipeline is None:
+            pipeline = stage.pipeline if stage else Pipeline.objects.filter(is_default=True).first()
+            pipeline = pipeline or Pipeline.objects.first()
+        if pipeline is None:
+            raise field_error("pipeline", _("Create a pipeline first."), "no_pipeline")
+        if stage is None:
+            stage = pipeline.stages.filter(kind=Stage.Kind.OPEN).first()
+            if stage is None:
+                raise field_error("stage", _("The pipeline has no open stages."), "no_stage")
+        _validate_stage(pipeline, stage)
+        _validate_lost(stage, lost_reason)
+        if "amount" in fields:
+            fields["amount"] = _parse_amount(fields["amount"])
+        if fields.get("company") is None and fields.get("contact") is not None:
+            fields["company"] = fields["contact"].company
+        if fields.get("responsible") is None and getattr(actor, "is_sales", False):
+            fields["responsible"] = actor
+        deal = Deal(title=(title or "").strip(), pipeline=pipeline, stage=stage, lost_reason=lost_reason)
+        _set_fields(deal, fields, DEAL_FIELDS)
+        deal.position = _top_position(stage)
+        if stage.is_terminal:
+            deal.closed_at = timezone.now()
+        _save(deal)
+        emit("deal.created", deal_id=deal.pk)
+        return deal
+
+
+@transaction.atomic
+def deal_update(
+    *, actor: Any, deal: Deal, expected_version: int | None = None, **fields: Any
+) -> Deal:
+    with acting_as(actor):
+        _check_version(deal, expected_version)
+        if "amount" in fields:
+            fields["amount"] = _parse_amount(fields["amount"])
+        stage = fields.pop("stage", None)
+        lost_reason = fields.pop("lost_reason", deal.lost_reason)
+        lost_comment = fields.pop("lost_comment", deal.lost_comment)
+        _set_fields(deal, fields, DEAL_FIELDS)
+        if stage is not None and stage.pk != deal.stage_id:
+            _validate_stage(deal.pipeline, stage)
+            _validate_lost(stage, lost_reason)
+            _apply_stage(deal, stage, lost_reason, lost_comment)
+        else:
+            deal.lost_reason, deal.lost_comment = lost_reason, lost_comment
+        _save(deal)
+        return deal
+
+
+def _apply_stage(deal: Deal, stage: Stage, lost_reason: LostReason | None, lost_comment: str) -> None:
+    deal.stage = stage
+    if stage.kind == Stage.Kind.LOST:
+        deal.lost_reason, deal.lost_comment = lost_reason, lost_comment or ""
+    else:
+        deal.lost_reason, deal.lost_comment = None, ""
+    deal.closed_at = timezone.now() if stage.is_terminal else None
+
+
+@transaction.atomic
+def deal_move(
+    *,
+    actor: Any,
+    deal: Deal,
+    stage: Stage,
+    lost_reason: LostReason | None = None,
+    lost_comment: str = "",
+    before: Deal | None = None,
+    expected_version: int | None = None,
+) -> Deal:
+    """Move a deal to ``stage`` (kanban drag or the API), optionally placing it above ``before``."""
+    with acting_as(actor):
+        _check_version(deal, expected_version)
+        _validate_stage(deal.pipeline, stage)
+        old_stage = deal.stage
+        if stage.pk != old_stage.pk:
+            _validate_lost(stage, lost_reason)
+            _apply_stage(deal, stage, lost_reason, lost_comment)
+        if before is not None and before.stage_id == stage.pk and before.pk != deal.pk:
+            above = (
+                Deal.objects.filter(stage=stage, position__lt=before.position)
+                .exclude(pk=deal.pk)
+                .aggregate(m=Max("position"))["m"]
+            )
+            deal.position = (before.position + above) / 2 if above is not None else before.position - 1.0
+        elif stage.pk != old_stage.pk:
+            deal.position = _top_position(stage)
+        deal.save()
+        if stage.pk != old_stage.pk:
+            emit("deal.stage_changed", deal_id=deal.pk, from_stage=old_stage.pk, to_stage=stage.pk)
+        return deal
+
+
+# --- leads -----------------------------------------------------------------------------------
+
+LEAD_FIELDS = {
+    "comment",
+    "responsible",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "page_url",
+    "status",
+}
+
+
+@transaction.atomic
+def lead_create(*, actor: Any, contact: Contact, source: str, channel: str, **fields: Any) -> Lead:
+    with acting_as(actor):
+        lead = Lead(contact=contact, source=source, channel=channel)
+        _set_fields(lead, fields, LEAD_FIELDS)
+        if lead.responsible is None:
+            lead.responsible = contact.responsible
+        _save(lead)
+        emit("lead.created", lead_id=lead.pk)
+        return lead
+
+
+@transaction.atomic
+def lead_triage(
+    *,
+    actor: Any,
+    lead: Lead,
+    verdict: str,
+    reason: str = "",
+    duplicate_of: Contact | None = None,
+    pipeline: Pipeline | None = None,
+    responsible: Any = None,
+    title: str = "",
+    amount: Any = None,
+) -> Lead:
+    """Record the verdict on a lead. ``qualified`` opens a deal; ``duplicate`` merges the contact.
+
+    ``non_target`` is stored with its reason (and marks the contact); the routing rules that send
+    that person's later traffic away from sales read the mark.
+    """
+    if verdict not in Verdict.values:
+        raise field_error("verdict", _("Choose qualified, non-target or duplicate."), "invalid_verdict")
+    if lead.verdict:
+        raise ConflictError(
+            _("This lead has already been triaged as “%(verdict)s”.")
+            % {"verdict": lead.get_verdict_display()},
+            code="already_triaged",
+        )
+    with acting_as(actor):
+        lead.verdict = verdict
+        lead.verdict_reason = (reason or "").strip()
+        lead.triaged_by = actor if getattr(actor, "pk", None) else None
+        lead.triaged_at = timezone.now()
+        lead.status = Lead.Status.CLOSED
+        if verdict == Verdict.QUALIFIED:
+            lead.status = Lead.Status.IN_PROGRESS
+            owner = responsible or lead.responsible or lead.contact.responsible
+            if owner is None and getattr(actor, "is_sales", False):
+                owner = actor
+            lead.responsible = owner
+            lead.deal = deal_create(
+                actor=actor,
+                title=title or _("Deal with %(name)s") % {"name": lead.contact.full_name},
+                pipeline=pipeline,
+                contact=lead.contact,
+                responsible=owner,
+                amount=amount or 0,
+            )
+            if lead.contact.responsible_id is None and owner is not None:
+                lead.contact.responsible = owner
+                lead.contact.save()
+        elif verdict == Verdict.NON_TARGET:
+            if lead.verdict_reason and lead.verdict_reason not in NonTargetReason.values:
+                lead.verdict_reason = NonTargetReason.OTHER + ": " + lead.verdict_reason
+            lead.verdict_reason = lead.verdict_reason or NonTargetReason.OTHER
+            contact = lead.contact
+            contact.non_target = True
+            contact.non_target_reason = lead.verdict_reason.split(":")[0]
+            contact.save()
+        elif verdict == Verdict.DUPLICATE:
+            if duplicate_of is None:
+                raise field_error(
+                    "duplicate_of", _("Choose the contact this lead duplicates."), "required"
+                )
+            lead.duplicate_of = duplicate_of
+            if duplicate_of.pk != lead.contact_id:
+                contact_merge(actor=actor, source=lead.contact, target=duplicate_of)
+                lead.contact = duplicate_of
+        lead.save()
+        record_change(
+            lead,
+            ObjectChange.Action.TRIAGE,
+            changes={"verdict": verdict, "reason": lead.verdict_reason},
+        )
+        emit("lead.triaged", lead_id=lead.pk, verdict=verdict)
+        return lead

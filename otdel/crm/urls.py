@@ -1,0 +1,3 @@
+"""URLs of the crm app."""
+
+urlpatterns: list = []

@@ -1,0 +1,13 @@
+"""Top-level URL map: the web UI, the REST API, the admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", include("otdel.api.urls")),
+    path("", include("otdel.accounts.urls")),
+    path("", include("otdel.crm.urls")),
+    path("", include("otdel.web.urls")),
+]

@@ -1,0 +1,1 @@
+"""Base templates, vendored static files and navigation of the web UI."""
