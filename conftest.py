@@ -1,5 +1,10 @@
 """Fixtures shared by every app's tests."""
 
+import os
+
+# Playwright runs its own event loop in the test thread while tests also use the ORM.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -56,3 +61,39 @@ def api_for():
         return client
 
     return make
+
+
+# --- browser tests (pytest-playwright driving Debian's Chromium) ---------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def login_page(live_server, page):
+    """``login_page(user)`` -> a Playwright page logged in as ``user`` through the login form."""
+    from otdel.accounts.tests.factories import PASSWORD
+
+    def login(user):
+        page.goto(f"{live_server.url}/login/")
+        page.fill("input[name=username]", user.username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        return page
+
+    return login
