@@ -10,8 +10,18 @@ from django.utils.translation import gettext_lazy as _
 
 from otdel.accounts.models import User
 from otdel.core.identity import guess_identity
-from otdel.crm.models import Channel, Company, Contact, Deal, Identity, Lead, LeadSource, Pipeline, Stage, Verdict
-
+from otdel.crm.models import (
+    Channel,
+    Company,
+    Contact,
+    Deal,
+    Identity,
+    Lead,
+    LeadSource,
+    Pipeline,
+    Stage,
+    Verdict,
+)
 
 
 class ContactFilterSet(django_filters.FilterSet):

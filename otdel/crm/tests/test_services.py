@@ -48,7 +48,8 @@ def test_merge_moves_everything_and_keeps_tombstone(manager, pipeline):
     note = services.note_create(actor=manager, body="звонил", contact=source)
     services.contact_merge(actor=manager, source=source, target=target)
     assert set(target.identities.values_list("value", flat=True)) == {"a@b.ru", "+79123456789"}
-    deal.refresh_from_db(); lead.refresh_from_db(); note.refresh_from_db(); source.refresh_from_db()
+    for obj in (deal, lead, note, source):
+        obj.refresh_from_db()
     assert (deal.contact_id, lead.contact_id, note.contact_id) == (target.pk,) * 3
     assert source.merged_into_id == target.pk
     assert ObjectChange.objects.filter(object_id=target.pk, action="merge").exists()
