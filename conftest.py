@@ -97,3 +97,15 @@ def login_page(live_server, page):
         return page
 
     return login
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Background tasks run inline in tests, so a webhook's effects are visible when it returns.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture
+def integration_user(db):
+    return UserFactory(username="pbx", role=Role.INTEGRATION)

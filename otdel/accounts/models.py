@@ -19,6 +19,8 @@ class Role(models.TextChoices):
     CALL_CENTER = "call_center", _("Call center operator")
     APPROVER = "approver", _("Approver")
     ADMIN = "admin", _("Administrator")
+    # A technical account for a PBX, a website or a script: may post events and ask for routes.
+    INTEGRATION = "integration", _("Integration (PBX, scripts)")
 
 
 SALES_ROLES = {Role.SALES_MANAGER, Role.HEAD_OF_SALES}

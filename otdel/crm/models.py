@@ -394,3 +394,44 @@ class Note(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.body[:60]
+
+
+class Task(ChangeLoggedModel):
+    """A to-do for a person: made by hand, by a missed call (call back), later by automation and SLA."""
+
+    class Kind(models.TextChoices):
+        CALL_BACK = "call_back", _("Call back")
+        TODO = "todo", _("To do")
+        MEETING = "meeting", _("Meeting")
+        EMAIL = "email", _("Write an e-mail")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.TODO)
+    title = models.CharField(_("title"), max_length=255)
+    description = models.TextField(_("description"), blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+    )
+    due_at = models.DateTimeField(_("due"), null=True, blank=True, db_index=True)
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    deal = models.ForeignKey(Deal, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    # What made it, e.g. "interaction:123" for a missed call; unique so a replayed event makes one task.
+    origin = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["done_at", "due_at", "id"]
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        constraints = [
+            models.UniqueConstraint(fields=["origin"], condition=~Q(origin=""), name="crm_task_origin_unique")
+        ]
+        indexes = [models.Index(fields=["assignee", "done_at", "due_at"])]
+
+    def __str__(self) -> str:
+        return self.title

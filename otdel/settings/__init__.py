@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "otdel.core",
     "otdel.accounts",
     "otdel.crm",
+    "otdel.routing",
+    "otdel.comms",
     "otdel.web",
     "otdel.api",
 ]

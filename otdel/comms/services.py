@@ -1,0 +1,363 @@
+"""``ingest_event``: the one inbound path. Adapters parse provider payloads into an InboundEvent;
+everything after that (idempotency, identity resolution, lead or deal, routing, tasks) is here."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from otdel.accounts.models import User
+from otdel.comms.models import CallState, CallStatus, Direction, Interaction, InteractionKind
+from otdel.core.context import acting_as
+from otdel.core.events import emit
+from otdel.core.identity import normalize_identity
+from otdel.crm.models import Contact, Deal, Identity, Lead, LeadSource, Stage, Task
+from otdel.crm.selectors import contact_by_identity
+from otdel.routing.models import Queue, RoutingSettings
+from otdel.routing.services import Destination, routing_decide, routing_decision_record
+
+logger = logging.getLogger(__name__)
+
+CALL_EVENT_STATE = {"ringing": CallState.RINGING, "answered": CallState.ANSWERED, "ended": CallState.ENDED}
+CHANNEL_LEAD_SOURCE = {
+    "call": LeadSource.CALL,
+    "email": LeadSource.EMAIL,
+    "telegram": LeadSource.MESSENGER,
+    "whatsapp": LeadSource.MESSENGER,
+    "chat": LeadSource.MESSENGER,
+    "form": LeadSource.FORM,
+}
+
+
+@dataclass
+class InboundEvent:
+    """What an adapter knows about one event, in Otdel's words."""
+
+    provider: str
+    kind: str
+    channel: str
+    occurred_at: datetime.datetime
+    external_id: str = ""
+    direction: str = Direction.IN
+    # The client's side: how they reached us (raw; normalized here) and any other ways they gave.
+    identity_kind: str | None = None
+    identity_value: str | None = None
+    extra_identities: list[tuple[str, str]] = field(default_factory=list)
+    contact_name: str = ""
+    subject: str = ""
+    body: str = ""
+    summary: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+    employee: User | None = None
+    queue: Queue | None = None
+    lead_fields: dict[str, str] = field(default_factory=dict)
+    create_lead: bool = True
+    # Calls
+    call_event: str = ""
+    call_status: str = ""
+    caller: str = ""
+    called: str = ""
+    extension: str = ""
+    duration: int | None = None
+    recording_url: str = ""
+    # E-mail
+    message_id: str = ""
+    thread_key: str = ""
+
+
+@dataclass
+class IngestResult:
+    interaction: Interaction
+    created: bool
+    destination: Destination | None = None
+
+
+def ingest_event(event: InboundEvent) -> IngestResult:
+    """Store one inbound (or outbound) event on the client's timeline, exactly once.
+
+    Delivering the same (provider, external_id) again, in any order, updates the same row and
+    only moves a call's state forward.
+    """
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return _ingest(event)
+        except IntegrityError:
+            # A concurrent delivery of the same event or the same new identity won the race:
+            # the retry finds its row and merges into it.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _ingest(event: InboundEvent) -> IngestResult:
+    if event.external_id:
+        existing = (
+            Interaction.objects.select_for_update()
+            .filter(provider=event.provider, external_id=event.external_id)
+            .first()
+        )
+        if existing is not None:
+            _merge_forward(existing, event)
+            return IngestResult(existing, created=False)
+
+    contact, identity = _resolve_contact(event)
+    inbound = event.direction == Direction.IN
+    destination = None
+    decision = None
+    if inbound and contact is not None:
+        destination = routing_decide(contact=contact, channel=event.channel, queue=event.queue, assign=True)
+        decision = routing_decision_record(
+            destination=destination,
+            channel=event.channel,
+            input={
+                "provider": event.provider,
+                "identity": [identity.kind, identity.value] if identity else None,
+                "queue": event.queue.code if event.queue else None,
+            },
+        )
+    employee = event.employee or (_user_by_extension(event.extension) if event.extension else None)
+    interaction = Interaction(
+        kind=event.kind,
+        channel=event.channel,
+        direction=event.direction,
+        provider=event.provider,
+        external_id=event.external_id,
+        occurred_at=event.occurred_at,
+        contact=contact,
+        identity=identity,
+        user=employee,
+        subject=event.subject[:500],
+        body=event.body,
+        summary=(event.summary or event.subject)[:500],
+        caller=event.caller[:64],
+        called=event.called[:64],
+        extension=event.extension[:16],
+        recording_url=event.recording_url,
+        message_id=event.message_id[:500],
+        thread_key=(event.thread_key or event.message_id)[:500],
+        payload=event.payload,
+        routing_decision=decision,
+    )
+    if destination is not None:
+        interaction.routed_to = destination.user or (employee if not contact.non_target else None)
+        interaction.routed_queue = destination.queue.code if destination.queue else ""
+    elif employee is not None:
+        interaction.routed_to = employee
+    if not inbound:
+        # Our own outgoing message or call needs no answer.
+        interaction.handled_by, interaction.handled_at = employee, event.occurred_at
+    if contact is not None and inbound and not contact.non_target:
+        _attach_to_work(interaction, contact, event, destination)
+    elif contact is not None and not inbound:
+        interaction.deal = _open_deal(contact)
+    if event.kind == InteractionKind.CALL:
+        _apply_call(interaction, event)
+    with transaction.atomic():
+        interaction.save()
+    _after_call_change(interaction, previous_state=CallState.NONE)
+    emit("interaction.created", interaction_id=interaction.pk)
+    return IngestResult(interaction, created=True, destination=destination)
+
+
+# --- identity resolution -------------------------------------------------------------------
+
+
+def _normalized(kind: str | None, raw: str | None) -> tuple[str, str] | None:
+    if not kind or not raw:
+        return None
+    try:
+        return kind, normalize_identity(kind, raw)
+    except ValidationError:
+        return None
+
+
+def _resolve_contact(event: InboundEvent) -> tuple[Contact | None, Identity | None]:
+    """Find who this is by any identity they used; create the contact when nobody matches."""
+    primary = _normalized(event.identity_kind, event.identity_value)
+    others = [p for p in (_normalized(k, v) for k, v in event.extra_identities) if p and p != primary]
+    pairs = [p for p in [primary, *others] if p]
+    if not pairs:
+        return None, None
+    contact = None
+    for kind, value in pairs:
+        contact = contact_by_identity(kind=kind, value=value)
+        if contact is not None:
+            break
+    if contact is None:
+        name = (event.contact_name or "").strip() or _default_name(pairs[0])
+        contact = Contact.objects.create(full_name=name[:255])
+    # Remember every new way this person reached us (only ones nobody else holds).
+    for kind, value in pairs:
+        if not Identity.objects.filter(kind=kind, value=value).exists():
+            with transaction.atomic():
+                Identity.objects.create(
+                    contact=contact,
+                    kind=kind,
+                    value=value,
+                    is_primary=not contact.identities.filter(kind=kind).exists(),
+                )
+    identity = Identity.objects.filter(kind=pairs[0][0], value=pairs[0][1]).first()
+    return contact, identity
+
+
+def _default_name(pair: tuple[str, str]) -> str:
+    kind, value = pair
+    if kind == "phone":
+        from otdel.core.identity import format_phone
+
+        return format_phone(value)
+    return value
+
+
+def _user_by_extension(extension: str) -> User | None:
+    return User.objects.filter(extension=extension, is_active=True).first()
+
+
+# --- leads and deals -----------------------------------------------------------------------
+
+
+def _open_deal(contact: Contact) -> Deal | None:
+    return (
+        Deal.objects.filter(contact=contact, stage__kind=Stage.Kind.OPEN)
+        .order_by("-updated_at", "-id")
+        .first()
+    )
+
+
+def _attach_to_work(
+    interaction: Interaction, contact: Contact, event: InboundEvent, destination: Destination | None
+) -> None:
+    """Repeat inquiries attach to the open deal or lead by the configured rule; new ones make a lead."""
+    rule = RoutingSettings.load().repeat_rule
+    deal = _open_deal(contact)
+    open_lead = contact.leads.exclude(status=Lead.Status.CLOSED).order_by("-created_at", "-id").first()
+    if rule != RoutingSettings.RepeatRule.NEW_LEAD:
+        if deal is not None:
+            interaction.deal = deal
+            return
+        if open_lead is not None:
+            interaction.lead = open_lead
+            interaction.deal = open_lead.deal
+            return
+        if rule == RoutingSettings.RepeatRule.REOPEN:
+            last = contact.leads.exclude(verdict="non_target").order_by("-created_at", "-id").first()
+            if last is not None:
+                with acting_as(None):
+                    last.status, last.verdict, last.verdict_reason = Lead.Status.NEW, "", ""
+                    last.save()
+                interaction.lead = last
+                return
+    if not event.create_lead:
+        interaction.deal = deal
+        return
+    responsible = destination.user if destination is not None else None
+    lead = Lead(
+        contact=contact,
+        source=CHANNEL_LEAD_SOURCE.get(event.channel, LeadSource.MANUAL),
+        channel=event.channel,
+        responsible=responsible,
+        comment=(event.summary or event.subject or event.body)[:2000],
+        **{k: (v or "")[:1000] for k, v in event.lead_fields.items()},
+    )
+    lead.full_clean(exclude=["contact", "responsible", "deal", "duplicate_of", "triaged_by"])
+    lead.save()
+    interaction.lead = lead
+    interaction.deal = deal
+    emit("lead.created", lead_id=lead.pk)
+
+
+# --- calls ---------------------------------------------------------------------------------
+
+
+def _apply_call(interaction: Interaction, event: InboundEvent) -> None:
+    """Move the call's state forward only; fill what this event knows and the row doesn't yet."""
+    at = event.occurred_at
+    if event.recording_url:
+        interaction.recording_url = event.recording_url
+    if event.extension and not interaction.extension:
+        interaction.extension = event.extension[:16]
+        interaction.user = interaction.user or _user_by_extension(event.extension)
+    state = CALL_EVENT_STATE.get(event.call_event)
+    if state is None:
+        if event.call_status and interaction.call_state == CallState.ENDED and not interaction.status:
+            interaction.status = event.call_status
+        return
+    if state == CallState.RINGING and interaction.call_state == CallState.NONE:
+        interaction.occurred_at = min(interaction.occurred_at, at)
+    if state == CallState.ANSWERED:
+        interaction.answered_at = interaction.answered_at or at
+        if interaction.call_state < CallState.ENDED:
+            interaction.status = CallStatus.ANSWERED
+    if state == CallState.ENDED and interaction.call_state < CallState.ENDED:
+        interaction.ended_at = at
+        interaction.status = event.call_status or (
+            CallStatus.ANSWERED if interaction.answered_at else CallStatus.MISSED
+        )
+        if event.duration is not None:
+            interaction.duration = max(0, int(event.duration))
+        elif interaction.answered_at:
+            interaction.duration = max(0, int((at - interaction.answered_at).total_seconds()))
+    elif state == CallState.ENDED and event.duration is not None and interaction.duration is None:
+        interaction.duration = max(0, int(event.duration))
+    interaction.call_state = max(interaction.call_state, state)
+    if interaction.status == CallStatus.ANSWERED and interaction.direction == Direction.IN:
+        interaction.handled_by = interaction.handled_by or interaction.user
+        interaction.handled_at = interaction.handled_at or interaction.answered_at or at
+
+
+def _merge_forward(interaction: Interaction, event: InboundEvent) -> None:
+    previous = interaction.call_state
+    if interaction.kind == InteractionKind.CALL:
+        _apply_call(interaction, event)
+    if event.occurred_at < interaction.occurred_at and event.call_event in ("", "ringing"):
+        interaction.occurred_at = event.occurred_at
+    history = interaction.payload.get("_events", []) if isinstance(interaction.payload, dict) else []
+    if isinstance(interaction.payload, dict):
+        interaction.payload = {**interaction.payload, "_events": [*history, event.payload][-20:]}
+    interaction.save()
+    _after_call_change(interaction, previous_state=previous)
+
+
+def _after_call_change(interaction: Interaction, *, previous_state: int) -> None:
+    """A missed incoming call, once it has ended, becomes a call-back task for the right person."""
+    if (
+        interaction.kind != InteractionKind.CALL
+        or interaction.direction != Direction.IN
+        or interaction.call_state != CallState.ENDED
+        or previous_state == CallState.ENDED
+        or interaction.status not in (CallStatus.MISSED, CallStatus.BUSY)
+    ):
+        return
+    assignee = interaction.routed_to or interaction.user
+    minutes = RoutingSettings.load().callback_minutes
+    due = (interaction.ended_at or timezone.now()) + datetime.timedelta(minutes=minutes)
+    who = interaction.contact.full_name if interaction.contact else interaction.caller
+    Task.objects.get_or_create(
+        origin=f"interaction:{interaction.pk}",
+        defaults={
+            "kind": Task.Kind.CALL_BACK,
+            "title": _("Call back %(who)s (missed call)") % {"who": who},
+            "assignee": assignee,
+            "due_at": due,
+            "contact": interaction.contact,
+            "deal": interaction.deal,
+            "lead": interaction.lead,
+        },
+    )
+    emit("call.missed", interaction_id=interaction.pk)
+
+
+@transaction.atomic
+def interaction_mark_handled(*, actor: User, interaction: Interaction) -> Interaction:
+    if interaction.handled_at is None:
+        interaction.handled_by, interaction.handled_at = actor, timezone.now()
+        interaction.save(update_fields=["handled_by", "handled_at", "updated_at"])
+    return interaction
