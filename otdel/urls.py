@@ -6,8 +6,10 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include("otdel.comms.api.urls")),
     path("api/", include("otdel.api.urls")),
     path("", include("otdel.accounts.urls")),
     path("", include("otdel.crm.urls")),
+    path("", include("otdel.comms.urls")),
     path("", include("otdel.web.urls")),
 ]

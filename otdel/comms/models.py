@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from otdel.core.models import TimeStampedModel
+from otdel.core.models import ChangeLoggedModel, TimeStampedModel
 
 
 class Direction(models.TextChoices):
@@ -151,8 +151,165 @@ class IntakeLog(TimeStampedModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["provider", "remote_addr", "created_at"])]
         verbose_name = _("intake log entry")
         verbose_name_plural = _("intake log")
 
     def __str__(self) -> str:
         return f"{self.provider} {self.status} {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+# --- channel settings ------------------------------------------------------------------------
+
+
+class TelephonyProvider(ChangeLoggedModel):
+    """A PBX or cloud telephony account whose events land in Otdel."""
+
+    class Kind(models.TextChoices):
+        GENERIC = "generic", _("Generic webhook")
+        ZADARMA = "zadarma", "Zadarma"
+        MANGO = "mango", "Mango Office"
+        ASTERISK = "asterisk", "Asterisk (AMI)"
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=120)
+    key = models.SlugField(_("URL key"), max_length=64, unique=True, help_text=_("Part of the webhook URL."))
+    is_active = models.BooleanField(_("active"), default=True)
+    # Zadarma: API key/secret (signature = base64(hmac-sha1)); Mango: vpbx_api_key / salt (sha256 sign).
+    api_key = models.CharField(_("API key"), max_length=255, blank=True)
+    api_secret = models.CharField(_("API secret"), max_length=255, blank=True)
+    api_url = models.CharField(_("API base URL"), max_length=255, blank=True)
+    # Asterisk Manager Interface.
+    ami_host = models.CharField(_("AMI host"), max_length=255, blank=True)
+    ami_port = models.PositiveIntegerField(_("AMI port"), default=5038)
+    ami_username = models.CharField(_("AMI user"), max_length=120, blank=True)
+    ami_password = models.CharField(_("AMI password"), max_length=255, blank=True)
+    originate_context = models.CharField(_("dialplan context for click-to-call"), max_length=80, blank=True)
+    queue = models.ForeignKey(
+        "routing.Queue", verbose_name=_("queue"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    last_event_at = models.DateTimeField(_("last event"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("telephony provider")
+        verbose_name_plural = _("telephony providers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TelephonyLine(TimeStampedModel):
+    """A phone number (DID) clients call; calls to it go to its queue."""
+
+    provider = models.ForeignKey(TelephonyProvider, on_delete=models.CASCADE, related_name="lines")
+    number = models.CharField(_("number (E.164)"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=120, blank=True)
+    queue = models.ForeignKey(
+        "routing.Queue", verbose_name=_("queue"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("phone line")
+        verbose_name_plural = _("phone lines")
+
+    def __str__(self) -> str:
+        return self.name or self.number
+
+
+class Mailbox(ChangeLoggedModel):
+    address = models.EmailField(_("address"), unique=True)
+    imap_host = models.CharField(_("IMAP host"), max_length=255)
+    imap_port = models.PositiveIntegerField(_("IMAP port"), default=993)
+    imap_ssl = models.BooleanField(_("IMAP over SSL"), default=True)
+    username = models.CharField(_("user name"), max_length=255)
+    password = models.CharField(_("password"), max_length=255)
+    smtp_host = models.CharField(_("SMTP host"), max_length=255, blank=True)
+    smtp_port = models.PositiveIntegerField(_("SMTP port"), default=465)
+    smtp_ssl = models.BooleanField(_("SMTP over SSL"), default=True)
+    smtp_starttls = models.BooleanField(_("SMTP STARTTLS"), default=False)
+    inbox_folder = models.CharField(_("inbox folder"), max_length=120, default="INBOX")
+    sent_folder = models.CharField(_("sent folder"), max_length=120, default="Sent", blank=True)
+    queue = models.ForeignKey(
+        "routing.Queue", verbose_name=_("queue"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    last_sync_at = models.DateTimeField(_("last sync"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["address"]
+        verbose_name = _("mailbox")
+        verbose_name_plural = _("mailboxes")
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class MailFolderCursor(models.Model):
+    """How far a mailbox folder has been read: UIDVALIDITY and the last UID seen."""
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="cursors")
+    folder = models.CharField(max_length=255)
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    last_uid = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["mailbox", "folder"], name="comms_mail_cursor_unique")]
+
+
+class TelegramBot(ChangeLoggedModel):
+    name = models.CharField(_("name"), max_length=120)
+    key = models.SlugField(_("URL key"), max_length=64, unique=True)
+    token = models.CharField(_("bot token"), max_length=255)
+    secret_token = models.CharField(_("webhook secret token"), max_length=256)
+    username = models.CharField(_("bot username"), max_length=64, blank=True)
+    api_base_url = models.CharField(
+        _("Bot API server"), max_length=255, default="https://api.telegram.org", blank=True
+    )
+    queue = models.ForeignKey(
+        "routing.Queue", verbose_name=_("queue"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    webhook_set_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("Telegram bot")
+        verbose_name_plural = _("Telegram bots")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebForm(ChangeLoggedModel):
+    slug = models.SlugField(_("slug"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    queue = models.ForeignKey(
+        "routing.Queue", verbose_name=_("queue"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    consent_purposes = models.ManyToManyField(
+        "privacy.ConsentPurpose", blank=True, related_name="forms", verbose_name=_("required consents")
+    )
+    # Extra fields beyond name/phone/e-mail/message: [{"name", "label", "type", "required"}].
+    fields = models.JSONField(_("extra fields"), default=list, blank=True)
+    title = models.CharField(_("heading"), max_length=200, blank=True)
+    success_message = models.CharField(_("thank-you message"), max_length=500, blank=True)
+    allowed_origins = models.TextField(
+        _("sites allowed to embed"), blank=True, help_text=_("One origin per line, e.g. https://example.ru")
+    )
+    rate_limit_per_minute = models.PositiveIntegerField(_("submissions per IP per minute"), default=5)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("web form")
+        verbose_name_plural = _("web forms")
+
+    def __str__(self) -> str:
+        return self.name

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "otdel.crm",
     "otdel.routing",
     "otdel.comms",
+    "otdel.privacy",
     "otdel.web",
     "otdel.api",
 ]
@@ -141,6 +142,7 @@ OTDEL_DEFAULT_CURRENCY = "RUB"
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_URL = "media/"
 MEDIA_ROOT = DATA_DIR / "media"
 STORAGES = {

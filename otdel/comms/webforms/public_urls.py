@@ -1,0 +1,3 @@
+"""Public pages of web forms (/f/<slug>), included from otdel/comms/urls.py."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API routes of this channel (included from otdel/comms/api/urls.py)."""
+
+urlpatterns: list = []
