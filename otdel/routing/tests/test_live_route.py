@@ -1,0 +1,76 @@
+"""The live routing endpoint a PBX asks while the call rings."""
+
+import datetime
+
+import pytest
+
+from otdel.crm.tests.factories import ContactFactory, DealFactory, IdentityFactory
+from otdel.routing.models import Queue, QueueMember, RoutingSettings
+
+URL = "/api/v1/telephony/route"
+
+
+def _always_at_work(user):
+    user.work_days = list(range(7))
+    user.work_start, user.work_end = datetime.time(0, 0), datetime.time(23, 59, 59)
+    user.save()
+
+
+@pytest.fixture
+def sales_queue(manager, other_manager):
+    queue = Queue.objects.create(code="sales", name="Продажи")
+    for user in (manager, other_manager):
+        _always_at_work(user)
+        QueueMember.objects.create(queue=queue, user=user)
+    cfg = RoutingSettings.load()
+    cfg.default_queue = queue
+    cfg.save()
+    return queue
+
+
+@pytest.mark.django_db
+def test_open_deal_owner_gets_the_call_by_number_in_any_format(api_for, integration_user, manager, pipeline, sales_queue):
+    contact = ContactFactory()
+    IdentityFactory(contact=contact, value="+79123456789")
+    DealFactory(contact=contact, pipeline=pipeline, responsible=manager)
+    response = api_for(integration_user).get(URL, {"caller": "8 (912) 345-67-89", "called": "+74951234567"})
+    assert response.status_code == 200
+    assert response.json() == {
+        "destination": {"kind": "user", "user": manager.pk, "extension": "101"},
+        "reason": "open_deal",
+        "rule": f"deal:{contact.deals.get().pk}",
+        "contact": contact.pk,
+    }
+    text = api_for(integration_user).get(URL, {"caller": "89123456789", "format": "text"})
+    assert text.status_code == 200 and text.content == b"101"
+
+
+@pytest.mark.django_db
+def test_non_target_caller_goes_to_office_manager(api_for, integration_user, office_manager, sales_queue):
+    _always_at_work(office_manager)
+    contact = ContactFactory(non_target=True)
+    IdentityFactory(contact=contact, value="+79123456789")
+    body = api_for(integration_user).get(URL, {"caller": "+7 912 345 67 89"}).json()
+    assert body["reason"] == "non_target"
+    assert body["destination"]["extension"] == "200"
+
+
+@pytest.mark.parametrize("caller", ["", "garbage", "123", "+7 000"])
+@pytest.mark.django_db
+def test_garbage_caller_still_gets_an_answer(api_for, integration_user, sales_queue, caller):
+    response = api_for(integration_user).get(URL, {"caller": caller})
+    assert response.status_code == 200
+    assert response.json()["reason"] in ("queue", "fallback")
+    assert response.json()["destination"] == {"kind": "queue", "queue": "sales"}
+    text = api_for(integration_user).get(URL, {"caller": caller, "format": "text"})
+    assert text.content == b"queue:sales"
+
+
+@pytest.mark.django_db
+def test_route_writes_nothing(api_for, integration_user, sales_queue, django_assert_max_num_queries):
+    from otdel.routing.models import RoutingDecision
+
+    client = api_for(integration_user)
+    client.get(URL, {"caller": "+79123456789"})
+    assert not RoutingDecision.objects.exists()
+    assert QueueMember.objects.filter(last_assigned_at__isnull=False).count() == 0
