@@ -83,7 +83,7 @@ class User(AbstractUser):
     work_start = models.TimeField(_("work starts"), default=datetime.time(9, 0))
     work_end = models.TimeField(_("work ends"), default=datetime.time(18, 0))
 
-    objects = UserManager()
+    objects: UserManager = UserManager()  # type: ignore[assignment,misc]
 
     REQUIRED_FIELDS = ["email"]
 

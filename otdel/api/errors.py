@@ -78,9 +78,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
     if isinstance(exc, exceptions.APIException):
-        codes = exc.get_codes()
+        api_codes: Any = exc.get_codes()
         response.data = {
             "errors": _as_lists(exc.detail),
-            "code": _first_code(codes, getattr(exc, "default_code", "error")),
+            "code": _first_code(api_codes, getattr(exc, "default_code", "error")),
         }
     return response

@@ -147,7 +147,7 @@ def _ingest(event: InboundEvent) -> IngestResult:
         routing_decision=decision,
     )
     if destination is not None:
-        interaction.routed_to = destination.user or (employee if not contact.non_target else None)
+        interaction.routed_to = destination.user or (employee if contact is not None and not contact.non_target else None)
         interaction.routed_queue = destination.queue.code if destination.queue else ""
     elif employee is not None:
         interaction.routed_to = employee

@@ -27,6 +27,8 @@ class ChangeLoggedModel(TimeStampedModel):
     """
 
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    # Field values as loaded from the database: the "old" side of the change-log diff.
+    _loaded_values: dict[str, Any]
 
     # Fields left out of the change log (noise, or kept elsewhere).
     changelog_exclude: tuple[str, ...] = ("created_at", "updated_at", "version", "search_text")

@@ -39,5 +39,5 @@ def scope(queryset: models.QuerySet[M], user: Any, action: str = "view") -> mode
 def get_scoped_or_404(queryset: models.QuerySet[M], user: Any, action: str = "view", **lookup: Any) -> M:
     try:
         return scope(queryset, user, action).get(**lookup)
-    except queryset.model.DoesNotExist as exc:
+    except queryset.model.DoesNotExist as exc:  # type: ignore[attr-defined]
         raise Http404 from exc

@@ -19,7 +19,7 @@ class Queue(ChangeLoggedModel):
     strategy = models.CharField(
         _("distribution"), max_length=16, choices=Strategy.choices, default=Strategy.ROUND_ROBIN
     )
-    members = models.ManyToManyField(
+    members: models.ManyToManyField = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="QueueMember", related_name="queues", verbose_name=_("members")
     )
     is_active = models.BooleanField(_("active"), default=True)

@@ -84,17 +84,16 @@ def parse_generic(payload: dict[str, Any]) -> list[InboundEvent]:
     status = payload.get("status") or ""
     if status and status not in CallStatus.values:
         errors["status"] = [_("One of: %(values)s.") % {"values": ", ".join(CallStatus.values)}]
-    duration = payload.get("duration")
-    if duration not in (None, ""):
+    raw_duration = payload.get("duration")
+    duration: int | None = None
+    if raw_duration not in (None, ""):
         try:
-            duration = int(duration)
+            duration = int(str(raw_duration))
             if duration < 0:
                 raise ValueError
         except (TypeError, ValueError):
             errors["duration"] = [_("A whole number of seconds, not negative.")]
             duration = None
-    else:
-        duration = None
     recording_url = payload.get("recording_url") or ""
     if recording_url and not str(recording_url).startswith(("http://", "https://")):
         errors["recording_url"] = [_("Enter a valid URL.")]

@@ -62,7 +62,7 @@ class Command(BaseCommand):
             while not stopping:
                 for child in children:
                     if child.poll() is not None:
-                        self.stderr.write(f"{child.args[2]} exited with {child.returncode}; stopping")
+                        self.stderr.write(f"{child.args!r} exited with {child.returncode}; stopping")
                         stopping = True
                 time.sleep(0.5)
         finally:
