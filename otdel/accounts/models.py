@@ -122,8 +122,62 @@ class User(AbstractUser):
         return self.role in TRIAGE_ROLES
 
     def works_at(self, moment: datetime.datetime) -> bool:
-        """Whether ``moment`` (aware, local time) falls in this user's working hours."""
-        local = moment
-        if local.weekday() not in (self.work_days or []):
+        """Whether ``moment`` (aware, local time) is in this user's working hours.
+
+        Follows the production calendar (holidays, working Saturdays, an hour less on a shortened
+        day) and the user's absences.
+        """
+        from otdel.core.calendar import is_short_day, is_working_day
+
+        day = moment.date()
+        if not is_working_day(day, list(self.work_days or [])):
             return False
-        return self.work_start <= local.time() < self.work_end
+        end = self.work_end
+        if is_short_day(day):
+            end = (datetime.datetime.combine(day, end) - datetime.timedelta(hours=1)).time()
+        if not (self.work_start <= moment.time() < end):
+            return False
+        return not self.absent_on(day)
+
+    def absent_on(self, day: datetime.date) -> bool:
+        return self.absences.filter(start__lte=day, end__gte=day).exists()
+
+    def backup_on(self, day: datetime.date) -> User | None:
+        absence = self.absences.filter(start__lte=day, end__gte=day, backup__isnull=False).first()
+        return absence.backup if absence is not None else None
+
+
+class Absence(TimeStampedModel):
+    """A vacation, sick leave or trip: the user gets no new traffic; their backup covers for them."""
+
+    class Kind(models.TextChoices):
+        VACATION = "vacation", _("Vacation")
+        SICK = "sick", _("Sick leave")
+        TRIP = "trip", _("Business trip")
+        OTHER = "other", _("Other")
+
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="absences")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.VACATION)
+    start = models.DateField(_("from"))
+    end = models.DateField(_("to (inclusive)"))
+    backup = models.ForeignKey(
+        User,
+        verbose_name=_("backup person"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="covering_absences",
+    )
+    comment = models.CharField(_("comment"), max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-start"]
+        verbose_name = _("absence")
+        verbose_name_plural = _("absences")
+        indexes = [models.Index(fields=["user", "start", "end"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end__gte=models.F("start")), name="accounts_absence_dates")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.start:%d.%m.%Y}–{self.end:%d.%m.%Y}"

@@ -113,7 +113,13 @@ def _ingest(event: InboundEvent) -> IngestResult:
     destination = None
     decision = None
     if inbound and contact is not None:
-        destination = routing_decide(contact=contact, channel=event.channel, queue=event.queue, assign=True)
+        destination = routing_decide(
+            contact=contact,
+            channel=event.channel,
+            queue=event.queue,
+            assign=True,
+            identity=(identity.kind, identity.value) if identity else None,
+        )
         decision = routing_decision_record(
             destination=destination,
             channel=event.channel,
@@ -192,8 +198,13 @@ def _resolve_contact(event: InboundEvent) -> tuple[Contact | None, Identity | No
         if contact is not None:
             break
     if contact is None:
+        from otdel.routing.models import BlockedIdentity
+
         name = (event.contact_name or "").strip() or _default_name(pairs[0])
-        contact = Contact.objects.create(full_name=name[:255])
+        blocked = BlockedIdentity.objects.filter(kind__in=[k for k, _v in pairs], value__in=[v for _k, v in pairs]).first()
+        contact = Contact.objects.create(
+            full_name=name[:255], non_target=blocked is not None, non_target_reason=blocked.reason if blocked else ""
+        )
     # Remember every new way this person reached us (only ones nobody else holds).
     for kind, value in pairs:
         if not Identity.objects.filter(kind=kind, value=value).exists():

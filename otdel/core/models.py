@@ -92,3 +92,27 @@ class ObjectChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.object_repr}"
+
+
+class CalendarDay(models.Model):
+    """An exception to the Monday-to-Friday week: a holiday, a working weekend, a shortened day.
+
+    Shipped for 2025-2027 (the Russian production calendar), editable by the administrator.
+    """
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("Day off")
+        WORKING = "working", _("Working day")
+        SHORT = "short", _("Shortened working day")
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("production calendar")
+
+    def __str__(self) -> str:
+        return f"{self.date:%d.%m.%Y} {self.get_kind_display()}"

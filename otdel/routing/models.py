@@ -23,6 +23,25 @@ class Queue(ChangeLoggedModel):
         settings.AUTH_USER_MODEL, through="QueueMember", related_name="queues", verbose_name=_("members")
     )
     is_active = models.BooleanField(_("active"), default=True)
+    off_hours = models.CharField(
+        _("when nobody works"),
+        max_length=16,
+        choices=[
+            ("duty", _("Send to the duty person")),
+            ("next_morning", _("Assign for the next working morning")),
+            ("voicemail", _("Send calls to voicemail")),
+        ],
+        default="next_morning",
+    )
+    duty_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("duty person"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    voicemail = models.CharField(_("voicemail destination"), max_length=64, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -136,3 +155,24 @@ class RoutingDecision(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.get_reason_display()} → {self.user or self.queue or '—'}"
+
+
+class BlockedIdentity(TimeStampedModel):
+    """A phone, address or chat marked non-target on its own (a spam number with no contact)."""
+
+    kind = models.CharField(_("kind"), max_length=16)
+    value = models.CharField(_("value"), max_length=255)
+    reason = models.CharField(_("reason"), max_length=32)
+    comment = models.CharField(_("comment"), max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("blocked identity")
+        verbose_name_plural = _("blocked identities")
+        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="routing_blocked_identity_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"

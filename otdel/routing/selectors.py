@@ -19,8 +19,10 @@ def live_route(*, caller: str, called: str = "") -> Destination:
     from otdel.comms.models import TelephonyLine
 
     contact = None
+    identity = None
     try:
-        contact = contact_by_identity(kind="phone", value=normalize_phone(caller))
+        identity = ("phone", normalize_phone(caller))
+        contact = contact_by_identity(kind="phone", value=identity[1])
     except ValidationError:
         contact = None
     queue = None
@@ -30,7 +32,7 @@ def live_route(*, caller: str, called: str = "") -> Destination:
         except ValidationError:
             line = None
         queue = line.queue if line is not None else None
-    return routing_decide(contact=contact, channel="call", queue=queue, assign=False)
+    return routing_decide(contact=contact, channel="call", queue=queue, assign=False, identity=identity)
 
 
 def destination_text(destination: Destination) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from otdel.accounts.models import Role, User
@@ -53,35 +53,84 @@ def _fallback_user(cfg: RoutingSettings) -> User | None:
     return User.objects.filter(role=Role.OFFICE_MANAGER, is_active=True).order_by("id").first()
 
 
-def _pick_member(queue: Queue, now: datetime.datetime | None, *, assign: bool) -> User | None:
-    """Choose who in ``queue`` takes the next contact; with ``assign`` record it (under a row lock)."""
-    members = QueueMember.objects.filter(queue=queue, user__is_active=True).select_related("user")
+def _pick_member(queue: Queue, now: datetime.datetime | None, *, assign: bool, on_shift_only: bool = True) -> User | None:
+    """Choose who in ``queue`` takes the next contact; with ``assign`` record it (under a row lock).
+
+    Round robin takes the member idle the longest (fair across restarts); least busy takes the one
+    with the fewest open leads plus unanswered interactions.
+    """
     if assign:
         # Lock the queue row so two concurrent requests never pick the same "longest idle" member.
         Queue.objects.select_for_update().filter(pk=queue.pk).first()
-    candidates = [m for m in members if user_available(m.user, now)] or list(members)
+    members = list(QueueMember.objects.filter(queue=queue, user__is_active=True).select_related("user"))
+    candidates = [m for m in members if user_available(m.user, now)] if on_shift_only else members
     if not candidates:
         return None
+    epoch = datetime.datetime.min.replace(tzinfo=datetime.UTC)
     if queue.strategy == Queue.Strategy.LEAST_BUSY:
-        ids = [m.user_id for m in candidates]
-        open_leads = dict(
-            Lead.objects.filter(responsible_id__in=ids)
-            .exclude(status=Lead.Status.CLOSED)
-            .values_list("responsible_id")
-            .annotate(n=Count("id"))
-        )
-        chosen = min(
-            candidates,
-            key=lambda m: (open_leads.get(m.user_id, 0), m.last_assigned_at or datetime.datetime.min.replace(tzinfo=datetime.UTC), m.id),
-        )
+        load = _workload([m.user_id for m in candidates])
+        chosen = min(candidates, key=lambda m: (load.get(m.user_id, 0), m.last_assigned_at or epoch, m.id))
     else:
-        epoch = datetime.datetime.min.replace(tzinfo=datetime.UTC)
         chosen = min(candidates, key=lambda m: (m.last_assigned_at or epoch, m.id))
     if assign:
         QueueMember.objects.filter(pk=chosen.pk).update(
             last_assigned_at=timezone.now(), assigned_count=F("assigned_count") + 1
         )
     return chosen.user
+
+
+def _workload(user_ids: list[int]) -> dict[int, int]:
+    """Open leads plus unanswered inbound interactions per user."""
+    from otdel.comms.models import Interaction
+
+    load: dict[int, int] = dict(
+        Lead.objects.filter(responsible_id__in=user_ids)
+        .exclude(status=Lead.Status.CLOSED)
+        .values_list("responsible_id")
+        .annotate(n=Count("id"))
+    )
+    unanswered = (
+        Interaction.objects.filter(routed_to_id__in=user_ids, direction="in", handled_at__isnull=True)
+        .values_list("routed_to_id")
+        .annotate(n=Count("id"))
+    )
+    for user_id, n in unanswered:
+        load[user_id] = load.get(user_id, 0) + n
+    return load
+
+
+def _queue_destination(
+    queue: Queue, contact: Contact | None, channel: str, now: datetime.datetime | None, *, assign: bool, rule: str = ""
+) -> Destination | None:
+    """A member of ``queue`` who works now; when nobody does, the queue's off-hours behaviour."""
+    rule = rule or f"queue:{queue.code}"
+    if not assign:
+        return Destination("queue", queue=queue, rule=rule, contact=contact)
+    member = _pick_member(queue, now, assign=True)
+    if member is not None:
+        return Destination("queue", user=member, queue=queue, rule=rule, contact=contact)
+    if queue.off_hours == "duty" and queue.duty_user is not None and queue.duty_user.is_active:
+        return Destination("queue", user=queue.duty_user, queue=queue, rule=f"{rule}:duty", contact=contact)
+    if queue.off_hours == "voicemail" and channel == "call" and queue.voicemail:
+        return Destination(
+            "queue", queue=queue, rule=f"{rule}:voicemail", contact=contact, extra={"voicemail": queue.voicemail}
+        )
+    # Next working morning: assign now to whoever's turn it is; they see it when they start.
+    member = _pick_member(queue, now, assign=True, on_shift_only=False)
+    if member is not None:
+        return Destination("queue", user=member, queue=queue, rule=f"{rule}:next_morning", contact=contact)
+    return None
+
+
+def _owner_or_backup(user: User | None, now: datetime.datetime | None) -> tuple[User | None, str]:
+    if user is None or not user.is_active:
+        return None, ""
+    if user_available(user, now):
+        return user, ""
+    backup = user.backup_on(_local_now(now).date())
+    if backup is not None and user_available(backup, now):
+        return backup, f":backup_of:{user.pk}"
+    return None, ""
 
 
 def routing_decide(
@@ -91,23 +140,27 @@ def routing_decide(
     queue: Queue | None = None,
     now: datetime.datetime | None = None,
     assign: bool = True,
+    identity: tuple[str, str] | None = None,
 ) -> Destination:
     """Where this contact's inbound ``channel`` traffic goes now.
 
-    Order: non-target -> open deal's owner -> contact's owner -> the line's queue -> fallback.
-    ``assign=False`` is the read-only form for live PBX requests and the what-if tester: a queue
-    is answered as the queue itself instead of picking (and recording) a member.
+    Order: non-target -> open deal's owner (or their backup) -> contact's owner (or backup) ->
+    the line's queue -> fallback. ``assign=False`` is the read-only form for live PBX requests and
+    the what-if tester: a queue is answered as the queue itself, nothing is recorded.
     """
     cfg = RoutingSettings.load()
-    if contact is not None and contact.non_target:
-        if cfg.non_target_user is not None:
+    if (contact is not None and (contact.non_target or _blocked(contact))) or (
+        identity is not None and _identity_blocked(*identity)
+    ):
+        if cfg.non_target_user is not None and cfg.non_target_user.is_active:
             return Destination("non_target", user=cfg.non_target_user, rule="settings.non_target_user", contact=contact)
         if cfg.non_target_queue is not None:
             target = cfg.non_target_queue
-            member = _pick_member(target, now, assign=True) if assign else None
+            member = _pick_member(target, now, assign=True, on_shift_only=False) if assign else None
             return Destination("non_target", user=member, queue=target, rule=f"queue:{target.code}", contact=contact)
         return Destination("non_target", user=_fallback_user(cfg), rule="fallback_user", contact=contact)
     team_queue = queue or cfg.default_queue
+    absent_owner = None
     if contact is not None:
         deal = (
             Deal.objects.filter(contact=contact, stage__kind=Stage.Kind.OPEN, responsible__isnull=False)
@@ -115,26 +168,47 @@ def routing_decide(
             .order_by("-updated_at")
             .first()
         )
-        if deal is not None and user_available(deal.responsible, now):
-            return Destination("open_deal", user=deal.responsible, rule=f"deal:{deal.pk}", contact=contact)
-        owner = contact.responsible
-        if owner is not None and user_available(owner, now):
-            return Destination("contact_owner", user=owner, rule="contact.responsible", contact=contact)
-        # Off shift: the team queue takes it if anyone there works now, else the owner next morning.
-        absent_owner = deal.responsible if deal is not None else owner
-        if absent_owner is not None and absent_owner.is_active:
-            if team_queue is not None and any(
-                user_available(m.user, now) for m in QueueMember.objects.filter(queue=team_queue).select_related("user")
-            ):
-                member = _pick_member(team_queue, now, assign=True) if assign else None
-                return Destination("queue", user=member, queue=team_queue, rule=f"owner_off_shift:{absent_owner.pk}", contact=contact)
-            reason = "open_deal" if deal is not None else "contact_owner"
-            return Destination(reason, user=absent_owner, rule="owner_off_shift_no_cover", contact=contact)
+        if deal is not None:
+            user, suffix = _owner_or_backup(deal.responsible, now)
+            if user is not None:
+                return Destination("open_deal", user=user, rule=f"deal:{deal.pk}{suffix}", contact=contact)
+            absent_owner = deal.responsible
+        user, suffix = _owner_or_backup(contact.responsible, now)
+        if user is not None:
+            return Destination("contact_owner", user=user, rule=f"contact.responsible{suffix}", contact=contact)
+        absent_owner = absent_owner or contact.responsible
     if team_queue is not None and team_queue.is_active and team_queue.memberships.exists():
-        member = _pick_member(team_queue, now, assign=True) if assign else None
-        if member is not None or not assign:
-            return Destination("queue", user=member, queue=team_queue, rule=f"queue:{team_queue.code}", contact=contact)
+        rule = f"queue:{team_queue.code}" + (f":owner_off_shift:{absent_owner.pk}" if absent_owner else "")
+        if absent_owner is not None and absent_owner.is_active and assign:
+            # The owner is off: someone in the team who works now takes it, else the owner next morning.
+            member = _pick_member(team_queue, now, assign=True)
+            if member is not None:
+                return Destination("queue", user=member, queue=team_queue, rule=rule, contact=contact)
+            return Destination("contact_owner", user=absent_owner, rule="owner_next_morning", contact=contact)
+        destination = _queue_destination(team_queue, contact, channel, now, assign=assign, rule=rule)
+        if destination is not None:
+            return destination
+    elif absent_owner is not None and absent_owner.is_active:
+        return Destination("contact_owner", user=absent_owner, rule="owner_next_morning", contact=contact)
     return Destination("fallback", user=_fallback_user(cfg), rule="fallback_user", contact=contact)
+
+
+def _identity_blocked(kind: str, value: str) -> bool:
+    from otdel.routing.models import BlockedIdentity
+
+    return BlockedIdentity.objects.filter(kind=kind, value=value).exists()
+
+
+def _blocked(contact: Contact) -> bool:
+    from otdel.routing.models import BlockedIdentity
+
+    pairs = list(contact.identities.values_list("kind", "value"))
+    if not pairs:
+        return False
+    q = Q()
+    for kind, value in pairs:
+        q |= Q(kind=kind, value=value)
+    return BlockedIdentity.objects.filter(q).exists()
 
 
 @transaction.atomic

@@ -119,7 +119,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
-    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("OTDEL_TEST_SQLITE")}
+    # Tests use a real file (not shared-cache memory) so concurrency tests see WAL and busy waits.
+    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("OTDEL_TEST_SQLITE", str(DATA_DIR / f"test-otdel-{os.getpid()}.sqlite3"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
