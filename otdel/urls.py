@@ -8,6 +8,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("otdel.comms.api.urls")),
     path("api/v1/", include("otdel.routing.api.urls")),
+    path("api/v1/", include("otdel.reports.api.urls")),
     path("api/", include("otdel.api.urls")),
     path("", include("otdel.accounts.urls")),
     path("", include("otdel.crm.urls")),

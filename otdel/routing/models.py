@@ -63,6 +63,9 @@ class QueueMember(models.Model):
         constraints = [models.UniqueConstraint(fields=["queue", "user"], name="routing_queue_member_unique")]
         ordering = ["id"]
 
+    def __str__(self) -> str:
+        return f"{self.queue_id}:{self.user_id}"
+
 
 class RoutingSettings(ChangeLoggedModel):
     """One row: where non-target traffic goes, the default queue and the last-resort person."""
@@ -172,7 +175,9 @@ class BlockedIdentity(TimeStampedModel):
         ordering = ["-created_at"]
         verbose_name = _("blocked identity")
         verbose_name_plural = _("blocked identities")
-        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="routing_blocked_identity_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="routing_blocked_identity_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"

@@ -28,7 +28,9 @@ def live_route(*, caller: str, called: str = "") -> Destination:
     queue = None
     if called:
         try:
-            line = TelephonyLine.objects.select_related("queue").filter(number=normalize_phone(called)).first()
+            line = (
+                TelephonyLine.objects.select_related("queue").filter(number=normalize_phone(called)).first()
+            )
         except ValidationError:
             line = None
         queue = line.queue if line is not None else None

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from otdel.accounts.models import Role, User
 from otdel.crm.models import Contact, Deal, Lead, Stage
@@ -53,7 +54,9 @@ def _fallback_user(cfg: RoutingSettings) -> User | None:
     return User.objects.filter(role=Role.OFFICE_MANAGER, is_active=True).order_by("id").first()
 
 
-def _pick_member(queue: Queue, now: datetime.datetime | None, *, assign: bool, on_shift_only: bool = True) -> User | None:
+def _pick_member(
+    queue: Queue, now: datetime.datetime | None, *, assign: bool, on_shift_only: bool = True
+) -> User | None:
     """Choose who in ``queue`` takes the next contact; with ``assign`` record it (under a row lock).
 
     Round robin takes the member idle the longest (fair across restarts); least busy takes the one
@@ -100,7 +103,13 @@ def _workload(user_ids: list[int]) -> dict[int, int]:
 
 
 def _queue_destination(
-    queue: Queue, contact: Contact | None, channel: str, now: datetime.datetime | None, *, assign: bool, rule: str = ""
+    queue: Queue,
+    contact: Contact | None,
+    channel: str,
+    now: datetime.datetime | None,
+    *,
+    assign: bool,
+    rule: str = "",
 ) -> Destination | None:
     """A member of ``queue`` who works now; when nobody does, the queue's off-hours behaviour."""
     rule = rule or f"queue:{queue.code}"
@@ -113,7 +122,11 @@ def _queue_destination(
         return Destination("queue", user=queue.duty_user, queue=queue, rule=f"{rule}:duty", contact=contact)
     if queue.off_hours == "voicemail" and channel == "call" and queue.voicemail:
         return Destination(
-            "queue", queue=queue, rule=f"{rule}:voicemail", contact=contact, extra={"voicemail": queue.voicemail}
+            "queue",
+            queue=queue,
+            rule=f"{rule}:voicemail",
+            contact=contact,
+            extra={"voicemail": queue.voicemail},
         )
     # Next working morning: assign now to whoever's turn it is; they see it when they start.
     member = _pick_member(queue, now, assign=True, on_shift_only=False)
@@ -153,11 +166,15 @@ def routing_decide(
         identity is not None and _identity_blocked(*identity)
     ):
         if cfg.non_target_user is not None and cfg.non_target_user.is_active:
-            return Destination("non_target", user=cfg.non_target_user, rule="settings.non_target_user", contact=contact)
+            return Destination(
+                "non_target", user=cfg.non_target_user, rule="settings.non_target_user", contact=contact
+            )
         if cfg.non_target_queue is not None:
             target = cfg.non_target_queue
             member = _pick_member(target, now, assign=True, on_shift_only=False) if assign else None
-            return Destination("non_target", user=member, queue=target, rule=f"queue:{target.code}", contact=contact)
+            return Destination(
+                "non_target", user=member, queue=target, rule=f"queue:{target.code}", contact=contact
+            )
         return Destination("non_target", user=_fallback_user(cfg), rule="fallback_user", contact=contact)
     team_queue = queue or cfg.default_queue
     absent_owner = None
@@ -175,7 +192,9 @@ def routing_decide(
             absent_owner = deal.responsible
         user, suffix = _owner_or_backup(contact.responsible, now)
         if user is not None:
-            return Destination("contact_owner", user=user, rule=f"contact.responsible{suffix}", contact=contact)
+            return Destination(
+                "contact_owner", user=user, rule=f"contact.responsible{suffix}", contact=contact
+            )
         absent_owner = absent_owner or contact.responsible
     if team_queue is not None and team_queue.is_active and team_queue.memberships.exists():
         rule = f"queue:{team_queue.code}" + (f":owner_off_shift:{absent_owner.pk}" if absent_owner else "")
@@ -212,7 +231,9 @@ def _blocked(contact: Contact) -> bool:
 
 
 @transaction.atomic
-def routing_decision_record(*, destination: Destination, channel: str, input: dict[str, Any], live: bool = False) -> RoutingDecision:
+def routing_decision_record(
+    *, destination: Destination, channel: str, input: dict[str, Any], live: bool = False
+) -> RoutingDecision:
     return RoutingDecision.objects.create(
         channel=channel,
         input=input,
@@ -223,3 +244,175 @@ def routing_decision_record(*, destination: Destination, channel: str, input: di
         queue=destination.queue,
         live=live,
     )
+
+
+# --- settings --------------------------------------------------------------------------------
+
+
+def _active_user(user_id: Any, field: str) -> User:
+    from otdel.core.exceptions import field_error
+
+    user = User.objects.filter(pk=user_id).first() if user_id not in (None, "") else None
+    if user is None or not user.is_active:
+        raise field_error(field, _("No active user with id %(id)s.") % {"id": user_id}, "user_inactive")
+    return user
+
+
+def _usable_queue(code: Any, field: str) -> Queue:
+    from otdel.core.exceptions import field_error
+
+    queue = Queue.objects.filter(code=code).first() if code else None
+    if queue is None:
+        raise field_error(field, _("No queue with code “%(code)s”.") % {"code": code}, "queue_unknown")
+    if not queue.is_active or not queue.memberships.filter(user__is_active=True).exists():
+        raise field_error(
+            field,
+            _("Queue “%(code)s” has no active members: nobody would get this traffic.") % {"code": code},
+            "queue_empty",
+        )
+    return queue
+
+
+@transaction.atomic
+def queue_create(
+    *,
+    actor: Any,
+    code: str,
+    name: str,
+    strategy: str = "round_robin",
+    members: list[Any] | None = None,
+    **fields: Any,
+) -> Queue:
+    from otdel.core.context import acting_as
+    from otdel.core.exceptions import ConflictError
+
+    if Queue.objects.filter(code=code).exists():
+        raise ConflictError(
+            _("A queue with code “%(code)s” already exists.") % {"code": code},
+            code="queue_exists",
+            field="code",
+        )
+    with acting_as(actor):
+        queue = Queue(code=code, name=name, strategy=strategy, **fields)
+        queue.full_clean(validate_unique=False)
+        queue.save()
+        queue_set_members(queue=queue, members=list(members or []))
+        return queue
+
+
+@transaction.atomic
+def queue_update(*, actor: Any, queue: Queue, members: list[Any] | None = None, **fields: Any) -> Queue:
+    from otdel.core.context import acting_as
+
+    with acting_as(actor):
+        for name, value in fields.items():
+            setattr(queue, name, value)
+        queue.full_clean(validate_unique=False)
+        queue.save()
+        if members is not None:
+            queue_set_members(queue=queue, members=members)
+        return queue
+
+
+def queue_set_members(*, queue: Queue, members: list[Any]) -> None:
+    users = [m if isinstance(m, User) else _active_user(m, "members") for m in members]
+    for user in users:
+        if not user.is_active:
+            _active_user(user.pk, "members")
+    keep = {u.pk for u in users}
+    QueueMember.objects.filter(queue=queue).exclude(user_id__in=keep).delete()
+    existing = set(QueueMember.objects.filter(queue=queue).values_list("user_id", flat=True))
+    QueueMember.objects.bulk_create([QueueMember(queue=queue, user=u) for u in users if u.pk not in existing])
+
+
+@transaction.atomic
+def routing_settings_update(
+    *,
+    actor: Any,
+    non_target_destination: dict[str, Any] | None = None,
+    default_queue: str | None = None,
+    fallback_user: Any = None,
+    repeat_rule: str | None = None,
+    callback_minutes: int | None = None,
+) -> RoutingSettings:
+    """Change where traffic goes; refuses settings pointing at inactive users or empty queues."""
+    from otdel.core.context import acting_as
+    from otdel.core.exceptions import field_error
+
+    cfg = RoutingSettings.load()
+    if non_target_destination is not None:
+        if "queue" in non_target_destination:
+            cfg.non_target_queue = _usable_queue(non_target_destination["queue"], "non_target_destination")
+            cfg.non_target_user = None
+        elif "user" in non_target_destination:
+            cfg.non_target_user = _active_user(non_target_destination["user"], "non_target_destination")
+            cfg.non_target_queue = None
+        else:
+            raise field_error("non_target_destination", _('Give {"queue": code} or {"user": id}.'), "invalid")
+    if default_queue is not None:
+        cfg.default_queue = _usable_queue(default_queue, "default_queue") if default_queue else None
+    if fallback_user is not None:
+        cfg.fallback_user = _active_user(fallback_user, "fallback_user")
+    if repeat_rule is not None:
+        cfg.repeat_rule = repeat_rule
+    if callback_minutes is not None:
+        cfg.callback_minutes = callback_minutes
+    with acting_as(actor):
+        cfg.full_clean()
+        cfg.save()
+    return cfg
+
+
+# --- non-target marking --------------------------------------------------------------------
+
+
+@transaction.atomic
+def contact_mark_non_target(*, actor: Any, contact: Contact, reason: str) -> Contact:
+    """Mark a contact (and so all its identities) non-target; audited, reversible, nothing deleted."""
+    from otdel.core.context import acting_as
+    from otdel.core.exceptions import field_error
+    from otdel.crm.models import NonTargetReason
+
+    if reason not in NonTargetReason.values:
+        raise field_error(
+            "reason",
+            _("Choose a reason: %(values)s.") % {"values": ", ".join(NonTargetReason.values)},
+            "invalid_reason",
+        )
+    with acting_as(actor):
+        contact.non_target, contact.non_target_reason = True, reason
+        contact.save()
+    return contact
+
+
+@transaction.atomic
+def identity_block(*, actor: Any, kind: str, value: str, reason: str, comment: str = "") -> Any:
+    """Block a phone/e-mail/chat on its own (a spam number that has no contact)."""
+    from otdel.core.changelog import record_change
+    from otdel.core.identity import normalize_identity
+    from otdel.core.models import ObjectChange
+    from otdel.routing.models import BlockedIdentity
+
+    normalized = normalize_identity(kind, value)
+    block, created = BlockedIdentity.objects.get_or_create(
+        kind=kind, value=normalized, defaults={"reason": reason, "comment": comment, "created_by": actor}
+    )
+    if created:
+        record_change(
+            block,
+            ObjectChange.Action.CREATE,
+            changes={"kind": kind, "value": normalized, "reason": reason},
+            user=actor,
+        )
+    return block
+
+
+@transaction.atomic
+def identity_unblock(*, actor: Any, block: Any) -> None:
+    from otdel.core.changelog import record_change
+    from otdel.core.models import ObjectChange
+
+    record_change(
+        block, ObjectChange.Action.DELETE, changes={"kind": block.kind, "value": block.value}, user=actor
+    )
+    block.delete()

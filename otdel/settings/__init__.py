@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "otdel.routing",
     "otdel.comms",
     "otdel.privacy",
+    "otdel.reports",
     "otdel.web",
     "otdel.api",
 ]

@@ -19,7 +19,7 @@ from otdel.routing.services import routing_decide
 def _team(n=5, strategy="round_robin"):
     queue = Queue.objects.create(code="sales", name="Продажи", strategy=strategy)
     users = []
-    for i in range(n):
+    for _ in range(n):
         user = UserFactory(role=Role.SALES_MANAGER, work_days=list(range(7)))
         user.work_start, user.work_end = datetime.time(0, 0), datetime.time(23, 59, 59)
         user.save()
@@ -35,7 +35,9 @@ def _team(n=5, strategy="round_robin"):
 def test_round_robin_1000_leads_skip_the_absent_and_stay_even():
     queue, users = _team()
     today = timezone.localdate()
-    Absence.objects.create(user=users[2], start=today - datetime.timedelta(days=1), end=today + datetime.timedelta(days=5))
+    Absence.objects.create(
+        user=users[2], start=today - datetime.timedelta(days=1), end=today + datetime.timedelta(days=5)
+    )
     counts = Counter()
     for _ in range(1000):
         counts[routing_decide(contact=None, channel="form").user.pk] += 1

@@ -29,7 +29,9 @@ def sales_queue(manager, other_manager):
 
 
 @pytest.mark.django_db
-def test_open_deal_owner_gets_the_call_by_number_in_any_format(api_for, integration_user, manager, pipeline, sales_queue):
+def test_open_deal_owner_gets_the_call_by_number_in_any_format(
+    api_for, integration_user, manager, pipeline, sales_queue
+):
     contact = ContactFactory()
     IdentityFactory(contact=contact, value="+79123456789")
     DealFactory(contact=contact, pipeline=pipeline, responsible=manager)

@@ -1,0 +1,1 @@
+"""Reports: selectors for every report, and their API."""
