@@ -37,3 +37,11 @@ messages: install
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+
+# Benchmarks (not part of the tests): a separate data dir so the demo database stays untouched.
+BENCH_DATA ?= bench/data
+BENCH_SCALE ?= 1
+bench: install
+	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) manage.py migrate --noinput -v 0
+	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) bench/generate.py --scale $(BENCH_SCALE)
+	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) bench/route.py

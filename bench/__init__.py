@@ -1,0 +1,1 @@
+"""Otdel's benchmark harness (see README.md here). Not part of the test suite."""
