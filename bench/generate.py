@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import django_setup  # noqa: E402
+from bench.common import django_setup
 
 BATCH = 5000
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import django_setup, free_port, line, load, start_gunicorn  # noqa: E402
-from bench.generate import phone_number, typed  # noqa: E402
+from bench.common import django_setup, free_port, line, load, start_gunicorn
+from bench.generate import phone_number, typed
 
 
 def main() -> None:
