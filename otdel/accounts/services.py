@@ -101,3 +101,19 @@ def department_create(*, actor: Any, name: str, head: User | None = None) -> Dep
     department.full_clean()
     department.save()
     return department
+
+
+@transaction.atomic
+def department_update(
+    *, actor: Any, department: Department, name: str, head: User | None = None
+) -> Department:
+    before = {"name": department.name, "head": department.head_id}
+    department.name = (name or "").strip()
+    department.head = head
+    department.full_clean()
+    department.save()
+    after = {"name": department.name, "head": department.head_id}
+    diff = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    if diff:
+        record_change(department, ObjectChange.Action.UPDATE, changes=diff, user=actor)
+    return department

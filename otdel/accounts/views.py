@@ -1,0 +1,255 @@
+"""Account pages: sign-in, the user's own profile, and user and department administration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.dates import WEEKDAYS_ABBR
+from django.utils.translation import gettext as _
+
+from otdel.accounts import services
+from otdel.accounts.forms import (
+    DepartmentForm,
+    LanguageForm,
+    LoginForm,
+    PasswordForm,
+    UserFilterForm,
+    UserForm,
+)
+from otdel.accounts.models import Department, User
+from otdel.core.exceptions import ConflictError
+from otdel.core.identity import format_phone
+from otdel.core.scoping import get_scoped_or_404, scope
+
+View = Callable[..., HttpResponse]
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: LoginForm) -> HttpResponse:  # type: ignore[override]
+        response = super().form_valid(form)
+        # Remember the user's language in the cookie too, so the sign-in page after logout speaks it.
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, form.get_user().language, samesite="Lax")
+        return response
+
+
+def admin_required(view: View) -> View:
+    """Administration pages exist only for administrators: anyone else gets a plain 404."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_admin:  # type: ignore[union-attr]
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def work_days_text(days: list[int] | None) -> str:
+    return ", ".join(str(WEEKDAYS_ABBR[day]) for day in sorted(days or []) if day in WEEKDAYS_ABBR)
+
+
+# --- profile -------------------------------------------------------------------------------------
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    language_form = LanguageForm(initial={"language": user.language})
+    password_form = PasswordForm(user)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "language":
+            language_form = LanguageForm(request.POST)
+            if language_form.is_valid():
+                language = language_form.cleaned_data["language"]
+                try:
+                    services.user_update(actor=user, user=user, language=language)
+                except (ValidationError, ConflictError) as exc:
+                    language_form.add_service_error(exc)
+                    return _render_profile(request, user, language_form, password_form)
+                # The message is stored as text: write it in the language the next page shows.
+                translation.activate(language)
+                messages.success(request, _("Interface language changed."))
+                response = redirect("profile")
+                # The sign-in page, seen after logging out, keeps the same language.
+                response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
+                return response
+        elif action == "password":
+            password_form = PasswordForm(user, request.POST)
+            if password_form.is_valid():
+                try:
+                    services.user_update(
+                        actor=user, user=user, password=password_form.cleaned_data["new_password1"]
+                    )
+                except ValidationError as exc:
+                    password_form.add_error("new_password1", exc.error_dict.get("password", exc.messages))
+                else:
+                    # Changing the password rotates the session hash; keep this session signed in.
+                    update_session_auth_hash(request, user)
+                    messages.success(request, _("Password changed."))
+                    return redirect("profile")
+    return _render_profile(request, user, language_form, password_form)
+
+
+def _render_profile(
+    request: HttpRequest, user: User, language_form: LanguageForm, password_form: PasswordForm
+) -> HttpResponse:
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "profile_user": user,
+            "work_days": work_days_text(user.work_days),
+            "phone": format_phone(user.phone) if user.phone else "",
+            "language_form": language_form,
+            "password_form": password_form,
+        },
+    )
+
+
+# --- users ---------------------------------------------------------------------------------------
+
+
+def _users(request: HttpRequest) -> QuerySet[User]:
+    return scope(User.objects.select_related("department"), request.user).order_by("full_name", "username")
+
+
+@admin_required
+def user_list(request: HttpRequest) -> HttpResponse:
+    filter_form = UserFilterForm(request.GET or None)
+    users = filter_form.filter(_users(request))
+    page = Paginator(users, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "accounts/user_list.html",
+        {
+            "filter_form": filter_form,
+            "page": page,
+            "rows": [
+                (user, work_days_text(user.work_days), format_phone(user.phone) if user.phone else "")
+                for user in page.object_list
+            ],
+            "settings_tab": "users",
+        },
+    )
+
+
+@admin_required
+def user_create(request: HttpRequest) -> HttpResponse:
+    form = UserForm(request.POST or None, actor=request.user)  # type: ignore[arg-type]
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_create(
+                actor=request.user,
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+                **form.service_fields(),
+            )
+        except (ValidationError, ConflictError) as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, _("User “%(name)s” created.") % {"name": user})
+            return redirect("user_list")
+    return render(
+        request,
+        "accounts/user_form.html",
+        {"form": form, "heading": _("New user"), "settings_tab": "users"},
+    )
+
+
+@admin_required
+def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = get_scoped_or_404(User.objects.select_related("department"), request.user, "change", pk=pk)
+    heading = _("User “%(name)s”") % {"name": user}
+    form = UserForm(request.POST or None, instance=user, actor=request.user)  # type: ignore[arg-type]
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_update(
+                actor=request.user,
+                user=user,
+                password=form.cleaned_data["password"] or None,
+                **form.service_fields(),
+            )
+        except (ValidationError, ConflictError) as exc:
+            form.add_service_error(exc)
+        else:
+            if user.pk == request.user.pk and form.cleaned_data["password"]:
+                update_session_auth_hash(request, user)
+            messages.success(request, _("User “%(name)s” saved.") % {"name": user})
+            return redirect("user_list")
+    return render(
+        request,
+        "accounts/user_form.html",
+        {"form": form, "heading": heading, "edited_user": user, "settings_tab": "users"},
+    )
+
+
+# --- departments ---------------------------------------------------------------------------------
+
+
+@admin_required
+def department_list(request: HttpRequest) -> HttpResponse:
+    departments = scope(
+        Department.objects.select_related("head").annotate(member_count=Count("members")), request.user
+    ).order_by("name")
+    return render(
+        request,
+        "accounts/department_list.html",
+        {"departments": departments, "settings_tab": "departments"},
+    )
+
+
+@admin_required
+def department_create(request: HttpRequest) -> HttpResponse:
+    form = DepartmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            department = services.department_create(actor=request.user, **form.cleaned_data)
+        except (ValidationError, ConflictError) as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, _("Department “%(name)s” created.") % {"name": department})
+            return redirect("department_list")
+    return render(
+        request,
+        "accounts/department_form.html",
+        {"form": form, "heading": _("New department"), "settings_tab": "departments"},
+    )
+
+
+@admin_required
+def department_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    department = get_scoped_or_404(Department.objects.all(), request.user, "change", pk=pk)
+    heading = _("Department “%(name)s”") % {"name": department}
+    form = DepartmentForm(request.POST or None, instance=department)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.department_update(actor=request.user, department=department, **form.cleaned_data)
+        except (ValidationError, ConflictError) as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, _("Department “%(name)s” saved.") % {"name": department})
+            return redirect("department_list")
+    return render(
+        request,
+        "accounts/department_form.html",
+        {"form": form, "heading": heading, "settings_tab": "departments"},
+    )

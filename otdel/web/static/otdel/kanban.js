@@ -1,0 +1,193 @@
+// The deals board: drag and drop between and within columns (SortableJS), the lost-reason
+// dialog, column totals after a move, and the lazily loaded pages of cards (htmx).
+(function () {
+  "use strict";
+
+  const board = document.getElementById("kanban");
+  if (!board) {
+    return;
+  }
+  const alertBox = document.getElementById("kanban-alert");
+  const lostModalEl = document.getElementById("lost-modal");
+  const lostForm = document.getElementById("lost-form");
+  const lostReason = document.getElementById("lost-reason");
+  const lostComment = document.getElementById("lost-comment");
+  const lostModal = bootstrap.Modal.getOrCreateInstance(lostModalEl);
+  let pendingLost = null; // {payload, drag} while the lost-reason dialog is open
+
+  function showError(message) {
+    alertBox.innerHTML = "";
+    const box = document.createElement("div");
+    box.className = "alert alert-danger alert-dismissible fade show";
+    box.setAttribute("role", "alert");
+    box.dataset.testid = "kanban-error";
+    box.textContent = message;
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "btn-close";
+    close.setAttribute("data-bs-dismiss", "alert");
+    box.appendChild(close);
+    alertBox.appendChild(box);
+  }
+
+  function sibling(card, forward) {
+    let el = forward ? card.nextElementSibling : card.previousElementSibling;
+    while (el && !el.classList.contains("kanban-card")) {
+      el = forward ? el.nextElementSibling : el.previousElementSibling;
+    }
+    return el;
+  }
+
+  function countCards(stageId) {
+    const list = document.getElementById("kanban-cards-" + stageId);
+    return list ? list.querySelectorAll(".kanban-card").length : 0;
+  }
+
+  // Put the card back where the drag started (the server refused the move).
+  function revert(drag) {
+    const next = drag.next && drag.next.parentNode === drag.from ? drag.next : null;
+    drag.from.insertBefore(drag.item, next);
+  }
+
+  function updateColumns(columns) {
+    columns.forEach(function (column) {
+      const section = board.querySelector('.kanban-column[data-stage-id="' + column.stage + '"]');
+      if (!section) {
+        return;
+      }
+      section.querySelector('[data-role="count"]').textContent = column.count_text;
+      section.querySelector('[data-role="total"]').textContent = column.total;
+    });
+  }
+
+  function send(payload, drag) {
+    const body = new URLSearchParams(payload);
+    body.set("q", board.dataset.q || "");
+    body.set("responsible", board.dataset.responsible || "");
+    const url = board.dataset.moveUrl.replace("/0/", "/" + drag.item.dataset.dealId + "/");
+    board.classList.add("kanban-busy");
+    return fetch(url, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": board.dataset.csrf, "X-Requested-With": "XMLHttpRequest" },
+    })
+      .then(function (response) {
+        return response
+          .json()
+          .catch(function () {
+            return { message: response.status + " " + response.statusText };
+          })
+          .then(function (data) {
+            if (!response.ok) {
+              throw new Error(data.message || response.statusText);
+            }
+            drag.item.dataset.version = data.deal.version;
+            updateColumns(data.columns);
+          });
+      })
+      .catch(function (error) {
+        revert(drag);
+        showError(error.message || String(error));
+      })
+      .finally(function () {
+        board.classList.remove("kanban-busy");
+      });
+  }
+
+  function askLostReason(payload, drag) {
+    pendingLost = { payload: payload, drag: drag };
+    lostForm.reset();
+    lostReason.classList.remove("is-invalid");
+    lostModal.show();
+  }
+
+  lostForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!lostReason.value) {
+      lostReason.classList.add("is-invalid");
+      return;
+    }
+    const pending = pendingLost;
+    pendingLost = null;
+    pending.payload.lost_reason = lostReason.value;
+    pending.payload.lost_comment = lostComment.value;
+    lostModal.hide();
+    send(pending.payload, pending.drag);
+  });
+
+  lostModalEl.addEventListener("hidden.bs.modal", function () {
+    if (pendingLost) {
+      // Closed without a reason: a deal is not lost without one.
+      revert(pendingLost.drag);
+      pendingLost = null;
+    }
+  });
+
+  let drag = null;
+
+  function onChoose(event) {
+    drag = { item: event.item, from: event.from, next: sibling(event.item, true) };
+  }
+
+  function onEnd(event) {
+    const current = drag;
+    drag = null;
+    if (!current || (event.from === event.to && event.oldIndex === event.newIndex)) {
+      return;
+    }
+    const item = event.item;
+    const toStage = event.to.dataset.stageId;
+    const payload = { stage: toStage, version: item.dataset.version || "" };
+    const next = sibling(item, true);
+    const previous = sibling(item, false);
+    if (next) {
+      payload.before = next.dataset.dealId;
+    } else if (previous) {
+      payload.after = previous.dataset.dealId;
+    }
+    const kind = event.to.closest(".kanban-column").dataset.stageKind;
+    if (event.from !== event.to && kind === "lost") {
+      askLostReason(payload, current);
+    } else {
+      send(payload, current);
+    }
+  }
+
+  board.querySelectorAll(".kanban-cards").forEach(function (list) {
+    new Sortable(list, {
+      group: "deals",
+      draggable: ".kanban-card",
+      animation: 150,
+      // Mouse-event dragging behaves the same in every browser and lets cards scroll the column.
+      forceFallback: true,
+      fallbackTolerance: 4,
+      onChoose: onChoose,
+      onEnd: onEnd,
+    });
+  });
+
+  // Pages of cards: ask from how many cards the column already shows (moves shift the offsets).
+  document.body.addEventListener("htmx:configRequest", function (event) {
+    const more = event.detail.elt.closest(".kanban-more");
+    if (more) {
+      event.detail.parameters.offset = countCards(more.dataset.stageId);
+    }
+  });
+
+  // A card moved in from another column may come again in the next page: keep one copy.
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    const target = event.detail.target;
+    if (!target || !target.classList || !target.classList.contains("kanban-cards")) {
+      return;
+    }
+    const seen = new Set();
+    board.querySelectorAll(".kanban-card").forEach(function (card) {
+      if (seen.has(card.dataset.dealId)) {
+        card.remove();
+      } else {
+        seen.add(card.dataset.dealId);
+      }
+    });
+  });
+})();
