@@ -215,3 +215,17 @@ def global_search(*, user: Any, text: str, limit: int = 10) -> dict[str, list[An
         "deals": list(deals[:limit]),
         "leads": [],
     }
+
+
+def object_history(*, user: Any, instance: Any, limit: int = 100) -> list[Any]:
+    """Change-log rows of one CRM record the user may see, newest first (empty when out of scope)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from otdel.core.models import ObjectChange
+
+    model = type(instance)
+    if not scope(model.objects.filter(pk=instance.pk), user).exists():
+        return []
+    content_type = ContentType.objects.get_for_model(model, for_concrete_model=True)
+    changes = ObjectChange.objects.filter(content_type=content_type, object_id=instance.pk)
+    return list(changes.order_by("-at", "-id")[:limit])

@@ -39,7 +39,7 @@ def _check_version(instance: ChangeLoggedModel, expected_version: int | None) ->
     """Refuse to overwrite a record someone else saved since the caller read it."""
     if expected_version is None:
         return
-    current = type(instance).objects.filter(pk=instance.pk).values_list("version", flat=True).first()
+    current = type(instance)._default_manager.filter(pk=instance.pk).values_list("version", flat=True).first()
     if current is not None and int(expected_version) != current:
         raise ConflictError(
             _(
@@ -504,3 +504,23 @@ def lead_triage(
         )
         emit("lead.triaged", lead_id=lead.pk, verdict=verdict)
         return lead
+
+
+@transaction.atomic
+def deal_move_below(*, actor: Any, deal: Deal, stage: Stage, after: Deal, **options: Any) -> Deal:
+    """Kanban drop right under ``after`` (say, at a column's bottom); ``deal_move`` knows only "above"."""
+    if after.stage_id != stage.pk or after.pk == deal.pk:
+        return deal_move(actor=actor, deal=deal, stage=stage, **options)
+    below = (
+        Deal.objects.filter(stage=stage, position__gt=after.position)
+        .exclude(pk=deal.pk)
+        .order_by("position", "-id")
+        .first()
+    )
+    if below is not None:
+        return deal_move(actor=actor, deal=deal, stage=stage, before=below, **options)
+    deal = deal_move(actor=actor, deal=deal, stage=stage, **options)
+    # The new last card of the column: its place is an ordering detail, kept out of the change log.
+    deal.position = after.position + 1.0
+    Deal.objects.filter(pk=deal.pk).update(position=deal.position)
+    return deal
