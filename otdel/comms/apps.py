@@ -8,4 +8,6 @@ class CommsConfig(AppConfig):
     verbose_name = _("Communications")
 
     def ready(self) -> None:
-        from otdel.comms.telephony import generic  # noqa: F401  (registers the parser)
+        # Importing the adapters registers their parsers and event handlers.
+        from otdel.comms.telegram import parse, services  # noqa: F401
+        from otdel.comms.telephony import generic  # noqa: F401

@@ -171,6 +171,8 @@ class TelephonyProvider(ChangeLoggedModel):
         MANGO = "mango", "Mango Office"
         ASTERISK = "asterisk", "Asterisk (AMI)"
 
+    changelog_exclude = (*ChangeLoggedModel.changelog_exclude, "api_secret", "ami_password")
+
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=120)
     key = models.SlugField(_("URL key"), max_length=64, unique=True, help_text=_("Part of the webhook URL."))
@@ -220,6 +222,8 @@ class TelephonyLine(TimeStampedModel):
 
 
 class Mailbox(ChangeLoggedModel):
+    changelog_exclude = (*ChangeLoggedModel.changelog_exclude, "password")
+
     address = models.EmailField(_("address"), unique=True)
     imap_host = models.CharField(_("IMAP host"), max_length=255)
     imap_port = models.PositiveIntegerField(_("IMAP port"), default=993)
@@ -263,6 +267,8 @@ class MailFolderCursor(models.Model):
 
 
 class TelegramBot(ChangeLoggedModel):
+    changelog_exclude = (*ChangeLoggedModel.changelog_exclude, "token", "secret_token")
+
     name = models.CharField(_("name"), max_length=120)
     key = models.SlugField(_("URL key"), max_length=64, unique=True)
     token = models.CharField(_("bot token"), max_length=255)

@@ -221,10 +221,14 @@ def contact_merge(*, actor: Any, source: Contact, target: Contact) -> Contact:
             "notes": list(source.notes.values_list("pk", flat=True)),
         }
         source.identities.update(contact=target, is_primary=False)
-        Lead.objects.filter(contact=source).update(contact=target)
-        Deal.objects.filter(contact=source).update(contact=target)
-        Note.objects.filter(contact=source).update(contact=target)
-        Lead.objects.filter(duplicate_of=source).update(duplicate_of=target)
+        # Everything else that points at the source (leads, deals, notes, tasks, interactions,
+        # consents, whatever later apps add) moves too, so the survivor's timeline is complete.
+        for relation in Contact._meta.related_objects:
+            if not relation.one_to_many or relation.related_model in (Identity, Contact):
+                continue
+            relation.related_model._default_manager.filter(**{relation.field.name: source}).update(
+                **{relation.field.name: target}
+            )
         # Fill target's empty fields from the source, never overwrite what the target has.
         for name in ("company", "position", "responsible"):
             if getattr(target, name) in (None, "") and getattr(source, name) not in (None, ""):
@@ -524,3 +528,125 @@ def deal_move_below(*, actor: Any, deal: Deal, stage: Stage, after: Deal, **opti
     deal.position = after.position + 1.0
     Deal.objects.filter(pk=deal.pk).update(position=deal.position)
     return deal
+
+
+# --- API support: restoring a non-target contact, pipelines, lost reasons -----------------------
+
+
+def _name_taken(queryset: Any, name: str) -> bool:
+    """Case-insensitive in Python: SQLite's iexact folds only ASCII, and these names are Russian."""
+    wanted = name.casefold()
+    return any(taken.casefold() == wanted for taken in queryset.values_list("name", flat=True))
+
+
+@transaction.atomic
+def contact_restore_target(*, actor: Any, contact: Contact) -> Contact:
+    """Undo "non-target": the person's calls and messages reach sales again. Audited, nothing deleted.
+
+    Only the head of sales, the office manager and administrators may overrule a triage verdict.
+    """
+    from django.core.exceptions import PermissionDenied
+    from django.db.models import F
+
+    from otdel.accounts.models import Role
+
+    may_restore = getattr(actor, "is_admin", False) or getattr(actor, "role", None) in (
+        Role.HEAD_OF_SALES,
+        Role.OFFICE_MANAGER,
+    )
+    if not may_restore:
+        raise PermissionDenied(
+            _("Only the head of sales, the office manager or an administrator can do this.")
+        )
+    if not contact.non_target:
+        return contact
+    reason = contact.non_target_reason
+    # A queryset update plus one explicit change-log row: the row carries the message, and the
+    # automatic save() row would only repeat the diff without it.
+    Contact.objects.filter(pk=contact.pk).update(
+        non_target=False, non_target_reason="", version=F("version") + 1, updated_at=timezone.now()
+    )
+    contact = Contact.objects.select_related("company", "responsible").get(pk=contact.pk)
+    record_change(
+        contact,
+        ObjectChange.Action.UPDATE,
+        changes={"non_target": [True, False], "non_target_reason": [reason, ""]},
+        message=_("Marked as a target client again."),
+        user=actor,
+    )
+    emit("contact.target_restored", contact_id=contact.pk)
+    return contact
+
+
+@transaction.atomic
+def pipeline_create(
+    *,
+    actor: Any,
+    name: str,
+    stages: Iterable[dict[str, Any]],
+    order: int | None = None,
+    is_default: bool = False,
+) -> Pipeline:
+    """A pipeline with its stages in board order (``{"name", "kind", "probability", "color"}`` each)."""
+    name = (name or "").strip()
+    if name and _name_taken(Pipeline.objects.all(), name):
+        raise ConflictError(
+            _("A pipeline named “%(name)s” already exists.") % {"name": name}, code="name_taken", field="name"
+        )
+    stages = list(stages)
+    errors: list[str] = []
+    seen: set[str] = set()
+    for item in stages:
+        stage_name = (item.get("name") or "").strip()
+        if not stage_name:
+            errors.append(_("Every stage needs a name."))
+        elif stage_name.lower() in seen:
+            errors.append(_("Stage “%(name)s” is listed twice.") % {"name": stage_name})
+        seen.add(stage_name.lower())
+        if item.get("kind", Stage.Kind.OPEN) not in Stage.Kind.values:
+            errors.append(_("Unknown stage kind “%(kind)s”.") % {"kind": item.get("kind")})
+    if not any(item.get("kind", Stage.Kind.OPEN) == Stage.Kind.OPEN for item in stages):
+        errors.append(_("A pipeline needs at least one stage in progress, where new deals start."))
+    if errors:
+        raise ValidationError({"stages": errors})
+    if order is None:
+        order = (Pipeline.objects.aggregate(m=Max("order"))["m"] or 0) + 1
+    pipeline = Pipeline(name=name, order=order, is_default=is_default)
+    pipeline.full_clean(validate_unique=False)
+    if is_default:
+        Pipeline.objects.filter(is_default=True).update(is_default=False)
+    pipeline.save()
+    for position, item in enumerate(stages):
+        stage = Stage(
+            pipeline=pipeline,
+            name=item["name"].strip(),
+            order=position,
+            kind=item.get("kind", Stage.Kind.OPEN),
+            probability=item.get("probability", 0),
+            color=item.get("color", ""),
+        )
+        stage.full_clean(validate_unique=False)
+        stage.save()
+    record_change(
+        pipeline,
+        ObjectChange.Action.CREATE,
+        changes={"name": name, "is_default": is_default, "stages": [s["name"].strip() for s in stages]},
+        user=actor,
+    )
+    return pipeline
+
+
+@transaction.atomic
+def lost_reason_create(*, actor: Any, name: str, order: int | None = None) -> LostReason:
+    name = (name or "").strip()
+    if name and _name_taken(LostReason.objects.all(), name):
+        raise ConflictError(
+            _("The lost reason “%(name)s” already exists.") % {"name": name}, code="name_taken", field="name"
+        )
+    if order is None:
+        order = (LostReason.objects.aggregate(m=Max("order"))["m"] or 0) + 1
+    reason = LostReason(name=name, order=order)
+    reason.full_clean(validate_unique=False)
+    reason.save()
+    record_change(reason, ObjectChange.Action.CREATE, changes={"name": name}, user=actor)
+    return reason

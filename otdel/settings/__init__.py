@@ -141,6 +141,8 @@ USE_I18N = True
 USE_TZ = True
 OTDEL_PHONE_REGION = os.environ.get("OTDEL_PHONE_REGION", "RU")
 OTDEL_DEFAULT_CURRENCY = "RUB"
+# The address clients' systems reach Otdel at (webhook URLs for Telegram, PBXs, form snippets).
+OTDEL_PUBLIC_URL = os.environ.get("OTDEL_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"

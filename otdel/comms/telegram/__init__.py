@@ -1,0 +1,1 @@
+"""The Telegram channel: bot registration, the webhook, incoming messages and files, replies."""
