@@ -8,4 +8,4 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from otdel.core import changelog  # noqa: F401  (connects the change-log signals)
+        from otdel.core import changelog, sqlite  # noqa: F401  (connects signal receivers)

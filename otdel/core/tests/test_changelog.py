@@ -17,9 +17,7 @@ def test_create_update_delete_are_logged_with_actor(manager):
         company.save()
         pk = company.pk
         company.delete()
-    actions = list(
-        ObjectChange.objects.filter(object_id=pk).order_by("id").values_list("action", "user_id")
-    )
+    actions = list(ObjectChange.objects.filter(object_id=pk).order_by("id").values_list("action", "user_id"))
     assert actions == [("create", manager.pk), ("update", manager.pk), ("delete", manager.pk)]
     update = ObjectChange.objects.get(object_id=pk, action="update")
     assert update.changes == {"name": ["ООО Вектор", "ООО Вектор+"]}
