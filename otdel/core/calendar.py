@@ -43,12 +43,20 @@ def is_short_day(day: datetime.date) -> bool:
     return day_kind(day) == CalendarDay.Kind.SHORT
 
 
-def next_working_start(moment: datetime.datetime, work_days: list[int], start: datetime.time) -> datetime.datetime:
+def next_working_start(
+    moment: datetime.datetime, work_days: list[int], start: datetime.time
+) -> datetime.datetime:
     """The first working-day start at or after ``moment`` (aware, local time)."""
     day = moment.date()
     for _ in range(40):
         candidate = moment.replace(
-            year=day.year, month=day.month, day=day.day, hour=start.hour, minute=start.minute, second=0, microsecond=0
+            year=day.year,
+            month=day.month,
+            day=day.day,
+            hour=start.hour,
+            minute=start.minute,
+            second=0,
+            microsecond=0,
         )
         if is_working_day(day, work_days) and candidate >= moment:
             return candidate

@@ -116,3 +116,20 @@ class CalendarDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date:%d.%m.%Y} {self.get_kind_display()}"
+
+
+class ScheduledJob(models.Model):
+    """When a periodic job is next due; claimed with a conditional UPDATE so it runs once per period
+    even with several schedulers running."""
+
+    name = models.CharField(max_length=120, unique=True)
+    next_run_at = models.DateTimeField()
+    last_enqueued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("scheduled job")
+        verbose_name_plural = _("scheduled jobs")
+
+    def __str__(self) -> str:
+        return self.name

@@ -14,7 +14,9 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Serve the web UI and API (gunicorn) with the background task worker, as one process group."
+    help = (
+        "Serve the web UI and API (gunicorn), the background task worker and the scheduler, stopped together."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--host", default="127.0.0.1")
@@ -45,9 +47,12 @@ class Command(BaseCommand):
             ],
         ]
         commands += [[python, manage, "db_worker", "--interval", "1"]] * options["task_workers"]
+        commands += [[python, manage, "scheduler"]]
         children = [subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env) for cmd in commands]
         self.stdout.write(
-            self.style.SUCCESS(f"Otdel is running at http://{options['host']}:{options['port']}/ (Ctrl+C stops)")
+            self.style.SUCCESS(
+                f"Otdel is running at http://{options['host']}:{options['port']}/ (Ctrl+C stops)"
+            )
         )
 
         stopping = False
