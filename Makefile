@@ -39,9 +39,13 @@ clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
 
 # Benchmarks (not part of the tests): a separate data dir so the demo database stays untouched.
+# DATABASE_URL=postgres://... make bench runs them on PostgreSQL; see docs/performance.md.
 BENCH_DATA ?= bench/data
 BENCH_SCALE ?= 1
+BENCH_DURATION ?= 10
 bench: install
 	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) manage.py migrate --noinput -v 0
 	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) bench/generate.py --scale $(BENCH_SCALE)
-	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) bench/route.py
+	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) bench/route.py --duration $(BENCH_DURATION)
+	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) bench/intake.py --duration $(BENCH_DURATION)
+	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) bench/distribution.py --duration $(BENCH_DURATION)

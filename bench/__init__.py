@@ -1,1 +1,1 @@
-"""Otdel's benchmark harness (see README.md here). Not part of the test suite."""
+"""Otdel's benchmark harness (docs/performance.md says how to run it). Not part of the test suite."""

@@ -59,19 +59,19 @@ def start_gunicorn(
         "--worker-class",
         "gthread",
         "--threads",
-        "4",
+        os.environ.get("BENCH_THREADS", "4"),
     ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})})
     wait_port(port)
     return proc
 
 
-def _client_loop(args: tuple[int, str, str, dict[str, str], list[Any], float, int]) -> list[float]:
-    port, method, path_template, headers, bodies, duration, index = args
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+def _client_loop(args: tuple[int, str, str, dict[str, str], list[Any], float, int, int]) -> list[float]:
+    port, method, path_template, headers, bodies, duration, start, stride = args
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     latencies: list[float] = []
     deadline = time.perf_counter() + duration
-    i = index
+    i = start
     while time.perf_counter() < deadline:
         item = bodies[i % len(bodies)] if bodies else None
         if method == "GET":
@@ -80,14 +80,14 @@ def _client_loop(args: tuple[int, str, str, dict[str, str], list[Any], float, in
             path, body = path_template, item
         if isinstance(body, dict):
             body = json.dumps(body)
-        start = time.perf_counter()
+        began = time.perf_counter()
         conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
         response.read()
-        latencies.append(time.perf_counter() - start)
+        latencies.append(time.perf_counter() - began)
         if response.status >= 400:
             raise RuntimeError(f"{method} {path} -> {response.status}")
-        i += 8
+        i += stride
     conn.close()
     return latencies
 
@@ -99,18 +99,24 @@ def load(
     method: str = "GET",
     headers: dict[str, str] | None = None,
     bodies: list[Any] | None = None,
+    per_client: list[list[Any]] | None = None,
     clients: int = 8,
     duration: float = 10.0,
 ) -> dict[str, float]:
     """``clients`` processes with keep-alive connections hammer ``path`` for ``duration`` seconds.
 
-    ``bodies`` are cycled through: request bodies for POST, full paths for GET.
+    ``bodies`` are shared and cycled through (client k takes k, k+clients, ...): request bodies for
+    POST, full paths for GET. ``per_client`` gives each client its own list, sent in order (call
+    events of one call must arrive in the order the PBX sends them).
     """
+    if per_client is not None:
+        jobs = [(port, method, path, headers or {}, per_client[k], duration, 0, 1) for k in range(clients)]
+    else:
+        jobs = [
+            (port, method, path, headers or {}, bodies or [], duration, k, clients) for k in range(clients)
+        ]
     with mp.Pool(clients) as pool:
-        results = pool.map(
-            _client_loop,
-            [(port, method, path, headers or {}, bodies or [], duration, k) for k in range(clients)],
-        )
+        results = pool.map(_client_loop, jobs)
     latencies = sorted(x for r in results for x in r)
     return summarize(latencies, duration)
 
@@ -133,3 +139,37 @@ def summarize(latencies: list[float], duration: float) -> dict[str, float]:
 
 def line(name: str, stats: dict[str, float]) -> str:
     return f"{name:<28} {stats['rps']:>9.0f} req/s   p50 {stats['p50_ms']:>7.2f} ms   p99 {stats['p99_ms']:>7.2f} ms"
+
+
+def stop(*procs: subprocess.Popen[bytes]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def database_label() -> str:
+    """ "sqlite3 (<file>)" or "postgresql (<name>)": printed with every result."""
+    from django.db import connection
+
+    return f"{connection.vendor} ({connection.settings_dict['NAME']})"
+
+
+def machine_label() -> str:
+    load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{os.cpu_count()} CPUs, load average {load1:.1f} at start"
+
+
+def otdel_env(settings_module: str | None) -> dict[str, str]:
+    """Environment for the Otdel server: the settings module to measure (default: as shipped)."""
+    return {"DJANGO_SETTINGS_MODULE": settings_module} if settings_module else {}
+
+
+def generated_contacts() -> int:
+    """How many contacts generate.py made (callers are picked among them, not among later ones)."""
+    from otdel.crm.models import Contact
+
+    return Contact.objects.filter(full_name__startswith="Клиент ").count()

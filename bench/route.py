@@ -1,34 +1,97 @@
 """Live-route benchmark: Otdel's route endpoint vs. the raw baseline, same data, same run.
 
 Both run under gunicorn with 2 workers; 8 client processes with keep-alive connections on loopback.
-Prints p50/p99 latency and requests/s of each, and the ratios (target: Otdel p99 <= 2x raw, >= 1000 rps).
+Prints p50/p99 latency and requests/s of each, the ratios (target: Otdel p99 <= 2x raw,
+>= 1000 rps), and what one request costs inside Otdel (SQL queries, milliseconds in-process).
+
+    OTDEL_DATA_DIR=bench/data .venv/bin/python bench/route.py [--duration 10] [--clients 8]
+    ... bench/route.py --otdel-settings bench.settings_tuned   # see bench/settings_tuned.py
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import random
 import sys
+import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import django_setup, free_port, line, load, start_gunicorn
+from bench.common import (
+    database_label,
+    django_setup,
+    free_port,
+    generated_contacts,
+    line,
+    load,
+    machine_label,
+    otdel_env,
+    start_gunicorn,
+    stop,
+)
 from bench.generate import phone_number, typed
+
+
+def in_process(paths: list[str], token: str, n: int = 300) -> tuple[float, float]:
+    """Milliseconds per request and SQL queries per request through Otdel's WSGI app, no network."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connection
+
+    app = WSGIHandler()
+
+    def call(path: str) -> None:
+        route, _, query = path.partition("?")
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": route,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_AUTHORIZATION": f"Token {token}",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.input": io.BytesIO(b""),
+            "wsgi.url_scheme": "http",
+        }
+        statuses: list[str] = []
+        b"".join(app(environ, lambda status, headers: statuses.append(status)))
+        if not statuses[0].startswith("200"):
+            raise RuntimeError(f"{path} -> {statuses[0]}")
+
+    for path in paths[:20]:  # warm caches
+        call(path)
+    queries = []
+
+    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        queries.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        for path in paths[:50]:
+            call(path)
+    started = time.perf_counter()
+    for k in range(n):
+        call(paths[k % len(paths)])
+    return (time.perf_counter() - started) / n * 1000, len(queries) / 50
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--otdel-settings", default=None, help="settings module for the Otdel server")
     args = parser.parse_args()
+    if args.otdel_settings:
+        os.environ["DJANGO_SETTINGS_MODULE"] = args.otdel_settings
     django_setup()
     from django.conf import settings
     from rest_framework.authtoken.models import Token
 
-    from otdel.crm.models import Contact
-
-    n = Contact.objects.count()
+    n = generated_contacts()
     if not n:
         raise SystemExit("No data: run bench/generate.py first.")
     token = Token.objects.get(user__username="bench-pbx").key
@@ -43,12 +106,12 @@ def main() -> None:
     env = {"BENCH_SQLITE": str(db["NAME"])} if db["ENGINE"].endswith("sqlite3") else {}
     raw_port, otdel_port = free_port(), free_port()
     raw = start_gunicorn("bench.raw_route_app:application", raw_port, env=env)
-    otdel = start_gunicorn("otdel.wsgi:application", otdel_port)
+    otdel = start_gunicorn("otdel.wsgi:application", otdel_port, env=otdel_env(args.otdel_settings))
+    print(f"live route: {n} contacts, {database_label()}, {machine_label()}")
     try:
         headers = {"Authorization": f"Token {token}"}
-        load(
-            otdel_port, otdel_paths[0], headers=headers, bodies=otdel_paths[:50], clients=2, duration=2
-        )  # warm-up
+        # Warm-up: imports, connections, the token and routing caches in every worker.
+        load(otdel_port, otdel_paths[0], headers=headers, bodies=otdel_paths[:50], clients=2, duration=2)
         load(raw_port, raw_paths[0], bodies=raw_paths[:50], clients=2, duration=2)
         raw_stats = load(
             raw_port, raw_paths[0], bodies=raw_paths, clients=args.clients, duration=args.duration
@@ -62,17 +125,19 @@ def main() -> None:
             duration=args.duration,
         )
     finally:
-        for proc in (raw, otdel):
-            proc.terminate()
-            proc.wait(timeout=10)
+        stop(raw, otdel)
+    ms, queries = in_process(otdel_paths, token)
     print(
-        f"live route, {n} contacts, {db['ENGINE'].rsplit('.', 1)[-1]}, {args.clients} clients, gunicorn 2 workers"
+        f"  {args.clients} clients, gunicorn 2 workers x 4 threads, {args.duration:.0f} s each, "
+        f"Otdel settings: {args.otdel_settings or 'as shipped'}"
     )
-    print(line("raw baseline (WSGI + SQL)", raw_stats))
-    print(line("Otdel /telephony/route", otdel_stats))
+    print("  " + line("raw baseline (WSGI + SQL)", raw_stats))
+    print("  " + line("Otdel /telephony/route", otdel_stats))
+    print(f"  Otdel in-process: {ms:.2f} ms and {queries:.2f} SQL queries per request (warm caches)")
     print(
-        f"ratios: p99 Otdel/raw = {otdel_stats['p99_ms'] / raw_stats['p99_ms']:.2f} (target <= 2.0), "
-        f"rps Otdel/raw = {otdel_stats['rps'] / raw_stats['rps']:.2f}; Otdel rps {otdel_stats['rps']:.0f} (target >= 1000)"
+        f"  ratios: p99 Otdel/raw = {otdel_stats['p99_ms'] / raw_stats['p99_ms']:.2f} (target <= 2.0), "
+        f"rps Otdel/raw = {otdel_stats['rps'] / raw_stats['rps']:.2f}; "
+        f"Otdel {otdel_stats['rps']:.0f} req/s (target >= 1000)"
     )
 
 

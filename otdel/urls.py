@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/", include("otdel.api.urls")),
     path("", include("otdel.accounts.urls")),
     path("", include("otdel.crm.urls")),
+    path("", include("otdel.routing.urls")),
     path("", include("otdel.comms.urls")),
     path("", include("otdel.web.urls")),
 ]

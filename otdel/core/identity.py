@@ -21,8 +21,10 @@ class IdentityKind(models.TextChoices):
     WEB = "web", _("Web visitor")
 
 
-# Text that people put around an extension: "доб. 123", "ext 45", "вн. 12", "#12".
-_EXTENSION_WORDS = re.compile(r"(?i)(доб\.?|добавочный|вн\.?|внутр\.?|extension|ext\.?|x)\s*(\d+)\s*$")
+# Text that people put around an extension: "доб. 123", "(доб. 123)", "ext 45", "вн. 12", "#12".
+_EXTENSION_WORDS = re.compile(
+    r"(?i)\(?\s*(доб\.?|добавочный|вн\.?|внутр\.?|extension|ext\.?|x)\s*(\d+)\s*\)?\s*$"
+)
 
 
 def normalize_phone(raw: str, region: str | None = None) -> str:
@@ -71,7 +73,11 @@ def normalize_email(raw: str) -> str:
     value = (raw or "").strip().strip("<>").strip()
     if value.lower().startswith("mailto:"):
         value = value[7:]
-    value = value.lower()
+    # An address copied from the end of a sentence ("пишите на a@b.ru.") brings the full stop along;
+    # no valid address ends with a dot, so dropping it cannot merge two different people.
+    value = value.strip().rstrip(".").lower()
+    if not value:
+        raise ValidationError(_("Enter an e-mail address."), code="empty")
     try:
         validate_email(value)
     except ValidationError as exc:
@@ -83,11 +89,16 @@ def normalize_email(raw: str) -> str:
     return value
 
 
+# A profile link people paste instead of the handle: https://t.me/name, t.me/name, telegram.me/name.
+_TELEGRAM_LINK = re.compile(r"(?i)^(?:https?://)?(?:www\.)?(?:t|telegram)\.me/@?([^/?#\s]+)/?$")
+
+
 def normalize_telegram(raw: str) -> str:
     value = str(raw or "").strip()
     if value.lstrip("-").isdigit():
         return value
-    handle = value.lstrip("@").lower()
+    link = _TELEGRAM_LINK.match(value)
+    handle = (link.group(1) if link else value).lstrip("@").lower()
     if re.fullmatch(r"[a-z0-9_]{5,32}", handle):
         return "@" + handle
     raise ValidationError(
@@ -110,14 +121,14 @@ def normalize_identity(kind: str, raw: str) -> str:
         if not value:
             raise ValidationError(_("Enter a value."), code="empty")
         return value
-    raise ValidationError(
-        _("Unknown identity kind “%(kind)s”."), code="invalid_kind", params={"kind": kind}
-    )
+    raise ValidationError(_("Unknown identity kind “%(kind)s”."), code="invalid_kind", params={"kind": kind})
 
 
 def guess_identity(raw: str) -> tuple[str, str] | None:
     """For a search box: what a typed string is, as (kind, normalized value), or None."""
     text = (raw or "").strip()
+    if text.lower().startswith("tel:"):  # a link copied from a web page or a signature
+        text = text[4:].strip()
     if not text:
         return None
     if "@" in text and " " not in text and not text.startswith("@"):
@@ -125,7 +136,7 @@ def guess_identity(raw: str) -> tuple[str, str] | None:
             return IdentityKind.EMAIL, normalize_email(text)
         except ValidationError:
             return None
-    if sum(ch.isdigit() for ch in text) >= 7 and re.fullmatch(r"[\d\s()+\-.]+(\D{1,12}\d+)?", text):
+    if sum(ch.isdigit() for ch in text) >= 7 and re.fullmatch(r"[\d\s()+\-.]+(\D{1,12}\d+\)?)?", text):
         try:
             return IdentityKind.PHONE, normalize_phone(text)
         except ValidationError:

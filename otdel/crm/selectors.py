@@ -229,3 +229,121 @@ def object_history(*, user: Any, instance: Any, limit: int = 100) -> list[Any]:
     content_type = ContentType.objects.get_for_model(model, for_concrete_model=True)
     changes = ObjectChange.objects.filter(content_type=content_type, object_id=instance.pk)
     return list(changes.order_by("-at", "-id")[:limit])
+
+
+# --- API support: notes, timeline, lost reasons ------------------------------------------------
+
+from otdel.crm.models import LostReason, Note  # noqa: E402
+
+
+@scope_rule(LostReason)
+def _scope_lost_reasons(qs: QuerySet[Any], user: Any, action: str) -> QuerySet[Any]:
+    """A reference list: everyone reads it (to close a deal as lost), administrators change it."""
+    if action == "view" or user.is_admin:
+        return qs
+    return qs.none()
+
+
+def note_list(
+    *, user: Any, contact: Contact | None = None, deal: Deal | None = None, company: Company | None = None
+) -> QuerySet[Note]:
+    """Notes on one record, newest first; none when the record is outside the user's scope."""
+    subject: Any = contact or deal or company
+    if subject is None or not scope(type(subject).objects.filter(pk=subject.pk), user).exists():
+        return Note.objects.none()
+    field = "contact" if contact is not None else "deal" if deal is not None else "company"
+    return Note.objects.filter(**{field: subject}).select_related("author").order_by("-created_at", "-id")
+
+
+def contact_timeline(*, user: Any, contact: Contact, limit: int = 200) -> list[dict[str, Any]]:
+    """Everything that happened with a contact, newest first, as rows of the API timeline.
+
+    Calls, e-mails, messages, forms, notes and tasks come from the comms timeline. A lead gets a
+    row of its own only when no interaction stands for it (say, one typed in by hand), so an inbound
+    call that made a lead shows once.
+    """
+    from django.utils.translation import gettext
+
+    from otdel.comms.models import Interaction
+    from otdel.comms.selectors import timeline
+
+    if not scope(Contact.objects.filter(pk=contact.pk), user).exists():
+        return []
+    rows = [item.as_dict() for item in timeline(user=user, contact=contact, limit=limit)]
+    leads = (
+        scope(Lead.objects.filter(contact=contact), user)
+        .filter(~Exists(Interaction.objects.filter(lead=OuterRef("pk"))))
+        .order_by("-created_at", "-id")[:limit]
+    )
+    for lead in leads:
+        summary = lead.comment[:200] or gettext("Lead: %(source)s") % {"source": lead.get_source_display()}
+        rows.append(
+            {
+                "type": "lead",
+                "id": lead.pk,
+                "channel": lead.channel,
+                "direction": "in",
+                "at": lead.created_at,
+                "status": lead.status,
+                "routed_to": lead.responsible_id,
+                "summary": summary,
+            }
+        )
+    rows.sort(key=lambda row: (row["at"], row["id"]), reverse=True)
+    return rows[:limit]
+
+
+def non_target_contact_list(*, user: Any) -> QuerySet[Contact]:
+    """Contacts marked non-target that ``user`` may review (and restore): the non-target inbox.
+
+    The office manager, call center and administrators see them all. The head of sales, whose
+    ordinary scope hides non-target people, sees those of their department (or unassigned) here,
+    since they may overrule a verdict. Anyone else sees none.
+    """
+    qs = Contact.objects.filter(merged_into__isnull=True, non_target=True)
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return qs.none()
+    if user.is_admin or user.is_triage:
+        pass
+    elif user.role == Role.HEAD_OF_SALES:
+        if user.department_id is not None:
+            qs = qs.filter(Q(responsible__department_id=user.department_id) | Q(responsible__isnull=True))
+    else:
+        return qs.none()
+    return qs.select_related("company", "responsible").prefetch_related("identities")
+
+
+# --- tasks -----------------------------------------------------------------------------------
+
+from otdel.crm.models import Task  # noqa: E402
+
+
+def task_list(*, user: Any) -> QuerySet[Task]:
+    """Tasks the user may see and complete: their own, and those on contacts, deals or leads they see."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Task.objects.none()
+    qs = Task.objects.select_related("assignee", "contact", "deal")
+    if user.is_admin:
+        return qs
+    return qs.filter(
+        Q(assignee=user)
+        | Q(contact__in=scope(Contact.objects.all(), user))
+        | Q(deal__in=scope(Deal.objects.all(), user))
+        | Q(lead__in=scope(Lead.objects.all(), user))
+    )
+
+
+def task_open_for(*, user: Any) -> QuerySet[Task]:
+    """The user's open tasks: call-backs first, then by due time (no due time last)."""
+    from django.db.models import Case, F, IntegerField, Value, When
+
+    return (
+        Task.objects.filter(assignee=user, done_at__isnull=True)
+        .select_related("contact", "deal", "lead")
+        .annotate(
+            callback_first=Case(
+                When(kind=Task.Kind.CALL_BACK, then=Value(0)), default=Value(1), output_field=IntegerField()
+            )
+        )
+        .order_by("callback_first", F("due_at").asc(nulls_last=True), "id")
+    )

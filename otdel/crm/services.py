@@ -650,3 +650,81 @@ def lost_reason_create(*, actor: Any, name: str, order: int | None = None) -> Lo
     reason.save()
     record_change(reason, ObjectChange.Action.CREATE, changes={"name": name}, user=actor)
     return reason
+
+
+@transaction.atomic
+def contact_restore_target_with_leads(*, actor: Any, contact: Contact) -> Contact:
+    """Undo "non-target" on a contact and send its non-target leads back to triage as new ones.
+
+    ``contact_restore_target`` lifts the mark only; leads closed with the non-target verdict would
+    stay closed, and the person's requests would never reach sales again. Each lead's reset is a
+    save under the actor, so the change log shows who returned it.
+    """
+    contact = contact_restore_target(actor=actor, contact=contact)
+    with acting_as(actor):
+        for lead in Lead.objects.filter(contact=contact, verdict=Verdict.NON_TARGET).order_by("id"):
+            lead.verdict = ""
+            lead.verdict_reason = ""
+            lead.triaged_by = None
+            lead.triaged_at = None
+            lead.status = Lead.Status.NEW
+            lead.save()
+            emit("lead.returned_to_triage", lead_id=lead.pk)
+    return contact
+
+
+# --- tasks -----------------------------------------------------------------------------------
+
+from otdel.crm.models import Task  # noqa: E402
+
+
+@transaction.atomic
+def task_create(
+    *,
+    actor: Any,
+    title: str,
+    contact: Contact | None = None,
+    deal: Deal | None = None,
+    lead: Lead | None = None,
+    assignee: Any = None,
+    due_at: Any = None,
+    kind: str = Task.Kind.TODO,
+    description: str = "",
+) -> Task:
+    """A to-do made by hand on a card; it is the actor's own unless given to someone else."""
+    title = (title or "").strip()
+    if not title:
+        raise field_error("title", _("Write what needs to be done."), "required")
+    if contact is None and deal is not None:
+        contact = deal.contact
+    if contact is None and deal is None and lead is None:
+        raise field_error("contact", _("A task belongs to a contact, a deal or a lead."), "required")
+    if assignee is None and getattr(actor, "pk", None):
+        assignee = actor
+    task = Task(
+        kind=kind,
+        title=title,
+        description=(description or "").strip(),
+        assignee=assignee,
+        due_at=due_at,
+        contact=contact,
+        deal=deal,
+        lead=lead,
+    )
+    with acting_as(actor):
+        _save(task, exclude=["contact", "deal", "lead", "assignee"])
+    emit("task.created", task_id=task.pk)
+    return task
+
+
+@transaction.atomic
+def task_complete(*, actor: Any, task: Task) -> Task:
+    """Mark a task done (once: completing a done task changes nothing)."""
+    task = Task.objects.select_for_update().get(pk=task.pk)
+    if task.done_at is not None:
+        return task
+    task.done_at = timezone.now()
+    with acting_as(actor):
+        task.save()
+    emit("task.completed", task_id=task.pk)
+    return task

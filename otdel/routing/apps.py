@@ -6,3 +6,7 @@ class RoutingConfig(AppConfig):
     name = "otdel.routing"
     label = "routing"
     verbose_name = _("Routing")
+
+    def ready(self) -> None:
+        # Connects the signal receivers that drop the routing snapshot when its rows change.
+        from otdel.routing import snapshot  # noqa: F401

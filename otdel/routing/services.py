@@ -3,41 +3,20 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from otdel.accounts.models import Role, User
-from otdel.crm.models import Contact, Deal, Lead, Stage
+from otdel.accounts.models import User
+from otdel.crm.models import Contact, Lead
+from otdel.routing.decide import Destination, RoutingFacts, decide
 from otdel.routing.models import Queue, QueueMember, RoutingDecision, RoutingSettings
-
-
-@dataclass(frozen=True)
-class Destination:
-    reason: str
-    user: User | None = None
-    queue: Queue | None = None
-    rule: str = ""
-    contact: Contact | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        if self.user is not None:
-            target: dict[str, Any] = {"kind": "user", "user": self.user.pk, "extension": self.user.extension}
-        elif self.queue is not None:
-            target = {"kind": "queue", "queue": self.queue.code}
-        else:
-            target = {"kind": "none"}
-        return {
-            "destination": target,
-            "reason": self.reason,
-            "rule": self.rule,
-            "contact": self.contact.pk if self.contact else None,
-        }
+from otdel.routing.selectors import routing_facts_for_contact, snapshot_knowing
+from otdel.routing.snapshot import RoutingSnapshot, on_shift, routing_snapshot, routing_snapshot_clear
 
 
 def _local_now(now: datetime.datetime | None) -> datetime.datetime:
@@ -48,38 +27,49 @@ def user_available(user: User | None, now: datetime.datetime | None = None) -> b
     return bool(user is not None and user.is_active and user.works_at(_local_now(now)))
 
 
-def _fallback_user(cfg: RoutingSettings) -> User | None:
-    if cfg.fallback_user is not None and cfg.fallback_user.is_active:
-        return cfg.fallback_user
-    return User.objects.filter(role=Role.OFFICE_MANAGER, is_active=True).order_by("id").first()
-
-
 def _pick_member(
-    queue: Queue, now: datetime.datetime | None, *, assign: bool, on_shift_only: bool = True
+    queue: Queue,
+    now: datetime.datetime | None,
+    *,
+    assign: bool,
+    on_shift_only: bool = True,
+    snapshot: RoutingSnapshot | None = None,
 ) -> User | None:
     """Choose who in ``queue`` takes the next contact; with ``assign`` record it (under a row lock).
 
     Round robin takes the member idle the longest (fair across restarts); least busy takes the one
     with the fewest open leads plus unanswered interactions.
     """
+    moment = _local_now(now)
     if assign:
         # Lock the queue row so two concurrent requests never pick the same "longest idle" member.
-        Queue.objects.select_for_update().filter(pk=queue.pk).first()
-    members = list(QueueMember.objects.filter(queue=queue, user__is_active=True).select_related("user"))
-    candidates = [m for m in members if user_available(m.user, now)] if on_shift_only else members
-    if not candidates:
+        Queue.objects.select_for_update().filter(pk=queue.pk).values_list("pk", flat=True).first()
+    # Only what the choice needs is read under the lock (it is held until commit); the people's
+    # hours and today's absences come from the snapshot.
+    members = list(
+        QueueMember.objects.filter(queue=queue, user__is_active=True)
+        .order_by("id")
+        .values_list("id", "user_id", "last_assigned_at")
+    )
+    snapshot = snapshot or routing_snapshot(moment.date())
+    if not snapshot.knows([user_id for _id, user_id, _at in members]):
+        snapshot = routing_snapshot(moment.date(), refresh=True)
+    people = snapshot.users
+    if on_shift_only:
+        members = [m for m in members if m[1] not in snapshot.absent and on_shift(people[m[1]], moment)]
+    if not members:
         return None
     epoch = datetime.datetime.min.replace(tzinfo=datetime.UTC)
     if queue.strategy == Queue.Strategy.LEAST_BUSY:
-        load = _workload([m.user_id for m in candidates])
-        chosen = min(candidates, key=lambda m: (load.get(m.user_id, 0), m.last_assigned_at or epoch, m.id))
+        load = _workload([user_id for _id, user_id, _at in members])
+        chosen = min(members, key=lambda m: (load.get(m[1], 0), m[2] or epoch, m[0]))
     else:
-        chosen = min(candidates, key=lambda m: (m.last_assigned_at or epoch, m.id))
+        chosen = min(members, key=lambda m: (m[2] or epoch, m[0]))
     if assign:
-        QueueMember.objects.filter(pk=chosen.pk).update(
+        QueueMember.objects.filter(pk=chosen[0]).update(
             last_assigned_at=timezone.now(), assigned_count=F("assigned_count") + 1
         )
-    return chosen.user
+    return people[chosen[1]]
 
 
 def _workload(user_ids: list[int]) -> dict[int, int]:
@@ -102,48 +92,24 @@ def _workload(user_ids: list[int]) -> dict[int, int]:
     return load
 
 
-def _queue_destination(
-    queue: Queue,
-    contact: Contact | None,
-    channel: str,
-    now: datetime.datetime | None,
-    *,
-    assign: bool,
-    rule: str = "",
-) -> Destination | None:
-    """A member of ``queue`` who works now; when nobody does, the queue's off-hours behaviour."""
-    rule = rule or f"queue:{queue.code}"
-    if not assign:
-        return Destination("queue", queue=queue, rule=rule, contact=contact)
-    member = _pick_member(queue, now, assign=True)
-    if member is not None:
-        return Destination("queue", user=member, queue=queue, rule=rule, contact=contact)
-    if queue.off_hours == "duty" and queue.duty_user is not None and queue.duty_user.is_active:
-        return Destination("queue", user=queue.duty_user, queue=queue, rule=f"{rule}:duty", contact=contact)
-    if queue.off_hours == "voicemail" and channel == "call" and queue.voicemail:
-        return Destination(
-            "queue",
-            queue=queue,
-            rule=f"{rule}:voicemail",
-            contact=contact,
-            extra={"voicemail": queue.voicemail},
+def _carry_out(destination: Destination, moment: datetime.datetime, snapshot: RoutingSnapshot) -> Destination:
+    """Turn "a member of this queue" into a person and record the turn; else follow the plan's fallbacks."""
+    while destination.pick is not None:
+        plan = destination.pick
+        member = _pick_member(
+            plan.queue, moment, assign=True, on_shift_only=plan.on_shift_only, snapshot=snapshot
         )
-    # Next working morning: assign now to whoever's turn it is; they see it when they start.
-    member = _pick_member(queue, now, assign=True, on_shift_only=False)
-    if member is not None:
-        return Destination("queue", user=member, queue=queue, rule=f"{rule}:next_morning", contact=contact)
-    return None
-
-
-def _owner_or_backup(user: User | None, now: datetime.datetime | None) -> tuple[User | None, str]:
-    if user is None or not user.is_active:
-        return None, ""
-    if user_available(user, now):
-        return user, ""
-    backup = user.backup_on(_local_now(now).date())
-    if backup is not None and user_available(backup, now):
-        return backup, f":backup_of:{user.pk}"
-    return None, ""
+        if member is not None:
+            return Destination(
+                plan.reason,
+                user=member,
+                queue=plan.queue,
+                rule=plan.rule,
+                contact=destination.contact,
+                contact_id=destination.contact_id,
+            )
+        destination = plan.otherwise
+    return destination
 
 
 def routing_decide(
@@ -160,74 +126,24 @@ def routing_decide(
     Order: non-target -> open deal's owner (or their backup) -> contact's owner (or backup) ->
     the line's queue -> fallback. ``assign=False`` is the read-only form for live PBX requests and
     the what-if tester: a queue is answered as the queue itself, nothing is recorded.
+
+    The facts about the contact are read live (one query), the configuration comes from the routing
+    snapshot, ``decide`` is pure, and only picking a queue member (``assign=True``) writes.
     """
-    cfg = RoutingSettings.load()
-    if (contact is not None and (contact.non_target or _blocked(contact))) or (
-        identity is not None and _identity_blocked(*identity)
-    ):
-        if cfg.non_target_user is not None and cfg.non_target_user.is_active:
-            return Destination(
-                "non_target", user=cfg.non_target_user, rule="settings.non_target_user", contact=contact
-            )
-        if cfg.non_target_queue is not None:
-            target = cfg.non_target_queue
-            member = _pick_member(target, now, assign=True, on_shift_only=False) if assign else None
-            return Destination(
-                "non_target", user=member, queue=target, rule=f"queue:{target.code}", contact=contact
-            )
-        return Destination("non_target", user=_fallback_user(cfg), rule="fallback_user", contact=contact)
-    team_queue = queue or cfg.default_queue
-    absent_owner = None
+    moment = _local_now(now)
+    snapshot = routing_snapshot(moment.date())
     if contact is not None:
-        deal = (
-            Deal.objects.filter(contact=contact, stage__kind=Stage.Kind.OPEN, responsible__isnull=False)
-            .select_related("responsible")
-            .order_by("-updated_at")
-            .first()
+        facts = routing_facts_for_contact(
+            contact=contact, identity=identity, check_blocked=bool(snapshot.blocked)
         )
-        if deal is not None:
-            user, suffix = _owner_or_backup(deal.responsible, now)
-            if user is not None:
-                return Destination("open_deal", user=user, rule=f"deal:{deal.pk}{suffix}", contact=contact)
-            absent_owner = deal.responsible
-        user, suffix = _owner_or_backup(contact.responsible, now)
-        if user is not None:
-            return Destination(
-                "contact_owner", user=user, rule=f"contact.responsible{suffix}", contact=contact
-            )
-        absent_owner = absent_owner or contact.responsible
-    if team_queue is not None and team_queue.is_active and team_queue.memberships.exists():
-        rule = f"queue:{team_queue.code}" + (f":owner_off_shift:{absent_owner.pk}" if absent_owner else "")
-        if absent_owner is not None and absent_owner.is_active and assign:
-            # The owner is off: someone in the team who works now takes it, else the owner next morning.
-            member = _pick_member(team_queue, now, assign=True)
-            if member is not None:
-                return Destination("queue", user=member, queue=team_queue, rule=rule, contact=contact)
-            return Destination("contact_owner", user=absent_owner, rule="owner_next_morning", contact=contact)
-        destination = _queue_destination(team_queue, contact, channel, now, assign=assign, rule=rule)
-        if destination is not None:
-            return destination
-    elif absent_owner is not None and absent_owner.is_active:
-        return Destination("contact_owner", user=absent_owner, rule="owner_next_morning", contact=contact)
-    return Destination("fallback", user=_fallback_user(cfg), rule="fallback_user", contact=contact)
-
-
-def _identity_blocked(kind: str, value: str) -> bool:
-    from otdel.routing.models import BlockedIdentity
-
-    return BlockedIdentity.objects.filter(kind=kind, value=value).exists()
-
-
-def _blocked(contact: Contact) -> bool:
-    from otdel.routing.models import BlockedIdentity
-
-    pairs = list(contact.identities.values_list("kind", "value"))
-    if not pairs:
-        return False
-    q = Q()
-    for kind, value in pairs:
-        q |= Q(kind=kind, value=value)
-    return BlockedIdentity.objects.filter(q).exists()
+    else:
+        facts = RoutingFacts(identity=identity)
+    queue_id = queue.pk if queue is not None else None
+    snapshot = snapshot_knowing(snapshot, facts, queue_id)
+    destination = decide(facts, snapshot, moment, channel=channel, queue_id=queue_id)
+    if not assign:
+        return replace(destination, pick=None)
+    return _carry_out(destination, moment, snapshot)
 
 
 @transaction.atomic
@@ -323,6 +239,7 @@ def queue_set_members(*, queue: Queue, members: list[Any]) -> None:
     QueueMember.objects.filter(queue=queue).exclude(user_id__in=keep).delete()
     existing = set(QueueMember.objects.filter(queue=queue).values_list("user_id", flat=True))
     QueueMember.objects.bulk_create([QueueMember(queue=queue, user=u) for u in users if u.pk not in existing])
+    routing_snapshot_clear()  # bulk_create sends no post_save
 
 
 @transaction.atomic

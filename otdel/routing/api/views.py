@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, mixins, serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -20,6 +21,7 @@ from otdel.comms.api.views import IsIntegration
 from otdel.core.identity import guess_identity, normalize_identity
 from otdel.crm.selectors import contact_by_identity
 from otdel.routing import services
+from otdel.routing.api.authentication import CachedTokenAuthentication
 from otdel.routing.api.serializers import (
     BlockedIdentitySerializer,
     QueueInputSerializer,
@@ -54,6 +56,10 @@ class PlainTextRenderer(BaseRenderer):
 
 
 class TelephonyRouteView(APIView):
+    """Asked by the PBX on every ringing call: the token and the routing configuration come from
+    in-process memory, so a known caller costs one indexed query and nothing is written."""
+
+    authentication_classes = [CachedTokenAuthentication, SessionAuthentication]
     permission_classes = [IsIntegration]
     renderer_classes = [JSONRenderer, PlainTextRenderer]
 

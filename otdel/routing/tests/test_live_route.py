@@ -76,3 +76,55 @@ def test_route_writes_nothing(api_for, integration_user, sales_queue, django_ass
     client.get(URL, {"caller": "+79123456789"})
     assert not RoutingDecision.objects.exists()
     assert QueueMember.objects.filter(last_assigned_at__isnull=False).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_known_caller_costs_one_query_with_warm_caches(
+    routing_cache_on, api_for, integration_user, manager, pipeline, sales_queue, django_assert_max_num_queries
+):
+    contact = ContactFactory()
+    IdentityFactory(contact=contact, value="+79123456789")
+    DealFactory(contact=contact, pipeline=pipeline, responsible=manager)
+    client = api_for(integration_user)
+    client.get(URL, {"caller": "garbage"})  # warms the token and the routing snapshot
+    with django_assert_max_num_queries(1):
+        body = client.get(URL, {"caller": "8 912 345-67-89"}).json()
+    assert body["reason"] == "open_deal" and body["destination"]["user"] == manager.pk
+    with django_assert_max_num_queries(1):
+        assert client.get(URL, {"caller": "+79000000000"}).json()["reason"] == "queue"
+    with django_assert_max_num_queries(0):
+        assert client.get(URL, {"caller": "garbage", "format": "text"}).content == b"queue:sales"
+
+
+@pytest.mark.django_db
+def test_cold_caches_stay_bounded(
+    api_for, integration_user, manager, pipeline, sales_queue, django_assert_max_num_queries
+):
+    contact = ContactFactory()
+    IdentityFactory(contact=contact, value="+79123456789")
+    DealFactory(contact=contact, pipeline=pipeline, responsible=manager)
+    client = api_for(integration_user)
+    # Token, the seven small configuration tables, the caller's facts.
+    with django_assert_max_num_queries(9):
+        assert client.get(URL, {"caller": "89123456789"}).json()["reason"] == "open_deal"
+
+
+@pytest.mark.parametrize("cache", [False, True])
+@pytest.mark.django_db(transaction=True)
+def test_pbx_without_a_valid_integration_token_is_refused(
+    request, api_for, integration_user, manager, sales_queue, cache
+):
+    if cache:
+        request.getfixturevalue("routing_cache_on")
+    good = api_for(integration_user)
+    assert good.get(URL, {"caller": "1"}).status_code == 200
+    assert api_for(None).get(URL, {"caller": "1"}).status_code == 401
+    wrong = api_for(None)
+    wrong.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    assert wrong.get(URL, {"caller": "1"}).status_code == 401
+    assert api_for(manager).get(URL, {"caller": "1"}).status_code == 403
+    # A revoked token stops working at once in this process, remembered or not.
+    from rest_framework.authtoken.models import Token
+
+    Token.objects.filter(user=integration_user).get().delete()
+    assert good.get(URL, {"caller": "1"}).status_code == 401

@@ -1,0 +1,1 @@
+"""REST API of accounts: API tokens and user administration."""

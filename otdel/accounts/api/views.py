@@ -1,0 +1,133 @@
+"""API views of accounts: exchanging a password for a token, and user administration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from otdel.accounts import services
+from otdel.accounts.api.serializers import (
+    TokenObtainSerializer,
+    TokenSerializer,
+    UserCreateInputSerializer,
+    UserSerializer,
+    UserUpdateInputSerializer,
+)
+from otdel.accounts.models import User
+from otdel.api.base import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND, ScopedViewSet
+from otdel.api.permissions import IsAdmin
+from otdel.core.scoping import scope
+
+
+class TokenRateThrottle(AnonRateThrottle):
+    """Slows down password guessing against the token endpoint (429 past the rate)."""
+
+    scope = "auth_token"
+    rate = "30/minute"
+
+
+class TokenObtainView(APIView):
+    # No authentication: a stale or foreign token in the headers must not stop getting a new one.
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [TokenRateThrottle]
+
+    @extend_schema(
+        summary="Exchange a username and password for an API token",
+        request=TokenObtainSerializer,
+        responses={200: TokenSerializer, 400: BAD_REQUEST},
+        auth=[],
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = TokenObtainSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(
+            request._request,
+            username=data.validated_data["username"],
+            password=data.validated_data["password"],
+        )
+        if user is None:
+            raise ValidationError(
+                {"__all__": [_("Wrong username or password, or the account is switched off.")]},
+                code="invalid_credentials",
+            )
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class AdminOrSelf(BasePermission):
+    """``/users/me`` for everyone signed in; the rest of ``/users`` for administrators."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if getattr(view, "action", None) == "me":
+            return IsAuthenticated().has_permission(request, view)
+        return IsAdmin().has_permission(request, view)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List users (administrators)", responses={200: UserSerializer(many=True), 403: FORBIDDEN}
+    ),
+    retrieve=extend_schema(
+        summary="One user (administrators)", responses={200: UserSerializer, 403: FORBIDDEN, 404: NOT_FOUND}
+    ),
+)
+@extend_schema(tags=["users"])
+class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    permission_classes = [AdminOrSelf]
+    serializer_class = UserSerializer
+    filterset_fields = ["role", "department", "is_active"]
+
+    def scoped_queryset(self) -> QuerySet[User]:
+        return scope(User.objects.select_related("department"), self.request.user).order_by(
+            "full_name", "username"
+        )
+
+    @extend_schema(
+        summary="Create a user (administrators)",
+        request=UserCreateInputSerializer,
+        responses={201: UserSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 409: CONFLICT},
+    )
+    def create(self, request: Request) -> Response:
+        data = UserCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        user = services.user_create(
+            actor=request.user, username=fields.pop("username"), password=fields.pop("password"), **fields
+        )
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change a user (administrators); send only the fields to change",
+        request=UserUpdateInputSerializer,
+        responses={200: UserSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT},
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        user = self.get_object()
+        data = UserUpdateInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        user = services.user_update(
+            actor=request.user, user=user, password=fields.pop("password", None), **fields
+        )
+        return Response(UserSerializer(user).data)
+
+    @extend_schema(summary="The signed-in user", responses={200: UserSerializer})
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
+    def me(self, request: Request) -> Response:
+        user = User.objects.select_related("department").get(pk=request.user.pk)
+        return Response(UserSerializer(user).data)

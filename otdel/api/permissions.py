@@ -1,0 +1,26 @@
+"""Role checks for API views; row-level access is ``scope()`` in the selectors, never here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+
+class IsAdmin(BasePermission):
+    """Administration endpoints: administrators only; anyone else signed in gets 403."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and getattr(user, "is_admin", False))
+
+
+class IsAdminOrReadOnly(BasePermission):
+    """Reference lists (pipelines, lost reasons): everyone signed in reads, administrators write."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        return request.method in ("GET", "HEAD", "OPTIONS") or getattr(user, "is_admin", False)

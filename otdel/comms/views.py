@@ -1,0 +1,922 @@
+"""Comms pages: the timeline and reply box on cards, click-to-call, files, the inbox, channel settings."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import mimetypes
+import posixpath
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+from django_tasks import TaskResultStatus
+
+from otdel.accounts.models import Role, User
+from otdel.accounts.views import admin_required
+from otdel.comms import selectors, settings_services
+from otdel.comms.email.sanitize import sanitize_html
+from otdel.comms.email.selectors import mailbox_get, mailbox_list, mailbox_status
+from otdel.comms.email.services import mailbox_create, mailbox_update
+from otdel.comms.forms import (
+    EmailReplyForm,
+    IntakeFilterForm,
+    MailboxForm,
+    NoteReplyForm,
+    TaskForm,
+    TelegramBotForm,
+    TelegramReplyForm,
+    TelephonyLineForm,
+    TelephonyProviderForm,
+    WebFormForm,
+)
+from otdel.comms.models import (
+    Attachment,
+    Direction,
+    IntakeLog,
+    Interaction,
+    InteractionKind,
+    TelephonyLine,
+    TelephonyProvider,
+    WebForm,
+)
+from otdel.comms.services import interaction_mark_handled
+from otdel.comms.telegram.selectors import telegram_bot_list
+from otdel.comms.telegram.services import (
+    telegram_bot_create,
+    telegram_bot_update,
+    telegram_bot_webhook_set,
+    telegram_send,
+    telegram_webhook_url,
+)
+from otdel.comms.telephony.click_to_call import call_originate
+from otdel.comms.telephony.common import TelephonyError
+from otdel.comms.webforms.selectors import webform_get, webform_list
+from otdel.comms.webforms.services import webform_create, webform_update
+from otdel.core.exceptions import ConflictError
+from otdel.core.identity import format_phone
+from otdel.core.scoping import get_scoped_or_404, scope
+from otdel.crm import selectors as crm_selectors
+from otdel.crm import services as crm_services
+from otdel.crm.forms import sales_users
+from otdel.crm.models import Contact, Deal, Lead
+
+LIST_PAGE = 50
+INBOX_TASKS = 100
+EMAIL_THREADS = 10
+
+# The chips above the timeline: (value of ?channel=, label).
+CHANNEL_FILTERS: list[tuple[str, Any]] = [
+    ("", gettext_lazy("All")),
+    ("call", gettext_lazy("Calls")),
+    ("email", gettext_lazy("E-mail")),
+    ("telegram", "Telegram"),
+    ("form", gettext_lazy("Forms")),
+    ("note", gettext_lazy("Notes")),
+    ("task", gettext_lazy("Tasks")),
+]
+CHANNEL_ICONS = {
+    "call": "telephone",
+    "email": "envelope",
+    "telegram": "telegram",
+    "whatsapp": "whatsapp",
+    "form": "ui-checks",
+    "chat": "chat-dots",
+    "note": "sticky",
+    "task": "check2-square",
+    "meeting": "people",
+}
+FORM_LABELS = {
+    "name": gettext_lazy("Name"),
+    "phone": gettext_lazy("Phone"),
+    "email": gettext_lazy("E-mail"),
+    "message": gettext_lazy("Message"),
+}
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "page_url")
+# Files a browser may show in the page itself; anything else (HTML, SVG, PDF…) is downloaded, so a
+# client's file never runs as a page of Otdel.
+INLINE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "audio/", "video/")
+REPLY_TABS = ("email", "telegram", "note", "task")
+REFRESH_EVENT = "comms-timeline-refresh"
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def _duration(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes:02d}:{rest:02d}"
+
+
+def _errors_text(exc: ValidationError) -> str:
+    return " ".join(str(m) for m in exc.messages)
+
+
+def _survivor_id(contact_id: int | None) -> int | None:
+    """A merged contact's interactions belong to the contact it was merged into."""
+    seen: set[int] = set()
+    current = contact_id
+    while current is not None and current not in seen:
+        seen.add(current)
+        merged_into = Contact.objects.filter(pk=current).values_list("merged_into_id", flat=True).first()
+        if merged_into is None:
+            return current
+        current = merged_into
+    return current
+
+
+def _contact_visible(user: Any, contact_id: int | None) -> bool:
+    if contact_id is None:
+        return bool(getattr(user, "is_admin", False))
+    survivor = _survivor_id(contact_id)
+    return scope(Contact.objects.filter(pk__in={contact_id, survivor}), user).exists()
+
+
+def _interaction_or_404(user: Any, pk: int) -> Interaction:
+    """An interaction counts as the user's to see when its contact is (else 404, like any record)."""
+    interaction = Interaction.objects.filter(pk=pk).first()
+    if interaction is None or not _contact_visible(user, interaction.contact_id):
+        raise Http404
+    return interaction
+
+
+def _file_response(file: Any, filename: str, content_type: str, inline: bool) -> FileResponse:
+    try:
+        handle = file.open("rb")
+    except (FileNotFoundError, OSError) as exc:
+        raise Http404 from exc
+    content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    inline = inline and content_type.startswith(INLINE_TYPES)
+    return FileResponse(handle, as_attachment=not inline, filename=filename, content_type=content_type)
+
+
+# --- cards: timeline -------------------------------------------------------------------------
+
+
+def _subject(
+    request: HttpRequest, subject: str, pk: int, action: str = "view"
+) -> tuple[Contact | None, Deal | None]:
+    if subject == "contact":
+        return get_scoped_or_404(Contact.objects.all(), request.user, action, pk=pk), None
+    deal = get_scoped_or_404(Deal.objects.select_related("contact"), request.user, action, pk=pk)
+    return None, deal
+
+
+def _subject_urls(subject: str, pk: int) -> dict[str, str]:
+    return {
+        "timeline_url": reverse(f"comms_{subject}_timeline", args=[pk]),
+        "reply_url": reverse(f"comms_{subject}_reply", args=[pk]),
+    }
+
+
+def _form_context(items: list[selectors.TimelineItem]) -> dict[str, Any]:
+    """What form submissions on the timeline need, fetched once: the forms' field labels by slug, and
+    the leads of submissions stored without UTM keys (their UTM is read off the lead)."""
+    forms = [item.obj for item in items if item.type == "interaction" and item.channel == "form"]
+    payloads = [(obj, obj.payload if isinstance(obj.payload, dict) else {}) for obj in forms]
+    slugs = {str(payload.get("form")) for _obj, payload in payloads if payload.get("form")}
+    labels: dict[str, dict[str, str]] = {}
+    for slug, definitions in WebForm.objects.filter(slug__in=slugs).values_list("slug", "fields"):
+        labels[slug] = {
+            str(d.get("name")): str(d.get("label") or "") for d in definitions or [] if isinstance(d, dict)
+        }
+    lead_ids = {
+        obj.lead_id
+        for obj, payload in payloads
+        if obj.lead_id is not None and not any(key in payload for key in UTM_KEYS)
+    }
+    return {"labels": labels, "leads": Lead.objects.in_bulk(lead_ids) if lead_ids else {}}
+
+
+def _form_rows(interaction: Interaction, context: dict[str, Any]) -> dict[str, Any]:
+    payload = interaction.payload if isinstance(interaction.payload, dict) else {}
+    own = context["labels"].get(str(payload.get("form")), {})
+    fields = []
+    for name, value in (payload.get("fields") or {}).items():
+        if value in ("", None):
+            continue
+        if name == "phone":
+            value = format_phone(str(value))
+        elif isinstance(value, bool):
+            value = _("yes") if value else _("no")
+        fields.append((own.get(name) or FORM_LABELS.get(name) or name, value))
+    utm = [(key, payload[key]) for key in UTM_KEYS if payload.get(key)]
+    lead = context["leads"].get(interaction.lead_id)
+    if not utm and lead is not None:
+        utm = [(key, getattr(lead, key)) for key in UTM_KEYS if getattr(lead, key, "")]
+    return {"fields": fields, "utm": utm, "consents": sorted((payload.get("consents") or {}).items())}
+
+
+def _timeline_rows(items: list[selectors.TimelineItem]) -> list[dict[str, Any]]:
+    now = timezone.now()
+    form_context = _form_context(items)
+    rows = []
+    for item in items:
+        obj = item.obj
+        row: dict[str, Any] = {"item": item, "obj": obj, "icon": CHANNEL_ICONS.get(item.channel, "dot")}
+        if item.type == "interaction":
+            payload = obj.payload if isinstance(obj.payload, dict) else {}
+            row["attachments"] = list(obj.attachments.all())
+            if obj.kind == InteractionKind.CALL:
+                row["duration"] = _duration(obj.duration)
+            elif obj.kind == InteractionKind.EMAIL:
+                # The mail agent stores sanitized HTML; cleaning again is cheap and keeps the card safe
+                # whatever wrote the payload.
+                html = payload.get("html") if obj.provider.startswith("email:") else ""
+                row["html"] = sanitize_html(html) if isinstance(html, str) and html.strip() else ""
+                row["sender"] = payload.get("from") or ""
+                row["recipients"] = ", ".join(str(a) for a in payload.get("to") or [])
+            elif obj.kind == InteractionKind.FORM:
+                row.update(_form_rows(obj, form_context))
+        elif item.type == "task":
+            row["overdue"] = obj.done_at is None and obj.due_at is not None and obj.due_at < now
+        rows.append(row)
+    return rows
+
+
+@login_required
+def timeline(request: HttpRequest, subject: str, pk: int) -> HttpResponse:
+    """The card's timeline partial (htmx), optionally one channel only."""
+    contact, deal = _subject(request, subject, pk)
+    channel = request.GET.get("channel") or ""
+    if channel not in dict(CHANNEL_FILTERS):
+        channel = ""
+    items = selectors.timeline(
+        user=request.user, contact=contact, deal=deal, channels=[channel] if channel else None
+    )
+    return render(
+        request,
+        "comms/_timeline.html",
+        {
+            "rows": _timeline_rows(items),
+            "channel": channel,
+            "filters": CHANNEL_FILTERS,
+            "refresh_event": REFRESH_EVENT,
+            **_subject_urls(subject, pk),
+        },
+    )
+
+
+# --- cards: reply box ------------------------------------------------------------------------
+
+
+def _email_threads(contact: Contact, also: int | None = None) -> list[tuple[int, str]]:
+    """The client's latest e-mail threads, newest first: (the thread's latest message, label).
+
+    ``also``: an older e-mail of the client that is being answered (its "Reply" button was used).
+    """
+    emails = Interaction.objects.filter(
+        Q(contact=contact) | Q(contact__merged_into=contact), kind=InteractionKind.EMAIL
+    ).only("pk", "subject", "thread_key", "message_id", "occurred_at")
+
+    def label(row: Interaction) -> str:
+        when = formats.date_format(timezone.localtime(row.occurred_at), "SHORT_DATETIME_FORMAT")
+        return f"{row.subject or _('(no subject)')} · {when}"
+
+    threads: list[tuple[int, str]] = []
+    seen: set[str] = set()
+    for row in emails.order_by("-occurred_at", "-id")[:100]:
+        key = row.thread_key or row.message_id or f"#{row.pk}"
+        if key in seen:
+            continue
+        seen.add(key)
+        threads.append((row.pk, label(row)))
+        if len(threads) >= EMAIL_THREADS:
+            break
+    if also is not None and also not in {pk for pk, _label in threads}:
+        older = emails.filter(pk=also).first()
+        if older is not None:
+            threads.append((older.pk, label(older)))
+    return threads
+
+
+def _assignees(user: Any) -> QuerySet[User]:
+    return (sales_users() | User.objects.filter(pk=user.pk)).distinct()
+
+
+def _reply_forms(
+    request: HttpRequest, client: Contact | None, data: Any = None, tab: str = "", reply_to: int | None = None
+) -> dict[str, Any]:
+    if reply_to is None and data is not None:
+        reply_to = _int(data.get("email-reply_to"))
+    threads = _email_threads(client, also=reply_to) if client is not None else []
+    ids = [pk for pk, _label in threads]
+    chosen = reply_to if reply_to in ids else (ids[0] if ids else None)
+    bound = {name: (data if name == tab else None) for name in REPLY_TABS}
+    return {
+        "email": EmailReplyForm(
+            bound["email"], threads=threads, prefix="email", initial={"reply_to": chosen}
+        ),
+        "telegram": TelegramReplyForm(bound["telegram"], prefix="telegram"),
+        "note": NoteReplyForm(bound["note"], prefix="note"),
+        "task": TaskForm(bound["task"], prefix="task", assignees=_assignees(request.user)),
+    }
+
+
+def _reply_send(
+    request: HttpRequest,
+    tab: str,
+    form: Any,
+    client: Contact | None,
+    contact: Contact | None,
+    deal: Deal | None,
+) -> str:
+    """Call the one service of the tab; returns what to tell the user."""
+    user = request.user
+    data = form.cleaned_data
+    if tab == "note":
+        crm_services.note_create(actor=user, body=data["body"], contact=contact, deal=deal)
+        return _("Note added.")
+    if tab == "task":
+        crm_services.task_create(
+            actor=user,
+            title=data["title"],
+            kind=data["kind"],
+            due_at=data.get("due_at"),
+            assignee=data.get("assignee") or user,
+            contact=client,
+            deal=deal,
+        )
+        return _("Task created.")
+    if client is None:
+        raise ValidationError(_("The deal has no contact to write to."))
+    if tab == "email":
+        from otdel.comms.email.send import email_send
+
+        reply_to = None
+        if data.get("reply_to"):
+            reply_to = Interaction.objects.filter(
+                Q(contact=client) | Q(contact__merged_into=client),
+                kind=InteractionKind.EMAIL,
+                pk=data["reply_to"],
+            ).first()
+            if reply_to is None:
+                raise ValidationError({"reply_to": _("Choose an e-mail of this contact.")})
+        email_send(
+            actor=user,
+            contact=client,
+            subject=data.get("subject") or "",
+            body=data["body"],
+            reply_to=reply_to,
+        )
+        return _("E-mail sent.")
+    telegram_send(actor=user, contact=client, text=data["text"])
+    return _("Message sent.")
+
+
+@login_required
+def reply(request: HttpRequest, subject: str, pk: int) -> HttpResponse:
+    """The reply box of a card: GET shows it, POST sends an e-mail or a Telegram message, or adds a note/task."""
+    contact, deal = _subject(request, subject, pk, "change" if request.method == "POST" else "view")
+    client = contact if contact is not None else deal.contact if deal is not None else None
+    tab = request.POST.get("tab") or request.GET.get("tab") or ("email" if client is not None else "note")
+    if tab not in REPLY_TABS:
+        tab = "email"
+    done = ""
+    if request.method == "POST":
+        forms = _reply_forms(request, client, request.POST, tab)
+        form = forms[tab]
+        if form.is_valid():
+            try:
+                done = _reply_send(request, tab, form, client, contact, deal)
+            except (ValidationError, ConflictError, TelephonyError) as exc:
+                if isinstance(exc, TelephonyError):
+                    exc = ValidationError(str(exc))
+                form.add_service_error(exc)
+            else:
+                forms = _reply_forms(request, client, tab=tab)
+        if not _is_htmx(request):
+            if done:
+                messages.success(request, done)
+            for errors in forms[tab].errors.values():
+                for error in errors:
+                    messages.error(request, str(error))
+            return redirect(f"{subject}_detail", pk=pk)
+    else:
+        forms = _reply_forms(request, client, reply_to=_int(request.GET.get("reply_to")))
+    phones = list(client.identities.filter(kind="phone")) if client is not None and deal is not None else []
+    response = render(
+        request,
+        "comms/_reply_box.html",
+        {
+            "forms": forms,
+            "tab": tab,
+            "done": done,
+            "client": client,
+            "deal": deal,
+            "phones": phones,
+            "has_telegram": client is not None and client.identities.filter(kind="telegram").exists(),
+            **_subject_urls(subject, pk),
+        },
+    )
+    if done:
+        response["HX-Trigger"] = REFRESH_EVENT
+    return response
+
+
+@login_required
+@require_POST
+def contact_call(request: HttpRequest, pk: int) -> HttpResponse:
+    """Click-to-call: ring the user's extension, then the client's number (through the PBX/provider)."""
+    contact = get_scoped_or_404(Contact.objects.all(), request.user, pk=pk)
+    identity = contact.identities.filter(kind="phone", pk=_int(request.POST.get("identity")) or 0).first()
+    if identity is None:
+        identity = contact.identities.filter(kind="phone").order_by("-is_primary", "id").first()
+    error = ""
+    call = None
+    if identity is None:
+        error = _("This contact has no phone number.")
+    else:
+        try:
+            call = call_originate(actor=request.user, contact=contact, number=identity.value)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            error = _errors_text(exc)
+        except TelephonyError as exc:
+            error = _("The call could not be placed: %(reason)s") % {"reason": exc}
+    if not _is_htmx(request):
+        if error:
+            messages.error(request, error)
+        else:
+            messages.info(request, _("Calling… pick up your phone."))
+        return redirect("contact_detail", pk=pk)
+    return render(request, "comms/_call_status.html", {"error": error, "call": call})
+
+
+# --- files -----------------------------------------------------------------------------------
+
+
+@login_required
+def recording(request: HttpRequest, pk: int) -> FileResponse:
+    """A call's recording, streamed to whoever may see the call's contact."""
+    interaction = _interaction_or_404(request.user, pk)
+    if not interaction.recording_file:
+        raise Http404
+    name = posixpath.basename(interaction.recording_file.name) or f"call-{interaction.pk}.mp3"
+    return _file_response(interaction.recording_file, name, "", inline=True)
+
+
+@login_required
+def attachment(request: HttpRequest, pk: int) -> FileResponse:
+    """A file of an e-mail or message, for whoever may see its contact; shown inline only when harmless."""
+    item = Attachment.objects.select_related("interaction").filter(pk=pk).first()
+    if item is None or not item.file or not _contact_visible(request.user, item.interaction.contact_id):
+        raise Http404
+    return _file_response(
+        item.file, item.filename, item.content_type, inline=request.GET.get("inline") == "1"
+    )
+
+
+# --- tasks -----------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def task_done(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_object_or_404(crm_selectors.task_list(user=request.user), pk=pk)
+    crm_services.task_complete(actor=request.user, task=task)
+    if not _is_htmx(request):
+        messages.success(request, _("Task done: %(title)s") % {"title": task.title})
+        return _back(request, "comms_inbox")
+    response = HttpResponse("")
+    response["HX-Trigger"] = REFRESH_EVENT
+    return response
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    next_url = request.POST.get("next") or ""
+    if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        return redirect(next_url)
+    return redirect(default)
+
+
+# --- inbox -----------------------------------------------------------------------------------
+
+
+def _inbox_users(viewer: Any) -> QuerySet[User]:
+    """Whose inbox the viewer may open: administrators anyone's, the head of sales their department's."""
+    if viewer.is_admin:
+        return User.objects.filter(is_active=True)
+    if viewer.role == Role.HEAD_OF_SALES and viewer.department_id is not None:
+        return User.objects.filter(Q(department_id=viewer.department_id) | Q(pk=viewer.pk), is_active=True)
+    return User.objects.filter(pk=viewer.pk)
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    """Unanswered inbound calls, e-mails, messages and forms routed to the user, and their open tasks."""
+    viewer = request.user
+    target: Any = viewer
+    wanted = request.GET.get("user")
+    if wanted:
+        target = _inbox_users(viewer).filter(pk=_int(wanted) or 0).first()
+        if target is None:
+            raise Http404
+    page = Paginator(selectors.inbox(user=target), LIST_PAGE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    tasks = [
+        {"task": task, "overdue": task.due_at is not None and task.due_at < now}
+        for task in crm_selectors.task_open_for(user=target)[:INBOX_TASKS]
+    ]
+    can_pick = viewer.is_admin or viewer.role == Role.HEAD_OF_SALES  # type: ignore[union-attr]
+    return render(
+        request,
+        "comms/inbox.html",
+        {
+            "page": page,
+            "rows": [
+                {
+                    "obj": obj,
+                    "icon": CHANNEL_ICONS.get(obj.channel, "dot"),
+                    "summary": selectors.interaction_summary(obj),
+                }
+                for obj in page.object_list
+            ],
+            "tasks": tasks,
+            "target": target,
+            "users": list(_inbox_users(viewer).order_by("full_name", "username")) if can_pick else [],
+            "next_url": request.get_full_path(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def mark_handled(request: HttpRequest, pk: int) -> HttpResponse:
+    interaction = Interaction.objects.filter(
+        pk=pk, direction=Direction.IN, routed_to__in=_inbox_users(request.user)
+    ).first()
+    if interaction is None:
+        raise Http404
+    interaction_mark_handled(actor=request.user, interaction=interaction)  # type: ignore[arg-type]
+    if not _is_htmx(request):
+        messages.success(request, _("Marked as handled."))
+        return _back(request, "comms_inbox")
+    response = HttpResponse("")
+    response["HX-Trigger"] = REFRESH_EVENT
+    return response
+
+
+# --- channel settings (administrators) -------------------------------------------------------
+
+
+def _public_base(request: HttpRequest) -> str:
+    configured = str(getattr(settings, "OTDEL_PUBLIC_URL", "") or "")
+    return (configured or request.build_absolute_uri("/")).rstrip("/")
+
+
+def _settings_page(request: HttpRequest, template: str, tab: str, **context: Any) -> HttpResponse:
+    return render(request, template, {"channels_tab": tab, **context})
+
+
+def _save_form(
+    request: HttpRequest,
+    form: Any,
+    save: Callable[[], Any],
+    success: str,
+    redirect_to: Callable[[Any], HttpResponse],
+) -> HttpResponse | None:
+    """Validate, call the service, show its errors on the form; a redirect when it worked."""
+    if not form.is_valid():
+        return None
+    try:
+        saved = save()
+    except (ValidationError, ConflictError) as exc:
+        form.add_service_error(exc)
+        return None
+    messages.success(request, success)
+    return redirect_to(saved)
+
+
+@admin_required
+def channels_home(request: HttpRequest) -> HttpResponse:
+    return redirect("comms_telephony_list")
+
+
+def telephony_webhooks(request: HttpRequest, provider: TelephonyProvider) -> list[tuple[str, str]]:
+    """The addresses to paste into the PBX or the provider's account for this provider."""
+    base = _public_base(request)
+    route = base + reverse("api-telephony-route")
+    urls: list[tuple[str, str]] = []
+    if provider.kind == TelephonyProvider.Kind.ZADARMA:
+        urls.append(
+            (
+                _(
+                    "Notifications URL (NOTIFY_START, NOTIFY_END, NOTIFY_OUT_START, NOTIFY_OUT_END, NOTIFY_RECORD)"
+                ),
+                base + reverse("api-telephony-zadarma", kwargs={"key": provider.key}),
+            )
+        )
+    elif provider.kind == TelephonyProvider.Kind.MANGO:
+        call = base + reverse("api-telephony-mango", kwargs={"key": provider.key, "event": "events/call"})
+        urls += [
+            (
+                _("External system address (Mango appends events/call, events/summary…)"),
+                call.removesuffix("events/call"),
+            ),
+            (_("Call events"), call),
+            (_("Call summary"), call.removesuffix("call") + "summary"),
+        ]
+    elif provider.kind == TelephonyProvider.Kind.ASTERISK:
+        urls.append(
+            (
+                _("Live routing for the dialplan (CURL)"),
+                route + "?caller=${CALLERID(num)}&called=${EXTEN}&format=text",
+            )
+        )
+    if provider.kind != TelephonyProvider.Kind.ASTERISK:
+        urls += [
+            (_("Call events (generic webhook, POST)"), base + reverse("api-telephony-events")),
+            (_("Live routing (GET ?caller=&called=)"), route),
+        ]
+    return urls
+
+
+def _providers(request: HttpRequest) -> QuerySet[TelephonyProvider]:
+    # No scope rule for channel settings: only administrators see them (scope's safe default).
+    return scope(TelephonyProvider.objects.select_related("queue"), request.user)
+
+
+@admin_required
+def telephony_list(request: HttpRequest) -> HttpResponse:
+    providers = _providers(request).prefetch_related("lines")
+    return _settings_page(request, "comms/settings/telephony_list.html", "telephony", providers=providers)
+
+
+@admin_required
+def telephony_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    provider = get_object_or_404(_providers(request), pk=pk) if pk is not None else None
+    form = TelephonyProviderForm(request.POST or None, instance=provider)
+    if request.method == "POST":
+
+        def save() -> TelephonyProvider:
+            if provider is None:
+                return settings_services.telephony_provider_create(
+                    actor=request.user, **form.service_fields()
+                )
+            return settings_services.telephony_provider_update(
+                actor=request.user, provider=provider, version=form.read_version(), **form.service_fields()
+            )
+
+        done = _save_form(
+            request,
+            form,
+            save,
+            _("Telephony provider saved."),
+            lambda p: redirect("comms_telephony_edit", pk=p.pk),
+        )
+        if done is not None:
+            return done
+    return _settings_page(
+        request,
+        "comms/settings/telephony_form.html",
+        "telephony",
+        form=form,
+        provider=provider,
+        webhooks=telephony_webhooks(request, provider) if provider is not None else [],
+        lines=provider.lines.select_related("queue") if provider is not None else [],
+        line_form=TelephonyLineForm(prefix="line") if provider is not None else None,
+    )
+
+
+@admin_required
+def telephony_line_edit(request: HttpRequest, provider_pk: int, pk: int | None = None) -> HttpResponse:
+    provider = get_object_or_404(_providers(request), pk=provider_pk)
+    line = (
+        get_object_or_404(TelephonyLine.objects.filter(provider=provider), pk=pk) if pk is not None else None
+    )
+    form = TelephonyLineForm(request.POST or None, instance=line, prefix="line")
+    if request.method == "POST":
+        if request.POST.get("delete") and line is not None:
+            settings_services.telephony_line_delete(actor=request.user, line=line)
+            messages.success(request, _("Line %(number)s removed.") % {"number": format_phone(line.number)})
+            return redirect("comms_telephony_edit", pk=provider.pk)
+
+        def save() -> TelephonyLine:
+            if line is None:
+                return settings_services.telephony_line_create(
+                    actor=request.user, provider=provider, **form.service_fields()
+                )
+            return settings_services.telephony_line_update(
+                actor=request.user, line=line, **form.service_fields()
+            )
+
+        done = _save_form(
+            request,
+            form,
+            save,
+            _("Line saved."),
+            lambda _line: redirect("comms_telephony_edit", pk=provider.pk),
+        )
+        if done is not None:
+            return done
+    return _settings_page(
+        request, "comms/settings/line_form.html", "telephony", form=form, provider=provider, line=line
+    )
+
+
+@admin_required
+def mailbox_list_page(request: HttpRequest) -> HttpResponse:
+    rows = [{"mailbox": m, "status": mailbox_status(m)} for m in mailbox_list(user=request.user)]
+    return _settings_page(request, "comms/settings/mailbox_list.html", "mailboxes", rows=rows)
+
+
+@admin_required
+def mailbox_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    mailbox = mailbox_get(user=request.user, pk=pk) if pk is not None else None
+    form = MailboxForm(request.POST or None, instance=mailbox)
+    if request.method == "POST":
+
+        def save() -> Any:
+            fields = form.service_fields()
+            if mailbox is None:
+                return mailbox_create(actor=request.user, **fields)
+            return mailbox_update(actor=request.user, mailbox=mailbox, version=form.read_version(), **fields)
+
+        done = _save_form(
+            request, form, save, _("Mailbox saved."), lambda m: redirect("comms_mailbox_edit", pk=m.pk)
+        )
+        if done is not None:
+            return done
+    return _settings_page(
+        request,
+        "comms/settings/mailbox_form.html",
+        "mailboxes",
+        form=form,
+        mailbox=mailbox,
+        status=mailbox_status(mailbox) if mailbox is not None else "",
+    )
+
+
+@admin_required
+@require_POST
+def mailbox_sync_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """The admin's "sync now": poll the mailbox in the background (at once with an inline task backend)."""
+    from otdel.comms.email_tasks import mailbox_sync_now
+
+    mailbox = mailbox_get(user=request.user, pk=pk)
+    queued = mailbox_sync_now.enqueue(mailbox.pk)
+    if queued.status == TaskResultStatus.SUCCESSFUL:
+        result = queued.return_value or {}
+        if result.get("errors"):
+            messages.error(
+                request, _("Sync finished with errors: %(errors)s") % {"errors": "; ".join(result["errors"])}
+            )
+        else:
+            messages.success(
+                request, _("Synced: %(count)s new messages.") % {"count": result.get("created", 0)}
+            )
+    else:
+        messages.info(request, _("Sync started; refresh this page in a minute."))
+    return _back(request, "comms_mailbox_list")
+
+
+def _bot_or_404(request: HttpRequest, pk: int) -> Any:
+    return get_object_or_404(telegram_bot_list(user=request.user), pk=pk)
+
+
+@admin_required
+def telegram_list(request: HttpRequest) -> HttpResponse:
+    rows = [
+        {"bot": bot, "webhook_url": telegram_webhook_url(bot)} for bot in telegram_bot_list(user=request.user)
+    ]
+    return _settings_page(request, "comms/settings/telegram_list.html", "telegram", rows=rows)
+
+
+@admin_required
+def telegram_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    bot = _bot_or_404(request, pk) if pk is not None else None
+    form = TelegramBotForm(request.POST or None, instance=bot)
+    if request.method == "POST":
+
+        def save() -> Any:
+            fields = form.service_fields()
+            if bot is None:
+                fields.pop("is_active", None)
+                return telegram_bot_create(actor=request.user, **fields)
+            return telegram_bot_update(
+                actor=request.user, bot=bot, expected_version=form.read_version(), **fields
+            )
+
+        done = _save_form(
+            request, form, save, _("Telegram bot saved."), lambda b: redirect("comms_telegram_edit", pk=b.pk)
+        )
+        if done is not None:
+            return done
+    return _settings_page(
+        request,
+        "comms/settings/telegram_form.html",
+        "telegram",
+        form=form,
+        bot=bot,
+        webhook_url=telegram_webhook_url(bot) if bot is not None else "",
+    )
+
+
+@admin_required
+@require_POST
+def telegram_webhook(request: HttpRequest, pk: int) -> HttpResponse:
+    bot = _bot_or_404(request, pk)
+    try:
+        telegram_bot_webhook_set(actor=request.user, bot=bot)
+    except ValidationError as exc:
+        messages.error(request, _errors_text(exc))
+    else:
+        messages.success(request, _("The webhook points here again."))
+    return redirect("comms_telegram_edit", pk=bot.pk)
+
+
+@admin_required
+def webform_list_page(request: HttpRequest) -> HttpResponse:
+    base = _public_base(request)
+    rows = [
+        {"form": form, "public_url": base + reverse("webform-page", args=[form.slug])}
+        for form in webform_list(user=request.user).order_by("name")
+    ]
+    return _settings_page(request, "comms/settings/webform_list.html", "forms", rows=rows)
+
+
+@admin_required
+def webform_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    web_form = webform_get(user=request.user, slug=slug) if slug is not None else None
+    form = WebFormForm(request.POST or None, instance=web_form)
+    if request.method == "POST":
+
+        def save() -> WebForm:
+            fields = form.service_fields()
+            if web_form is None:
+                return webform_create(actor=request.user, **fields)
+            return webform_update(actor=request.user, form=web_form, version=form.read_version(), **fields)
+
+        done = _save_form(
+            request, form, save, _("Web form saved."), lambda f: redirect("comms_webform_edit", slug=f.slug)
+        )
+        if done is not None:
+            return done
+    base = _public_base(request)
+    context: dict[str, Any] = {"form": form, "web_form": web_form}
+    if web_form is not None:
+        from otdel.comms.webforms.api import embed_snippet
+
+        context["public_url"] = base + reverse("webform-page", args=[web_form.slug])
+        context["embed"] = embed_snippet(base, web_form.slug)
+        context["embed_script"] = base + static("comms/embed.js")
+    return _settings_page(request, "comms/settings/webform_form.html", "forms", **context)
+
+
+@admin_required
+def intake_list(request: HttpRequest) -> HttpResponse:
+    logs = scope(IntakeLog.objects.all(), request.user)
+    providers = sorted(set(logs.values_list("provider", flat=True).distinct()))
+    filter_form = IntakeFilterForm(request.GET or None, providers=providers)
+    if filter_form.is_valid():
+        if filter_form.cleaned_data.get("provider"):
+            logs = logs.filter(provider=filter_form.cleaned_data["provider"])
+        if filter_form.cleaned_data.get("status"):
+            logs = logs.filter(status=filter_form.cleaned_data["status"])
+    page = Paginator(logs.defer("body", "headers").order_by("-created_at", "-id"), LIST_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return _settings_page(
+        request, "comms/settings/intake_list.html", "intake", page=page, filter_form=filter_form
+    )
+
+
+@admin_required
+def intake_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    log = get_scoped_or_404(IntakeLog.objects.select_related("interaction"), request.user, pk=pk)
+    body = log.body
+    # Not JSON (a form post, a raw e-mail): shown as received.
+    with contextlib.suppress(ValueError, TypeError):
+        body = json.dumps(json.loads(body), ensure_ascii=False, indent=2)
+    return _settings_page(
+        request,
+        "comms/settings/intake_detail.html",
+        "intake",
+        log=log,
+        body=body,
+        headers=json.dumps(log.headers, ensure_ascii=False, indent=2) if log.headers else "",
+    )

@@ -1,0 +1,1 @@
+"""REST API of the CRM: contacts, companies, leads, deals, pipelines, notes."""

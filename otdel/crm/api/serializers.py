@@ -1,0 +1,439 @@
+"""Serializers of the CRM API: output shapes (related records as ids, plus their names) and inputs."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_serializer
+from rest_framework import serializers
+
+from otdel.accounts.models import User
+from otdel.api.base import ScopedPrimaryKeyRelatedField
+from otdel.comms.models import Direction
+from otdel.core.identity import IdentityKind
+from otdel.crm.models import (
+    Channel,
+    Company,
+    Contact,
+    Deal,
+    Identity,
+    Lead,
+    LeadSource,
+    LostReason,
+    Note,
+    Pipeline,
+    Stage,
+    Verdict,
+)
+
+
+def _name(user: User | None) -> str | None:
+    return user.get_full_name() if user is not None else None
+
+
+def _user_field(**kwargs: Any) -> serializers.PrimaryKeyRelatedField:
+    """A user id; any active user may be given a record (users are not row-scoped)."""
+    return serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False, allow_null=True, **kwargs
+    )
+
+
+def _contact_field(**kwargs: Any) -> ScopedPrimaryKeyRelatedField:
+    return ScopedPrimaryKeyRelatedField(queryset=Contact.objects.filter(merged_into__isnull=True), **kwargs)
+
+
+VERSION_HELP = "The version you read; a stale one is refused with 409 (code stale_version)"
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+class IdentitySerializer(serializers.ModelSerializer):
+    display = serializers.CharField(source="display_value", read_only=True, help_text="Formatted for people")
+
+    class Meta:
+        model = Identity
+        fields = ["kind", "value", "display", "is_primary"]
+        read_only_fields = fields
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    company_name = serializers.CharField(source="company.name", read_only=True, default=None, allow_null=True)
+    responsible_name = serializers.SerializerMethodField()
+    identities = IdentitySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id",
+            "full_name",
+            "company",
+            "company_name",
+            "position",
+            "responsible",
+            "responsible_name",
+            "non_target",
+            "non_target_reason",
+            "identities",
+            "comment",
+            "merged_into",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_responsible_name(self, obj: Contact) -> str | None:
+        return _name(obj.responsible)
+
+
+class CompanySerializer(serializers.ModelSerializer):
+    responsible_name = serializers.SerializerMethodField()
+    contact_count = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Company
+        fields = [
+            "id",
+            "name",
+            "inn",
+            "website",
+            "address",
+            "industry",
+            "responsible",
+            "responsible_name",
+            "comment",
+            "contact_count",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_responsible_name(self, obj: Company) -> str | None:
+        return _name(obj.responsible)
+
+    def get_contact_count(self, obj: Company) -> int:
+        count = getattr(obj, "contact_count", None)  # annotated by the list selector
+        return count if count is not None else obj.contacts.count()
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    contact_name = serializers.CharField(source="contact.full_name", read_only=True)
+    responsible_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "contact",
+            "contact_name",
+            "source",
+            "channel",
+            "status",
+            "verdict",
+            "verdict_reason",
+            "responsible",
+            "responsible_name",
+            "comment",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+            "utm_content",
+            "utm_term",
+            "page_url",
+            "deal",
+            "duplicate_of",
+            "triaged_by",
+            "triaged_at",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_responsible_name(self, obj: Lead) -> str | None:
+        return _name(obj.responsible)
+
+
+class DealSerializer(serializers.ModelSerializer):
+    pipeline_name = serializers.CharField(source="pipeline.name", read_only=True)
+    stage_name = serializers.CharField(source="stage.name", read_only=True)
+    # A plain string here: the open/won/lost enum is documented once, on the stage's "kind".
+    stage_kind = serializers.CharField(source="stage.kind", read_only=True, help_text="open, won or lost")
+    contact_name = serializers.CharField(
+        source="contact.full_name", read_only=True, default=None, allow_null=True
+    )
+    company_name = serializers.CharField(source="company.name", read_only=True, default=None, allow_null=True)
+    responsible_name = serializers.SerializerMethodField()
+    lost_reason_name = serializers.CharField(
+        source="lost_reason.name", read_only=True, default=None, allow_null=True
+    )
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2, read_only=True)
+
+    class Meta:
+        model = Deal
+        fields = [
+            "id",
+            "title",
+            "pipeline",
+            "pipeline_name",
+            "stage",
+            "stage_name",
+            "stage_kind",
+            "contact",
+            "contact_name",
+            "company",
+            "company_name",
+            "responsible",
+            "responsible_name",
+            "amount",
+            "currency",
+            "expected_close",
+            "closed_at",
+            "lost_reason",
+            "lost_reason_name",
+            "lost_comment",
+            "custom_fields",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_responsible_name(self, obj: Deal) -> str | None:
+        return _name(obj.responsible)
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    author_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Note
+        fields = ["id", "body", "author", "author_name", "contact", "deal", "company", "created_at"]
+        read_only_fields = fields
+
+    def get_author_name(self, obj: Note) -> str | None:
+        return _name(obj.author)
+
+
+class StageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Stage
+        fields = ["id", "name", "order", "kind", "probability", "color"]
+        read_only_fields = fields
+
+
+class PipelineSerializer(serializers.ModelSerializer):
+    stages = StageSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Pipeline
+        fields = ["id", "name", "order", "is_default", "is_active", "stages"]
+        read_only_fields = fields
+
+
+class LostReasonSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LostReason
+        fields = ["id", "name", "order", "is_active"]
+        read_only_fields = fields
+
+
+class TimelineItemSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(
+        choices=["interaction", "note", "task", "lead"], help_text="What the row is; ids are unique per type"
+    )
+    id = serializers.IntegerField()
+    channel = serializers.CharField(help_text="call, email, telegram, form, note, task, manual…")
+    direction = serializers.ChoiceField(choices=Direction.choices)
+    at = serializers.DateTimeField()
+    status = serializers.CharField(help_text="For calls: answered, missed, busy, failed")
+    routed_to = serializers.IntegerField(allow_null=True, help_text="User id")
+    summary = serializers.CharField(help_text="For e-mail: the decoded subject first")
+
+
+class TimelineSerializer(serializers.Serializer):
+    results = TimelineItemSerializer(many=True)
+
+
+# --- input -----------------------------------------------------------------------------------
+
+
+# Named like the output shape, so the request body is "IdentityRequest" and "kind" resolves to one
+# enum per choice set in the schema (identity kinds vs stage kinds) instead of a naming collision.
+@extend_schema_serializer(component_name="Identity")
+class IdentityInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=IdentityKind.choices)
+    value = serializers.CharField(max_length=255, help_text="In any format; stored normalized")
+
+
+class ContactInputSerializer(serializers.Serializer):
+    full_name = serializers.CharField(max_length=255)
+    company = ScopedPrimaryKeyRelatedField(queryset=Company.objects.all(), required=False, allow_null=True)
+    position = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    responsible = _user_field(help_text="Empty: a salesperson's new contact is theirs")
+    comment = serializers.CharField(required=False, allow_blank=True)
+    identities = IdentityInputSerializer(
+        many=True, required=False, help_text="On change: the full new list (identities left out are removed)"
+    )
+    version = serializers.IntegerField(required=False, min_value=1, help_text=VERSION_HELP)
+
+
+class ContactMergeInputSerializer(serializers.Serializer):
+    into = _contact_field(
+        help_text="The contact that stays; this one's identities, leads and deals move to it"
+    )
+
+
+class CompanyInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=255)
+    inn = serializers.CharField(max_length=12, required=False, allow_blank=True)
+    website = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    address = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    industry = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    responsible = _user_field()
+    comment = serializers.CharField(required=False, allow_blank=True)
+    version = serializers.IntegerField(required=False, min_value=1, help_text=VERSION_HELP)
+
+
+class LeadInputSerializer(serializers.Serializer):
+    contact = _contact_field()
+    # A declared field (the metaclass moves it off the class), not the Field.source attribute.
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=LeadSource.choices, default=LeadSource.MANUAL
+    )
+    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.MANUAL)
+    comment = serializers.CharField(required=False, allow_blank=True)
+    responsible = _user_field(help_text="Empty: the contact's responsible")
+    utm_source = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    utm_medium = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    utm_campaign = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    utm_content = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    utm_term = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    page_url = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+
+
+class LeadTriageInputSerializer(serializers.Serializer):
+    verdict = serializers.ChoiceField(choices=Verdict.choices)
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="For non_target: supplier, job_seeker, wrong_number, spam, support, other, or free text",
+    )
+    duplicate_of = _contact_field(
+        required=False, allow_null=True, help_text="For duplicate: the existing contact"
+    )
+    pipeline = ScopedPrimaryKeyRelatedField(
+        queryset=Pipeline.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        help_text="For qualified: where the new deal goes (default pipeline if empty)",
+    )
+    responsible = _user_field(help_text="For qualified: who gets the deal")
+    title = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    amount = serializers.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        required=False,
+        allow_null=True,
+        min_value=Decimal("0"),
+        error_messages={"min_value": _("The amount cannot be negative.")},
+    )
+
+
+def _amount_field(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        error_messages={"min_value": _("The amount cannot be negative.")},
+        **kwargs,
+    )
+
+
+class DealUpdateInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=255)
+    stage = ScopedPrimaryKeyRelatedField(
+        queryset=Stage.objects.all(), help_text="A stage of the deal's pipeline"
+    )
+    contact = _contact_field(required=False, allow_null=True)
+    company = ScopedPrimaryKeyRelatedField(queryset=Company.objects.all(), required=False, allow_null=True)
+    responsible = _user_field()
+    amount = _amount_field(required=False)
+    currency = serializers.CharField(max_length=3, required=False)
+    expected_close = serializers.DateField(required=False, allow_null=True)
+    lost_reason = ScopedPrimaryKeyRelatedField(
+        queryset=LostReason.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        help_text="Required when the stage is a lost one",
+    )
+    lost_comment = serializers.CharField(required=False, allow_blank=True)
+    custom_fields = serializers.DictField(required=False)
+    version = serializers.IntegerField(required=False, min_value=1, help_text=VERSION_HELP)
+
+    def validate_currency(self, value: str) -> str:
+        return value.strip().upper()
+
+
+class DealCreateInputSerializer(DealUpdateInputSerializer):
+    pipeline = ScopedPrimaryKeyRelatedField(
+        queryset=Pipeline.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        help_text="Empty: the stage's pipeline, else the default one",
+    )
+    stage = ScopedPrimaryKeyRelatedField(
+        queryset=Stage.objects.all(), required=False, allow_null=True, help_text="Empty: the first open stage"
+    )
+    # A new deal has no version to check; a lost comment goes with a move (deal_create takes the reason only).
+    version = None  # type: ignore[assignment]
+    lost_comment = None  # type: ignore[assignment]
+
+
+class DealMoveInputSerializer(serializers.Serializer):
+    stage = ScopedPrimaryKeyRelatedField(
+        queryset=Stage.objects.all(), help_text="A stage of the deal's pipeline"
+    )
+    lost_reason = ScopedPrimaryKeyRelatedField(
+        queryset=LostReason.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        help_text="Required when the stage is a lost one",
+    )
+    lost_comment = serializers.CharField(required=False, allow_blank=True)
+    before = ScopedPrimaryKeyRelatedField(
+        queryset=Deal.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Place the deal right above this one in the column",
+    )
+    version = serializers.IntegerField(required=False, min_value=1, help_text=VERSION_HELP)
+
+
+class NoteInputSerializer(serializers.Serializer):
+    body = serializers.CharField()
+
+
+@extend_schema_serializer(component_name="Stage")
+class StageInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    kind = serializers.ChoiceField(choices=Stage.Kind.choices, default=Stage.Kind.OPEN)
+    probability = serializers.IntegerField(min_value=0, max_value=100, default=0)
+    color = serializers.CharField(max_length=16, required=False, allow_blank=True)
+
+
+class PipelineInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    order = serializers.IntegerField(min_value=0, required=False)
+    is_default = serializers.BooleanField(default=False)
+    stages = StageInputSerializer(many=True, help_text="In board order; at least one open stage")
+
+
+class LostReasonInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    order = serializers.IntegerField(min_value=0, required=False)

@@ -1,0 +1,380 @@
+"""API views of the CRM: thin viewsets that validate, call one service and serialize the result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from otdel.api.base import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND, ScopedViewSet, errors_renamed
+from otdel.api.permissions import IsAdminOrReadOnly
+from otdel.core.scoping import scope
+from otdel.crm import selectors, services
+from otdel.crm.api.serializers import (
+    CompanyInputSerializer,
+    CompanySerializer,
+    ContactInputSerializer,
+    ContactMergeInputSerializer,
+    ContactSerializer,
+    DealCreateInputSerializer,
+    DealMoveInputSerializer,
+    DealSerializer,
+    DealUpdateInputSerializer,
+    LeadInputSerializer,
+    LeadSerializer,
+    LeadTriageInputSerializer,
+    LostReasonInputSerializer,
+    LostReasonSerializer,
+    NoteInputSerializer,
+    NoteSerializer,
+    PipelineInputSerializer,
+    PipelineSerializer,
+    TimelineSerializer,
+)
+from otdel.crm.filtersets import CompanyFilterSet, ContactFilterSet, DealFilterSet, LeadFilterSet
+from otdel.crm.models import Company, Contact, Deal, Lead, LostReason, Pipeline
+
+WRITE_ERRORS = {400: BAD_REQUEST, 404: NOT_FOUND, 409: CONFLICT}
+
+
+def _owned_by_default(user: Any, fields: dict[str, Any]) -> dict[str, Any]:
+    """A salesperson's new record without a responsible is theirs (as in the web UI), else it would
+    vanish from their own view the moment it is made."""
+    if fields.get("responsible") is None and getattr(user, "is_sales", False):
+        fields["responsible"] = user
+    return fields
+
+
+def _valid(serializer_class: type, request: Request, *, partial: bool = False) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data, partial=partial, context={"request": request})
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class NotesMixin:
+    """``GET/POST <record>/{id}/notes``: the record's notes, newest first, and adding one."""
+
+    note_subject: str
+
+    @extend_schema(
+        methods=["GET"],
+        summary="Notes on the record, newest first",
+        responses={200: NoteSerializer(many=True), 404: NOT_FOUND},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Add a note",
+        request=NoteInputSerializer,
+        responses={201: NoteSerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["get", "post"], filter_backends=[])
+    def notes(self, request: Request, pk: str) -> Response:
+        subject = self.get_object()  # type: ignore[attr-defined]
+        if request.method == "POST":
+            data = _valid(NoteInputSerializer, request)
+            note = services.note_create(actor=request.user, body=data["body"], **{self.note_subject: subject})
+            return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+        notes = selectors.note_list(user=request.user, **{self.note_subject: subject})
+        page = self.paginate_queryset(notes)  # type: ignore[attr-defined]
+        return self.get_paginated_response(NoteSerializer(page, many=True).data)  # type: ignore[attr-defined]
+
+
+# --- companies -------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Companies the user may see"),
+    retrieve=extend_schema(summary="One company", responses={200: CompanySerializer, 404: NOT_FOUND}),
+)
+@extend_schema(tags=["companies"])
+class CompanyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixin, ScopedViewSet):
+    serializer_class = CompanySerializer
+    filterset_class = CompanyFilterSet
+    note_subject = "company"
+
+    def scoped_queryset(self) -> QuerySet[Company]:
+        return selectors.company_list(user=self.request.user).order_by("name", "id")
+
+    @extend_schema(
+        summary="Create a company",
+        request=CompanyInputSerializer,
+        responses={201: CompanySerializer, **WRITE_ERRORS},
+    )
+    def create(self, request: Request) -> Response:
+        fields = _owned_by_default(request.user, _valid(CompanyInputSerializer, request))
+        fields.pop("version", None)
+        company = services.company_create(actor=request.user, **fields)
+        return Response(CompanySerializer(company).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change a company; send only the fields to change",
+        request=CompanyInputSerializer,
+        responses={200: CompanySerializer, **WRITE_ERRORS},
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        company = self.get_object()
+        fields = _valid(CompanyInputSerializer, request, partial=True)
+        version = fields.pop("version", None)
+        company = services.company_update(
+            actor=request.user, company=company, expected_version=version, **fields
+        )
+        return Response(CompanySerializer(company).data)
+
+
+# --- contacts --------------------------------------------------------------------------------
+
+
+def _contact_out(contact: Contact) -> dict[str, Any]:
+    fresh = Contact.objects.select_related("company", "responsible").prefetch_related("identities")
+    return ContactSerializer(fresh.get(pk=contact.pk)).data
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Contacts the user may see; ?identity= finds one by phone or e-mail in any format"
+    ),
+    retrieve=extend_schema(
+        summary="One contact (a merged one too: follow merged_into)",
+        responses={200: ContactSerializer, 404: NOT_FOUND},
+    ),
+)
+@extend_schema(tags=["contacts"])
+class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixin, ScopedViewSet):
+    serializer_class = ContactSerializer
+    filterset_class = ContactFilterSet
+    note_subject = "contact"
+
+    def scoped_queryset(self) -> QuerySet[Contact]:
+        user = self.request.user
+        if self.action == "retrieve":
+            # A merged contact stays readable, so an old link held by a script can follow merged_into.
+            return scope(
+                Contact.objects.select_related("company", "responsible").prefetch_related("identities"), user
+            )
+        return selectors.contact_list(user=user)
+
+    @extend_schema(
+        summary="Create a contact with its phones, e-mails and chats",
+        request=ContactInputSerializer,
+        responses={201: ContactSerializer, **WRITE_ERRORS},
+    )
+    def create(self, request: Request) -> Response:
+        fields = _owned_by_default(request.user, _valid(ContactInputSerializer, request))
+        fields.pop("version", None)
+        contact = services.contact_create(
+            actor=request.user,
+            full_name=fields.pop("full_name"),
+            identities=fields.pop("identities", []),
+            **fields,
+        )
+        return Response(_contact_out(contact), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change a contact; send only the fields to change",
+        request=ContactInputSerializer,
+        responses={200: ContactSerializer, **WRITE_ERRORS},
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        contact = self.get_object()
+        fields = _valid(ContactInputSerializer, request, partial=True)
+        version = fields.pop("version", None)
+        contact = services.contact_update(
+            actor=request.user, contact=contact, expected_version=version, **fields
+        )
+        return Response(_contact_out(contact))
+
+    @extend_schema(
+        summary="Merge this contact into another one (this one stays as a pointer to it)",
+        request=ContactMergeInputSerializer,
+        responses={200: ContactSerializer, **WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def merge(self, request: Request, pk: str) -> Response:
+        source = self.get_object()
+        data = _valid(ContactMergeInputSerializer, request)
+        with errors_renamed({"target": "into"}):
+            target = services.contact_merge(actor=request.user, source=source, target=data["into"])
+        return Response(_contact_out(target))
+
+    @extend_schema(
+        summary="The contact's timeline: calls, e-mails, messages, forms, notes, tasks, leads; newest first",
+        responses={200: TimelineSerializer, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def timeline(self, request: Request, pk: str) -> Response:
+        contact = self.get_object()
+        rows = selectors.contact_timeline(user=request.user, contact=contact)
+        return Response(TimelineSerializer({"results": rows}).data)
+
+    @extend_schema(
+        summary="Undo non-target: the contact's traffic reaches sales again",
+        request=None,
+        responses={200: ContactSerializer, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"], url_path="restore-target", filter_backends=[])
+    def restore_target(self, request: Request, pk: str) -> Response:
+        contact = services.contact_restore_target(actor=request.user, contact=self.get_object())
+        return Response(_contact_out(contact))
+
+
+# --- leads -----------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Leads the user may see; ?contact= for one contact's"),
+    retrieve=extend_schema(summary="One lead", responses={200: LeadSerializer, 404: NOT_FOUND}),
+)
+@extend_schema(tags=["leads"])
+class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    serializer_class = LeadSerializer
+    filterset_class = LeadFilterSet
+
+    def scoped_queryset(self) -> QuerySet[Lead]:
+        return selectors.lead_list(user=self.request.user).order_by("-created_at", "-id")
+
+    @extend_schema(
+        summary="Register a lead by hand",
+        request=LeadInputSerializer,
+        responses={201: LeadSerializer, 400: BAD_REQUEST},
+    )
+    def create(self, request: Request) -> Response:
+        fields = _valid(LeadInputSerializer, request)
+        lead = services.lead_create(
+            actor=request.user,
+            contact=fields.pop("contact"),
+            source=fields.pop("source"),
+            channel=fields.pop("channel"),
+            **fields,
+        )
+        return Response(LeadSerializer(lead).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Triage: qualified (opens a deal), non_target (marks the contact), duplicate (merges)",
+        request=LeadTriageInputSerializer,
+        responses={200: LeadSerializer, **WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def triage(self, request: Request, pk: str) -> Response:
+        lead = self.get_object()
+        fields = _valid(LeadTriageInputSerializer, request)
+        lead = services.lead_triage(
+            actor=request.user,
+            lead=lead,
+            verdict=fields.pop("verdict"),
+            reason=fields.pop("reason", ""),
+            **{name: value for name, value in fields.items() if value not in (None, "")},
+        )
+        return Response(LeadSerializer(lead).data)
+
+
+# --- deals -----------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Deals the user may see, newest first"),
+    retrieve=extend_schema(summary="One deal", responses={200: DealSerializer, 404: NOT_FOUND}),
+)
+@extend_schema(tags=["deals"])
+class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixin, ScopedViewSet):
+    serializer_class = DealSerializer
+    filterset_class = DealFilterSet
+    note_subject = "deal"
+
+    def scoped_queryset(self) -> QuerySet[Deal]:
+        return selectors.deal_list(user=self.request.user).order_by("-created_at", "-id")
+
+    @extend_schema(
+        summary="Create a deal",
+        request=DealCreateInputSerializer,
+        responses={201: DealSerializer, 400: BAD_REQUEST},
+    )
+    def create(self, request: Request) -> Response:
+        fields = _valid(DealCreateInputSerializer, request)
+        deal = services.deal_create(actor=request.user, title=fields.pop("title"), **fields)
+        return Response(DealSerializer(deal).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change a deal; send only the fields to change",
+        request=DealUpdateInputSerializer,
+        responses={200: DealSerializer, **WRITE_ERRORS},
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        deal = self.get_object()
+        fields = _valid(DealUpdateInputSerializer, request, partial=True)
+        version = fields.pop("version", None)
+        deal = services.deal_update(actor=request.user, deal=deal, expected_version=version, **fields)
+        return Response(DealSerializer(deal).data)
+
+    @extend_schema(
+        summary="Move the deal to another stage of its pipeline (a lost stage needs lost_reason)",
+        request=DealMoveInputSerializer,
+        responses={200: DealSerializer, **WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def move(self, request: Request, pk: str) -> Response:
+        deal = self.get_object()
+        fields = _valid(DealMoveInputSerializer, request)
+        deal = services.deal_move(
+            actor=request.user,
+            deal=deal,
+            stage=fields["stage"],
+            lost_reason=fields.get("lost_reason"),
+            lost_comment=fields.get("lost_comment", ""),
+            before=fields.get("before"),
+            expected_version=fields.get("version"),
+        )
+        return Response(DealSerializer(deal).data)
+
+
+# --- pipelines and lost reasons ----------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Pipelines with their stages in board order"),
+    retrieve=extend_schema(summary="One pipeline", responses={200: PipelineSerializer, 404: NOT_FOUND}),
+)
+@extend_schema(tags=["pipelines"])
+class PipelineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    serializer_class = PipelineSerializer
+    permission_classes = [IsAdminOrReadOnly]
+    filterset_fields = ["is_active"]
+
+    def scoped_queryset(self) -> QuerySet[Pipeline]:
+        return scope(Pipeline.objects.prefetch_related("stages"), self.request.user)
+
+    @extend_schema(
+        summary="Create a pipeline with its stages (administrators)",
+        request=PipelineInputSerializer,
+        responses={201: PipelineSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 409: CONFLICT},
+    )
+    def create(self, request: Request) -> Response:
+        fields = _valid(PipelineInputSerializer, request)
+        pipeline = services.pipeline_create(actor=request.user, **fields)
+        pipeline = Pipeline.objects.prefetch_related("stages").get(pk=pipeline.pk)
+        return Response(PipelineSerializer(pipeline).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(list=extend_schema(summary="Reasons a deal can be lost"))
+@extend_schema(tags=["pipelines"])
+class LostReasonViewSet(mixins.ListModelMixin, ScopedViewSet):
+    serializer_class = LostReasonSerializer
+    permission_classes = [IsAdminOrReadOnly]
+    filterset_fields = ["is_active"]
+
+    def scoped_queryset(self) -> QuerySet[LostReason]:
+        return scope(LostReason.objects.all(), self.request.user)
+
+    @extend_schema(
+        summary="Add a lost reason (administrators)",
+        request=LostReasonInputSerializer,
+        responses={201: LostReasonSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 409: CONFLICT},
+    )
+    def create(self, request: Request) -> Response:
+        fields = _valid(LostReasonInputSerializer, request)
+        reason = services.lost_reason_create(actor=request.user, **fields)
+        return Response(LostReasonSerializer(reason).data, status=status.HTTP_201_CREATED)
