@@ -11,7 +11,7 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ("role", "department", "is_active")
     search_fields = ("username", "full_name", "email", "extension")
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),  # type: ignore[misc]
         (
             _("Otdel"),
             {

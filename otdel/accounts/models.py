@@ -176,7 +176,9 @@ class Absence(TimeStampedModel):
         verbose_name_plural = _("absences")
         indexes = [models.Index(fields=["user", "start", "end"])]
         constraints = [
-            models.CheckConstraint(condition=models.Q(end__gte=models.F("start")), name="accounts_absence_dates")
+            models.CheckConstraint(
+                condition=models.Q(end__gte=models.F("start")), name="accounts_absence_dates"
+            )
         ]
 
     def __str__(self) -> str:

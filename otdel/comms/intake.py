@@ -82,5 +82,7 @@ def intake_process_now(log: IntakeLog) -> None:
             status=IntakeLog.Status.PROCESSED, interaction=last, error=""
         )
     except Exception:
-        IntakeLog.objects.filter(pk=log.pk).update(status=IntakeLog.Status.FAILED, error=traceback.format_exc()[-5000:])
+        IntakeLog.objects.filter(pk=log.pk).update(
+            status=IntakeLog.Status.FAILED, error=traceback.format_exc()[-5000:]
+        )
         raise

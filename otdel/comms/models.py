@@ -44,7 +44,9 @@ class CallStatus(models.TextChoices):
 class Interaction(TimeStampedModel):
     kind = models.CharField(_("kind"), max_length=16, choices=InteractionKind.choices)
     channel = models.CharField(_("channel"), max_length=16)  # crm.Channel values
-    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices, default=Direction.IN)
+    direction = models.CharField(
+        _("direction"), max_length=3, choices=Direction.choices, default=Direction.IN
+    )
     # Idempotency: the same provider event id is the same row, however often it is delivered.
     provider = models.CharField(_("provider"), max_length=64, blank=True)
     external_id = models.CharField(_("external id"), max_length=255, blank=True)
@@ -56,8 +58,12 @@ class Interaction(TimeStampedModel):
     identity = models.ForeignKey(
         "crm.Identity", null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions"
     )
-    deal = models.ForeignKey("crm.Deal", null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions")
-    lead = models.ForeignKey("crm.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions")
+    deal = models.ForeignKey(
+        "crm.Deal", null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions"
+    )
+    lead = models.ForeignKey(
+        "crm.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions"
+    )
     # Our side: the employee who took or made it (extension owner, sender).
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -142,12 +148,16 @@ class IntakeLog(TimeStampedModel):
         FAILED = "failed", _("Failed")
 
     provider = models.CharField(_("provider"), max_length=64, db_index=True)
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.RECEIVED, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.RECEIVED, db_index=True
+    )
     error = models.TextField(_("error"), blank=True)
     body = models.TextField(_("raw body"), blank=True)
     headers = models.JSONField(default=dict, blank=True)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
-    interaction = models.ForeignKey(Interaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    interaction = models.ForeignKey(
+        Interaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -188,7 +198,12 @@ class TelephonyProvider(ChangeLoggedModel):
     ami_password = models.CharField(_("AMI password"), max_length=255, blank=True)
     originate_context = models.CharField(_("dialplan context for click-to-call"), max_length=80, blank=True)
     queue = models.ForeignKey(
-        "routing.Queue", verbose_name=_("queue"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "routing.Queue",
+        verbose_name=_("queue"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     last_event_at = models.DateTimeField(_("last event"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
@@ -209,7 +224,12 @@ class TelephonyLine(TimeStampedModel):
     number = models.CharField(_("number (E.164)"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=120, blank=True)
     queue = models.ForeignKey(
-        "routing.Queue", verbose_name=_("queue"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "routing.Queue",
+        verbose_name=_("queue"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
 
     class Meta:
@@ -237,7 +257,12 @@ class Mailbox(ChangeLoggedModel):
     inbox_folder = models.CharField(_("inbox folder"), max_length=120, default="INBOX")
     sent_folder = models.CharField(_("sent folder"), max_length=120, default="Sent", blank=True)
     queue = models.ForeignKey(
-        "routing.Queue", verbose_name=_("queue"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "routing.Queue",
+        verbose_name=_("queue"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     is_active = models.BooleanField(_("active"), default=True)
     last_sync_at = models.DateTimeField(_("last sync"), null=True, blank=True)
@@ -265,6 +290,9 @@ class MailFolderCursor(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["mailbox", "folder"], name="comms_mail_cursor_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.mailbox_id}:{self.folder}"
+
 
 class TelegramBot(ChangeLoggedModel):
     changelog_exclude = (*ChangeLoggedModel.changelog_exclude, "token", "secret_token")
@@ -278,7 +306,12 @@ class TelegramBot(ChangeLoggedModel):
         _("Bot API server"), max_length=255, default="https://api.telegram.org", blank=True
     )
     queue = models.ForeignKey(
-        "routing.Queue", verbose_name=_("queue"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "routing.Queue",
+        verbose_name=_("queue"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     is_active = models.BooleanField(_("active"), default=True)
     webhook_set_at = models.DateTimeField(null=True, blank=True)
@@ -297,7 +330,12 @@ class WebForm(ChangeLoggedModel):
     slug = models.SlugField(_("slug"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=120)
     queue = models.ForeignKey(
-        "routing.Queue", verbose_name=_("queue"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "routing.Queue",
+        verbose_name=_("queue"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     consent_purposes = models.ManyToManyField(
         "privacy.ConsentPurpose", blank=True, related_name="forms", verbose_name=_("required consents")

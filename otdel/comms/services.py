@@ -153,7 +153,9 @@ def _ingest(event: InboundEvent) -> IngestResult:
         routing_decision=decision,
     )
     if destination is not None:
-        interaction.routed_to = destination.user or (employee if contact is not None and not contact.non_target else None)
+        interaction.routed_to = destination.user or (
+            employee if contact is not None and not contact.non_target else None
+        )
         interaction.routed_queue = destination.queue.code if destination.queue else ""
     elif employee is not None:
         interaction.routed_to = employee
@@ -201,9 +203,13 @@ def _resolve_contact(event: InboundEvent) -> tuple[Contact | None, Identity | No
         from otdel.routing.models import BlockedIdentity
 
         name = (event.contact_name or "").strip() or _default_name(pairs[0])
-        blocked = BlockedIdentity.objects.filter(kind__in=[k for k, _v in pairs], value__in=[v for _k, v in pairs]).first()
+        blocked = BlockedIdentity.objects.filter(
+            kind__in=[k for k, _v in pairs], value__in=[v for _k, v in pairs]
+        ).first()
         contact = Contact.objects.create(
-            full_name=name[:255], non_target=blocked is not None, non_target_reason=blocked.reason if blocked else ""
+            full_name=name[:255],
+            non_target=blocked is not None,
+            non_target_reason=blocked.reason if blocked else "",
         )
     # Remember every new way this person reached us (only ones nobody else holds).
     for kind, value in pairs:

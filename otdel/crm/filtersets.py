@@ -73,8 +73,12 @@ class LeadFilterSet(django_filters.FilterSet):
         choices=[("none", _("Not triaged")), *Verdict.choices], label=_("Verdict"), method="filter_verdict"
     )
     responsible = django_filters.ModelChoiceFilter(queryset=User.objects.all(), label=_("Responsible"))
-    created_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte", label=_("Created from"))
-    created_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte", label=_("Created to"))
+    created_from = django_filters.DateFilter(
+        field_name="created_at", lookup_expr="date__gte", label=_("Created from")
+    )
+    created_to = django_filters.DateFilter(
+        field_name="created_at", lookup_expr="date__lte", label=_("Created to")
+    )
 
     class Meta:
         model = Lead
@@ -96,7 +100,9 @@ class DealFilterSet(django_filters.FilterSet):
     company = django_filters.NumberFilter(field_name="company_id", label=_("Company"))
     amount_min = django_filters.NumberFilter(field_name="amount", lookup_expr="gte", label=_("Amount from"))
     amount_max = django_filters.NumberFilter(field_name="amount", lookup_expr="lte", label=_("Amount to"))
-    close_from = django_filters.DateFilter(field_name="expected_close", lookup_expr="gte", label=_("Close from"))
+    close_from = django_filters.DateFilter(
+        field_name="expected_close", lookup_expr="gte", label=_("Close from")
+    )
     close_to = django_filters.DateFilter(field_name="expected_close", lookup_expr="lte", label=_("Close to"))
 
     class Meta:

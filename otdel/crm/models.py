@@ -292,9 +292,7 @@ class Deal(ChangeLoggedModel):
     pipeline = models.ForeignKey(
         Pipeline, verbose_name=_("pipeline"), on_delete=models.PROTECT, related_name="deals"
     )
-    stage = models.ForeignKey(
-        Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="deals"
-    )
+    stage = models.ForeignKey(Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="deals")
     contact = models.ForeignKey(
         Contact,
         verbose_name=_("contact"),
@@ -418,7 +416,9 @@ class Task(ChangeLoggedModel):
     )
     due_at = models.DateTimeField(_("due"), null=True, blank=True, db_index=True)
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
-    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks"
+    )
     deal = models.ForeignKey(Deal, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
     lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
     # What made it, e.g. "interaction:123" for a missed call; unique so a replayed event makes one task.

@@ -61,9 +61,7 @@ def _scope_contacts(qs: QuerySet[Any], user: Any, action: str) -> QuerySet[Any]:
     if user.role == Role.SALES_MANAGER:
         own_deals = Deal.objects.filter(contact=OuterRef("pk"), responsible=user)
         own_leads = Lead.objects.filter(contact=OuterRef("pk"), responsible=user)
-        return qs.filter(
-            Q(non_target=False) & (Q(responsible=user) | Exists(own_deals) | Exists(own_leads))
-        )
+        return qs.filter(Q(non_target=False) & (Q(responsible=user) | Exists(own_deals) | Exists(own_leads)))
     if user.is_triage:
         untriaged = Lead.objects.filter(contact=OuterRef("pk"), verdict="")
         return qs.filter(Q(non_target=True) | Q(responsible__isnull=True) | Exists(untriaged))
@@ -154,7 +152,9 @@ def deal_list(*, user: Any) -> QuerySet[Deal]:
     )
 
 
-def kanban_columns(*, user: Any, pipeline: Pipeline, filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def kanban_columns(
+    *, user: Any, pipeline: Pipeline, filters: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Stages of a pipeline with the count and total amount of the user's visible deals in each."""
     deals = deal_list(user=user).filter(pipeline=pipeline)
     deals = kanban_filter(deals, filters or {})
@@ -201,9 +201,7 @@ def global_search(*, user: Any, text: str, limit: int = 10) -> dict[str, list[An
     else:
         by_identity = Identity.objects.filter(value__icontains=needle).values("contact_id")
         contacts = contacts.filter(
-            Q(search_text__contains=needle)
-            | Q(company__search_text__contains=needle)
-            | Q(pk__in=by_identity)
+            Q(search_text__contains=needle) | Q(company__search_text__contains=needle) | Q(pk__in=by_identity)
         )
     companies = company_list(user=user).filter(search_text__contains=needle)
     deals = deal_list(user=user).filter(Q(title__icontains=text) | Q(contact__search_text__contains=needle))

@@ -226,7 +226,7 @@ def contact_merge(*, actor: Any, source: Contact, target: Contact) -> Contact:
         for relation in Contact._meta.related_objects:
             if not relation.one_to_many or relation.related_model in (Identity, Contact):
                 continue
-            relation.related_model._default_manager.filter(**{relation.field.name: source}).update(
+            relation.related_model._default_manager.filter(  # type: ignore[union-attr]**{relation.field.name: source}).update(
                 **{relation.field.name: target}
             )
         # Fill target's empty fields from the source, never overwrite what the target has.
@@ -343,9 +343,7 @@ def deal_create(
 
 
 @transaction.atomic
-def deal_update(
-    *, actor: Any, deal: Deal, expected_version: int | None = None, **fields: Any
-) -> Deal:
+def deal_update(*, actor: Any, deal: Deal, expected_version: int | None = None, **fields: Any) -> Deal:
     with acting_as(actor):
         _check_version(deal, expected_version)
         if "amount" in fields:
@@ -493,9 +491,7 @@ def lead_triage(
             contact.save()
         elif verdict == Verdict.DUPLICATE:
             if duplicate_of is None:
-                raise field_error(
-                    "duplicate_of", _("Choose the contact this lead duplicates."), "required"
-                )
+                raise field_error("duplicate_of", _("Choose the contact this lead duplicates."), "required")
             lead.duplicate_of = duplicate_of
             if duplicate_of.pk != lead.contact_id:
                 contact_merge(actor=actor, source=lead.contact, target=duplicate_of)

@@ -121,7 +121,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
     }
     # Tests use a real file (not shared-cache memory) so concurrency tests see WAL and busy waits.
-    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("OTDEL_TEST_SQLITE", str(DATA_DIR / f"test-otdel-{os.getpid()}.sqlite3"))}
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("OTDEL_TEST_SQLITE", str(DATA_DIR / f"test-otdel-{os.getpid()}.sqlite3"))
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -62,6 +62,8 @@ class TelephonyEventsView(APIView):
         try:
             intake_accept(provider="generic", body=body, payload=payload, meta=meta)
         except IntakeError as exc:
-            intake_reject(provider="generic", body=body, error=json.dumps(exc.errors, ensure_ascii=False), meta=meta)
+            intake_reject(
+                provider="generic", body=body, error=json.dumps(exc.errors, ensure_ascii=False), meta=meta
+            )
             return Response({"errors": exc.errors, "code": exc.code}, status=status.HTTP_400_BAD_REQUEST)
         return Response({"status": "accepted"}, status=status.HTTP_202_ACCEPTED)

@@ -39,7 +39,7 @@ class PipelineFactory(factory.django.DjangoModelFactory):
     is_default = True
 
     @factory.post_generation
-    def stages(obj, create, extracted, **kwargs):  # noqa: N805
+    def stages(obj, create, extracted, **kwargs):
         if not create:
             return
         names = extracted or [

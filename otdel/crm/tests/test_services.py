@@ -16,7 +16,10 @@ def test_contact_create_normalizes_identities(manager):
     contact = services.contact_create(
         actor=manager,
         full_name="Петров Пётр",
-        identities=[{"kind": "phone", "value": "8 (912) 345-67-89"}, {"kind": "email", "value": " P@Mail.RU "}],
+        identities=[
+            {"kind": "phone", "value": "8 (912) 345-67-89"},
+            {"kind": "email", "value": " P@Mail.RU "},
+        ],
     )
     assert sorted(contact.identities.values_list("kind", "value")) == [
         ("email", "p@mail.ru"),
@@ -42,7 +45,9 @@ def test_identity_held_by_another_contact_is_a_conflict(manager):
 
 def test_merge_moves_everything_and_keeps_tombstone(manager, pipeline):
     source = services.contact_create(actor=manager, full_name="Дубль", identities=[("email", "a@b.ru")])
-    target = services.contact_create(actor=manager, full_name="Оригинал", identities=[("phone", "+79123456789")])
+    target = services.contact_create(
+        actor=manager, full_name="Оригинал", identities=[("phone", "+79123456789")]
+    )
     deal = DealFactory(contact=source, pipeline=pipeline)
     lead = LeadFactory(contact=source)
     note = services.note_create(actor=manager, body="звонил", contact=source)

@@ -62,7 +62,9 @@ class RoutingSettingsInputSerializer(serializers.Serializer):
 
 class RoutingSettingsSerializer(serializers.ModelSerializer):
     non_target_destination = serializers.SerializerMethodField()
-    default_queue = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    default_queue: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
 
     class Meta:
         model = RoutingSettings
@@ -83,7 +85,7 @@ class RoutingSettingsSerializer(serializers.ModelSerializer):
 
 
 class RoutingDecisionSerializer(serializers.ModelSerializer):
-    queue = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    queue: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="code", read_only=True)
     user_name = serializers.CharField(source="user.get_full_name", read_only=True, default="")
 
     class Meta:
