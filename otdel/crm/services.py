@@ -226,7 +226,8 @@ def contact_merge(*, actor: Any, source: Contact, target: Contact) -> Contact:
         for relation in Contact._meta.related_objects:
             if not relation.one_to_many or relation.related_model in (Identity, Contact):
                 continue
-            relation.related_model._default_manager.filter(  # type: ignore[union-attr]**{relation.field.name: source}).update(
+            model: Any = relation.related_model
+            model._default_manager.filter(**{relation.field.name: source}).update(
                 **{relation.field.name: target}
             )
         # Fill target's empty fields from the source, never overwrite what the target has.
