@@ -109,3 +109,9 @@ def pytest_configure(config):
 @pytest.fixture
 def integration_user(db):
     return UserFactory(username="pbx", role=Role.INTEGRATION)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Production hashing costs ~0.3 s per password; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
