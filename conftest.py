@@ -104,6 +104,12 @@ def pytest_configure(config):
 
     # Background tasks run inline in tests, so a webhook's effects are visible when it returns.
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    # Apps may have touched the backends while loading: make them re-read the setting.
+    from asgiref.local import Local
+    from django_tasks import task_backends
+
+    task_backends._settings = task_backends.settings = task_backends.configure_settings(None)
+    task_backends._connections = Local()
 
 
 @pytest.fixture

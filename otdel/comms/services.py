@@ -102,6 +102,9 @@ def _ingest(event: InboundEvent) -> IngestResult:
         existing = (
             Interaction.objects.select_for_update()
             .filter(provider=event.provider, external_id=event.external_id)
+            # Repeats the partial index's condition so SQLite can use it (else a full scan).
+            .exclude(external_id="")
+            .order_by()
             .first()
         )
         if existing is not None:
