@@ -121,3 +121,9 @@ def integration_user(db):
 def _fast_password_hashing(settings):
     # Production hashing costs ~0.3 s per password; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_collection_modifyitems(config, items):
+    # Browser tests last: Playwright's sync API keeps an event loop running in the main thread for
+    # the rest of the session, and tests that use asyncio.run() (the AMI client) must run before it.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
