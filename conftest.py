@@ -127,3 +127,13 @@ def pytest_collection_modifyitems(config, items):
     # Browser tests last: Playwright's sync API keeps an event loop running in the main thread for
     # the rest of the session, and tests that use asyncio.run() (the AMI client) must run before it.
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default(settings):
+    # Tests assert on English messages; the Russian catalog is exercised by the tests that switch.
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
