@@ -63,6 +63,13 @@ def _set_fields(instance: Model, fields: dict[str, Any], allowed: set[str]) -> N
         setattr(instance, name, value)
 
 
+def _owned_by_default(actor: Any, fields: dict[str, Any]) -> None:
+    """A salesperson's new record without a responsible is theirs, else it would vanish from their
+    own view the moment it is made (the scope shows sales managers only their records)."""
+    if fields.get("responsible") is None and getattr(actor, "is_sales", False):
+        fields["responsible"] = actor
+
+
 def _parse_amount(value: Any) -> Decimal:
     if value in (None, ""):
         return Decimal("0")
@@ -83,6 +90,7 @@ COMPANY_FIELDS = {"name", "inn", "website", "address", "industry", "responsible"
 @transaction.atomic
 def company_create(*, actor: Any, name: str, **fields: Any) -> Company:
     with acting_as(actor):
+        _owned_by_default(actor, fields)
         company = Company(name=(name or "").strip())
         _set_fields(company, fields, COMPANY_FIELDS)
         _save(company)
@@ -158,6 +166,7 @@ def contact_create(
 ) -> Contact:
     with acting_as(actor):
         pairs = _normalize_identities(identities)
+        _owned_by_default(actor, fields)
         contact = Contact(full_name=(full_name or "").strip())
         _set_fields(contact, fields, CONTACT_FIELDS)
         _save(contact)

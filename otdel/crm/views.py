@@ -66,13 +66,6 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _owned_by_default(user: Any, fields: dict[str, Any]) -> dict[str, Any]:
-    """A salesperson's new record without a responsible is theirs (else it would vanish from their view)."""
-    if fields.get("responsible") is None and getattr(user, "is_sales", False):
-        fields["responsible"] = user
-    return fields
-
-
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Salespeople start on their deals; the office manager and call center on the lead inbox."""
@@ -388,7 +381,7 @@ def contact_create(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 contact = services.contact_create(
-                    actor=user, identities=form.identities(), **_owned_by_default(user, form.service_fields())
+                    actor=user, identities=form.identities(), **form.service_fields()
                 )
             except (ValidationError, ConflictError) as exc:
                 form.add_service_error(exc)
@@ -519,9 +512,7 @@ def company_create(request: HttpRequest) -> HttpResponse:
         form = CompanyForm(request.POST)
         if form.is_valid():
             try:
-                company = services.company_create(
-                    actor=user, **_owned_by_default(user, form.service_fields())
-                )
+                company = services.company_create(actor=user, **form.service_fields())
             except (ValidationError, ConflictError) as exc:
                 form.add_service_error(exc)
             else:

@@ -306,6 +306,8 @@ def test_admin_cannot_lock_themselves_out(department):
 def test_user_list_shows_roles_and_filters(admin_user, manager, head, office_manager):
     client = client_for(admin_user)
     office_manager.is_active = False
+    # A fixed name: factory sequence numbers (e.g. "Сотрудник 1067") would match the "10" search.
+    office_manager.full_name = "Офис Менеджер"
     office_manager.save()
 
     content = client.get(reverse("user_list")).content.decode()

@@ -42,14 +42,6 @@ from otdel.crm.models import Company, Contact, Deal, Lead, LostReason, Pipeline
 WRITE_ERRORS = {400: BAD_REQUEST, 404: NOT_FOUND, 409: CONFLICT}
 
 
-def _owned_by_default(user: Any, fields: dict[str, Any]) -> dict[str, Any]:
-    """A salesperson's new record without a responsible is theirs (as in the web UI), else it would
-    vanish from their own view the moment it is made."""
-    if fields.get("responsible") is None and getattr(user, "is_sales", False):
-        fields["responsible"] = user
-    return fields
-
-
 def _valid(serializer_class: type, request: Request, *, partial: bool = False) -> dict[str, Any]:
     serializer = serializer_class(data=request.data, partial=partial, context={"request": request})
     serializer.is_valid(raise_exception=True)
@@ -106,7 +98,7 @@ class CompanyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixi
         responses={201: CompanySerializer, **WRITE_ERRORS},
     )
     def create(self, request: Request) -> Response:
-        fields = _owned_by_default(request.user, _valid(CompanyInputSerializer, request))
+        fields = _valid(CompanyInputSerializer, request)
         fields.pop("version", None)
         company = services.company_create(actor=request.user, **fields)
         return Response(CompanySerializer(company).data, status=status.HTTP_201_CREATED)
@@ -164,7 +156,7 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixi
         responses={201: ContactSerializer, **WRITE_ERRORS},
     )
     def create(self, request: Request) -> Response:
-        fields = _owned_by_default(request.user, _valid(ContactInputSerializer, request))
+        fields = _valid(ContactInputSerializer, request)
         fields.pop("version", None)
         contact = services.contact_create(
             actor=request.user,
