@@ -1,6 +1,7 @@
 """Receiving provider deliveries: keep the raw body, validate, process in the background.
 
-Adapters register a parser: raw payload (dict) -> list of InboundEvent; it raises
+Adapters register a parser: (raw payload (dict), provider string of the delivery, e.g.
+``zadarma:main``) -> list of InboundEvent; it raises
 ``IntakeError`` for a payload it cannot accept (the view answers 400 and the body stays in the log).
 """
 
@@ -19,7 +20,7 @@ from otdel.comms.services import InboundEvent, ingest_event
 
 logger = logging.getLogger(__name__)
 
-Parser = Callable[[dict[str, Any]], list[InboundEvent]]
+Parser = Callable[[dict[str, Any], str], list[InboundEvent]]
 _parsers: dict[str, Parser] = {}
 
 
@@ -59,7 +60,7 @@ def intake_reject(*, provider: str, body: str, error: str, meta: dict[str, Any])
 
 def intake_accept(*, provider: str, body: str, payload: dict[str, Any], meta: dict[str, Any]) -> IntakeLog:
     """Validate ``payload`` now (IntakeError -> caller answers 400), store it, process it in the background."""
-    parser_for(provider)(payload)  # raises IntakeError before anything is stored
+    parser_for(provider)(payload, provider)  # raises IntakeError before anything is stored
     with transaction.atomic():
         log = IntakeLog.objects.create(provider=provider, body=body, **meta)
         from otdel.comms.tasks import intake_process
@@ -74,7 +75,7 @@ def intake_process_now(log: IntakeLog) -> None:
 
     try:
         payload = json.loads(log.body) if log.body else {}
-        events = parser_for(log.provider)(payload)
+        events = parser_for(log.provider)(payload, log.provider)
         last = None
         for event in events:
             last = ingest_event(event).interaction

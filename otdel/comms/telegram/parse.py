@@ -178,7 +178,7 @@ def message_event(bot: TelegramBot, message: dict[str, Any]) -> InboundEvent | N
 
 
 @register_parser("telegram")
-def parse_update(payload: dict[str, Any]) -> list[InboundEvent]:
+def parse_update(payload: dict[str, Any], provider: str = "telegram") -> list[InboundEvent]:
     """A stored webhook delivery (see ``webhook_payload``) -> zero or one InboundEvent.
 
     ``edited_message`` carries the same chat and message id as the original, so it lands on the

@@ -20,8 +20,6 @@ from otdel.routing.models import Queue
 
 logger = logging.getLogger(__name__)
 
-# Stored with every webhook payload, because a parser only receives the payload.
-PROVIDER_FIELD = "_otdel_provider"
 HTTP_TIMEOUT = 15
 
 
@@ -38,9 +36,10 @@ def active_provider(kind: str, key: str) -> TelephonyProvider | None:
     return TelephonyProvider.objects.filter(kind=kind, key=key, is_active=True).first()
 
 
-def provider_from_payload(kind: str, payload: dict[str, Any]) -> TelephonyProvider | None:
-    key = payload.get(PROVIDER_FIELD)
-    if not isinstance(key, str) or not key:
+def provider_from_source(kind: str, source: str) -> TelephonyProvider | None:
+    """The provider a delivery came through, from its ``<kind>:<key>`` string (see ``provider_string``)."""
+    prefix, _sep, key = source.partition(":")
+    if prefix != kind or not key:
         return None
     return TelephonyProvider.objects.filter(kind=kind, key=key).first()
 

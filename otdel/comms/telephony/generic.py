@@ -68,7 +68,7 @@ def call_event(
 
 
 @register_parser("generic")
-def parse_generic(payload: dict[str, Any]) -> list[InboundEvent]:
+def parse_generic(payload: dict[str, Any], provider: str = "generic") -> list[InboundEvent]:
     if not isinstance(payload, dict):
         raise IntakeError(_("Send a JSON object."))
     errors: dict[str, list[str]] = {}

@@ -22,8 +22,7 @@ from otdel.comms.telephony.common import (
     digits,
     http_json,
     is_short_number,
-    provider_from_payload,
-    provider_string,
+    provider_from_source,
     with_queue,
 )
 from otdel.comms.telephony.generic import call_event, parse_time
@@ -81,10 +80,10 @@ def _summary_status(payload: dict[str, Any]) -> str:
 
 
 @register_parser("mango")
-def parse_mango(payload: dict[str, Any]) -> list[InboundEvent]:
+def parse_mango(payload: dict[str, Any], source: str) -> list[InboundEvent]:
     if not isinstance(payload, dict):
         raise IntakeError(_("Send a JSON object."))
-    provider = provider_from_payload("mango", payload)
+    provider = provider_from_source("mango", source)
     if provider is None:
         raise IntakeError({"provider": [_("Unknown telephony provider.")]})
     kind = str(payload.get(EVENT_FIELD) or "")
@@ -96,8 +95,7 @@ def parse_mango(payload: dict[str, Any]) -> list[InboundEvent]:
         errors["entry_id"] = [_("This field is required.")]
     if errors:
         raise IntakeError(errors)
-    source = provider_string(provider)
-    clean = {k: v for k, v in payload.items() if k != "_otdel_provider"}
+    clean = payload
     call_id = entry_id[:255]
 
     if kind in ("recording", "record/added"):

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from otdel.comms.intake import IntakeError, intake_accept, intake_reject, request_meta
 from otdel.comms.models import TelephonyProvider
 from otdel.comms.telephony.click_to_call import call_originate
-from otdel.comms.telephony.common import PROVIDER_FIELD, TelephonyError, active_provider, provider_string
+from otdel.comms.telephony.common import TelephonyError, active_provider, provider_string
 from otdel.comms.telephony.mango import EVENT_FIELD, HANDLED_EVENTS, mango_signature_valid
 from otdel.comms.telephony.recordings import recording_followup_enqueue
 from otdel.comms.telephony.zadarma import EVENTS as ZADARMA_EVENTS
@@ -48,9 +48,9 @@ def _accept(
 ) -> Response | None:
     """Store a verified delivery for background processing; a 400 Response when it can't be used."""
     source = provider_string(provider)
-    stored = json.dumps({**payload, PROVIDER_FIELD: provider.key}, ensure_ascii=False)
+    stored = json.dumps(payload, ensure_ascii=False)
     try:
-        log = intake_accept(provider=source, body=stored, payload=json.loads(stored), meta=meta)
+        log = intake_accept(provider=source, body=stored, payload=payload, meta=meta)
     except IntakeError as exc:
         intake_reject(provider=source, body=body, error=json.dumps(exc.errors, ensure_ascii=False), meta=meta)
         return Response({"errors": exc.errors, "code": exc.code}, status=status.HTTP_400_BAD_REQUEST)

@@ -21,8 +21,7 @@ from otdel.comms.telephony.common import (
     digits,
     http_json,
     is_short_number,
-    provider_from_payload,
-    provider_string,
+    provider_from_source,
     with_queue,
 )
 from otdel.comms.telephony.generic import call_event, parse_time
@@ -102,10 +101,10 @@ def _require(payload: dict[str, Any], names: tuple[str, ...], errors: dict[str, 
 
 
 @register_parser("zadarma")
-def parse_zadarma(payload: dict[str, Any]) -> list[InboundEvent]:
+def parse_zadarma(payload: dict[str, Any], source: str) -> list[InboundEvent]:
     if not isinstance(payload, dict):
         raise IntakeError(_("Send the notification fields."))
-    provider = provider_from_payload("zadarma", payload)
+    provider = provider_from_source("zadarma", source)
     if provider is None:
         raise IntakeError({"provider": [_("Unknown telephony provider.")]})
     name = str(payload.get("event") or "")
@@ -125,8 +124,7 @@ def parse_zadarma(payload: dict[str, Any]) -> list[InboundEvent]:
         raise IntakeError(errors)
 
     call_id = str(payload["pbx_call_id"])[:255]
-    source = provider_string(provider)
-    clean = {k: v for k, v in payload.items() if k != "_otdel_provider"}
+    clean = payload
 
     if name == "NOTIFY_RECORD":
         # No numbers in it: only worth keeping for a call we already have (NOTIFY_END brings the same id).
