@@ -9,10 +9,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from otdel.comms.models import TelephonyLine, TelephonyProvider
+from otdel.core.changelog import check_version
 from otdel.core.context import acting_as
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import normalize_phone
-from otdel.crm.services import _check_version
 from otdel.routing.models import Queue
 
 PROVIDER_FIELDS = frozenset(
@@ -107,7 +107,7 @@ def telephony_provider_update(
     *, actor: Any, provider: TelephonyProvider, version: int | None = None, **changes: Any
 ) -> TelephonyProvider:
     with acting_as(actor):
-        _check_version(provider, version)
+        check_version(provider, version)
         _apply_provider(provider, changes)
         # Only the settings: the intake writes last_event_at/last_error at any moment.
         fields = {f.attname for f in TelephonyProvider._meta.concrete_fields if f.name in PROVIDER_FIELDS}

@@ -11,8 +11,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
+from django.utils.translation import gettext as _
 
 from otdel.core.context import current_actor
+from otdel.core.exceptions import ConflictError
 from otdel.core.models import ChangeLoggedModel, ObjectChange
 
 
@@ -82,3 +84,18 @@ def _log_save(sender: type, instance: Any, created: bool, raw: bool = False, **k
 def _log_delete(sender: type, instance: Any, **kwargs: Any) -> None:
     if isinstance(instance, ChangeLoggedModel):
         record_change(instance, ObjectChange.Action.DELETE, changes=instance.changelog_snapshot())
+
+
+def check_version(instance: ChangeLoggedModel, expected_version: int | None) -> None:
+    """Refuse to overwrite a record someone else saved since the caller read it."""
+    if expected_version is None:
+        return
+    current = type(instance)._default_manager.filter(pk=instance.pk).values_list("version", flat=True).first()
+    if current is not None and int(expected_version) != current:
+        raise ConflictError(
+            _(
+                "This record was changed by someone else while you were editing it. "
+                "Reload it to see the changes, then save again."
+            ),
+            code="stale_version",
+        )

@@ -12,12 +12,12 @@ from django.db.models import Max, Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from otdel.core.changelog import record_change
+from otdel.core.changelog import check_version, record_change
 from otdel.core.context import acting_as
 from otdel.core.events import emit
 from otdel.core.exceptions import ConflictError, field_error
 from otdel.core.identity import normalize_identity
-from otdel.core.models import ChangeLoggedModel, ObjectChange
+from otdel.core.models import ObjectChange
 from otdel.crm.models import (
     Company,
     Contact,
@@ -33,21 +33,6 @@ from otdel.crm.models import (
 )
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _check_version(instance: ChangeLoggedModel, expected_version: int | None) -> None:
-    """Refuse to overwrite a record someone else saved since the caller read it."""
-    if expected_version is None:
-        return
-    current = type(instance)._default_manager.filter(pk=instance.pk).values_list("version", flat=True).first()
-    if current is not None and int(expected_version) != current:
-        raise ConflictError(
-            _(
-                "This record was changed by someone else while you were editing it. "
-                "Reload it to see the changes, then save again."
-            ),
-            code="stale_version",
-        )
 
 
 def _save(instance: Model, *, exclude: Iterable[str] = ()) -> None:
@@ -102,7 +87,7 @@ def company_update(
     *, actor: Any, company: Company, expected_version: int | None = None, **fields: Any
 ) -> Company:
     with acting_as(actor):
-        _check_version(company, expected_version)
+        check_version(company, expected_version)
         _set_fields(company, fields, COMPANY_FIELDS)
         _save(company)
         return company
@@ -186,7 +171,7 @@ def contact_update(
 ) -> Contact:
     """Update fields; when ``identities`` is given it becomes the full list (others removed)."""
     with acting_as(actor):
-        _check_version(contact, expected_version)
+        check_version(contact, expected_version)
         _set_fields(contact, fields, CONTACT_FIELDS)
         _save(contact)
         if identities is not None:
@@ -355,7 +340,7 @@ def deal_create(
 @transaction.atomic
 def deal_update(*, actor: Any, deal: Deal, expected_version: int | None = None, **fields: Any) -> Deal:
     with acting_as(actor):
-        _check_version(deal, expected_version)
+        check_version(deal, expected_version)
         if "amount" in fields:
             fields["amount"] = _parse_amount(fields["amount"])
         stage = fields.pop("stage", None)
@@ -394,7 +379,7 @@ def deal_move(
 ) -> Deal:
     """Move a deal to ``stage`` (kanban drag or the API), optionally placing it above ``before``."""
     with acting_as(actor):
-        _check_version(deal, expected_version)
+        check_version(deal, expected_version)
         _validate_stage(deal.pipeline, stage)
         old_stage = deal.stage
         if stage.pk != old_stage.pk:
@@ -549,7 +534,9 @@ def _name_taken(queryset: Any, name: str) -> bool:
 def contact_restore_target(*, actor: Any, contact: Contact) -> Contact:
     """Undo "non-target": the person's calls and messages reach sales again. Audited, nothing deleted.
 
-    Only the head of sales, the office manager and administrators may overrule a triage verdict.
+    The contact's leads closed with the non-target verdict go back to triage as new ones (each
+    reset is a save under the actor, so the change log shows who returned it). Only the head of
+    sales, the office manager and administrators may overrule a triage verdict.
     """
     from django.core.exceptions import PermissionDenied
     from django.db.models import F
@@ -580,6 +567,15 @@ def contact_restore_target(*, actor: Any, contact: Contact) -> Contact:
         message=_("Marked as a target client again."),
         user=actor,
     )
+    with acting_as(actor):
+        for lead in Lead.objects.filter(contact=contact, verdict=Verdict.NON_TARGET).order_by("id"):
+            lead.verdict = ""
+            lead.verdict_reason = ""
+            lead.triaged_by = None
+            lead.triaged_at = None
+            lead.status = Lead.Status.NEW
+            lead.save()
+            emit("lead.returned_to_triage", lead_id=lead.pk)
     emit("contact.target_restored", contact_id=contact.pk)
     return contact
 
@@ -658,27 +654,6 @@ def lost_reason_create(*, actor: Any, name: str, order: int | None = None) -> Lo
     return reason
 
 
-@transaction.atomic
-def contact_restore_target_with_leads(*, actor: Any, contact: Contact) -> Contact:
-    """Undo "non-target" on a contact and send its non-target leads back to triage as new ones.
-
-    ``contact_restore_target`` lifts the mark only; leads closed with the non-target verdict would
-    stay closed, and the person's requests would never reach sales again. Each lead's reset is a
-    save under the actor, so the change log shows who returned it.
-    """
-    contact = contact_restore_target(actor=actor, contact=contact)
-    with acting_as(actor):
-        for lead in Lead.objects.filter(contact=contact, verdict=Verdict.NON_TARGET).order_by("id"):
-            lead.verdict = ""
-            lead.verdict_reason = ""
-            lead.triaged_by = None
-            lead.triaged_at = None
-            lead.status = Lead.Status.NEW
-            lead.save()
-            emit("lead.returned_to_triage", lead_id=lead.pk)
-    return contact
-
-
 # --- tasks -----------------------------------------------------------------------------------
 
 from otdel.crm.models import Task  # noqa: E402
@@ -732,5 +707,5 @@ def task_complete(*, actor: Any, task: Task) -> Task:
     task.done_at = timezone.now()
     with acting_as(actor):
         task.save()
-    emit("task.completed", task_id=task.pk)
+    emit("task.completed", task_id=task.pk, actor_id=getattr(actor, "pk", None))
     return task

@@ -128,7 +128,7 @@ def contact_restore_target(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     contact = get_object_or_404(crm_selectors.non_target_contact_list(user=user), pk=pk)
     try:
-        contact = crm_services.contact_restore_target_with_leads(actor=user, contact=contact)
+        contact = crm_services.contact_restore_target(actor=user, contact=contact)
     except (ValidationError, ConflictError, PermissionDenied) as exc:
         for message in _service_messages(exc):
             messages.error(request, message)

@@ -9,9 +9,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from otdel.comms.models import Mailbox
+from otdel.core.changelog import check_version
 from otdel.core.context import acting_as
 from otdel.core.exceptions import ConflictError
-from otdel.crm.services import _check_version
 from otdel.routing.models import Queue
 
 EDITABLE = frozenset(
@@ -91,7 +91,7 @@ def mailbox_create(*, actor: Any, address: str, **settings_: Any) -> Mailbox:
 @transaction.atomic
 def mailbox_update(*, actor: Any, mailbox: Mailbox, version: int | None = None, **changes: Any) -> Mailbox:
     with acting_as(actor):
-        _check_version(mailbox, version)
+        check_version(mailbox, version)
         _apply(mailbox, changes)
         # Only the settings: the poller writes the sync status at any moment and must not be undone.
         fields = {f.attname for f in Mailbox._meta.concrete_fields if f.name in EDITABLE}

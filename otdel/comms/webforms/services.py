@@ -24,11 +24,11 @@ from otdel.comms.intake import intake_reject
 from otdel.comms.models import IntakeLog, Interaction, InteractionKind, WebForm
 from otdel.comms.services import InboundEvent, ingest_event
 from otdel.comms.webforms.selectors import HONEYPOT, UTM_FIELDS, webform_consents
+from otdel.core.changelog import check_version
 from otdel.core.context import acting_as
 from otdel.core.events import emit
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import normalize_email, normalize_phone
-from otdel.crm.services import _check_version
 from otdel.privacy.models import ConsentPurpose, ConsentText
 from otdel.privacy.services import consent_record
 from otdel.routing.models import Queue
@@ -270,7 +270,7 @@ def webform_create(*, actor: Any, slug: str, name: str, **settings_: Any) -> Web
 @transaction.atomic
 def webform_update(*, actor: Any, form: WebForm, version: int | None = None, **changes: Any) -> WebForm:
     with acting_as(actor):
-        _check_version(form, version)
+        check_version(form, version)
         purposes = _apply(form, changes)
         form.save()
         if purposes is not None:

@@ -344,6 +344,27 @@ def test_restore_target(api_for, office_manager, head, manager, admin_user, cont
     assert change.message
 
 
+def test_restore_target_returns_the_non_target_lead_to_triage(api_for, office_manager, new_lead):
+    """Undo is one action: the mark is lifted and the lead closed as non-target is a new lead again."""
+    client = api_for(office_manager)
+    client.post(
+        f"{V1}/leads/{new_lead.pk}/triage", {"verdict": "non_target", "reason": "supplier"}, format="json"
+    )
+    assert Lead.objects.get(pk=new_lead.pk).verdict == "non_target"
+
+    response = client.post(f"{V1}/contacts/{new_lead.contact_id}/restore-target")
+
+    assert response.status_code == 200, response.content
+    lead = Lead.objects.get(pk=new_lead.pk)
+    assert (lead.verdict, lead.status, lead.triaged_by) == ("", Lead.Status.NEW, None)
+    body = client.get(f"{V1}/leads/{new_lead.pk}").json()
+    assert body["verdict"] == ""
+    change = (
+        ObjectChange.objects.filter(object_id=lead.pk, changes__has_key="verdict").order_by("-id").first()
+    )
+    assert change is not None and change.user == office_manager
+
+
 def test_restore_target_by_admin(api_for, admin_user, non_target_contact):
     response = api_for(admin_user).post(f"{V1}/contacts/{non_target_contact.pk}/restore-target/")
     assert response.status_code == 200

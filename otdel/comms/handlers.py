@@ -1,0 +1,29 @@
+"""Reactions of comms to other apps' domain events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from otdel.accounts.models import User
+from otdel.comms.models import Interaction
+from otdel.core.events import subscribe
+from otdel.crm.models import Task
+
+
+@subscribe("task.completed")
+def missed_call_called_back(*, task_id: int, actor_id: int | None = None, **_kwargs: Any) -> None:
+    """Done with the call-back task of a missed call = the call is handled; it leaves the Inbox."""
+    task = Task.objects.filter(pk=task_id).only("origin", "assignee_id", "done_at").first()
+    if task is None or not task.origin.startswith("interaction:"):
+        return
+    interaction_id = task.origin.removeprefix("interaction:")
+    if not interaction_id.isdigit():
+        return
+    handler = User.objects.filter(pk=actor_id).first() if actor_id else None
+    Interaction.objects.filter(pk=int(interaction_id), handled_at__isnull=True).update(
+        handled_by=handler or task.assignee,
+        handled_at=task.done_at or timezone.now(),
+        updated_at=timezone.now(),
+    )
