@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.http import HttpResponse, JsonResponse, QueryDict
 from django.utils import timezone
 
 from otdel.core.identity import normalize_phone
@@ -213,3 +214,11 @@ def destination_text(destination: Destination) -> str:
 
 def destination_payload(destination: Destination) -> dict[str, Any]:
     return destination.as_dict()
+
+
+def live_route_response(query: QueryDict) -> HttpResponse:
+    """The route endpoint's answer to ``?caller=&called=&format=``: JSON, or one line of text."""
+    destination = live_route(caller=query.get("caller", ""), called=query.get("called", ""))
+    if query.get("format") == "text":
+        return HttpResponse(destination_text(destination), content_type="text/plain; charset=utf-8")
+    return JsonResponse(destination_payload(destination), json_dumps_params={"ensure_ascii": False})

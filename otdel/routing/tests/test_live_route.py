@@ -128,3 +128,37 @@ def test_pbx_without_a_valid_integration_token_is_refused(
 
     Token.objects.filter(user=integration_user).get().delete()
     assert good.get(URL, {"caller": "1"}).status_code == 401
+
+
+@pytest.mark.django_db
+def test_pbx_token_and_browser_session_get_the_same_answer(
+    client, api_for, integration_user, admin_user, manager, pipeline, sales_queue
+):
+    """The PBX is answered by LiveRouteMiddleware, a logged-in administrator by the API view."""
+    contact = ContactFactory()
+    IdentityFactory(contact=contact, value="+79123456789")
+    DealFactory(contact=contact, pipeline=pipeline, responsible=manager)
+    client.force_login(admin_user)
+    for params in (
+        {"caller": "8 912 345 67 89"},
+        {"caller": "garbage"},
+        {"caller": "+79123456789", "format": "text"},
+    ):
+        by_pbx = api_for(integration_user).get(URL, params)
+        by_admin = client.get(URL, params)
+        assert by_pbx.status_code == by_admin.status_code == 200
+        assert by_pbx["Content-Type"] == by_admin["Content-Type"]
+        assert by_pbx.content == by_admin.content
+        # Only the full request cycle (LocaleMiddleware) labels the language: the PBX skipped it.
+        assert "Content-Language" not in by_pbx and "Content-Language" in by_admin
+    assert client.get(URL, {"caller": "+79123456789", "format": "text"}).content == manager.extension.encode()
+
+
+@pytest.mark.django_db
+def test_route_fast_path_keeps_the_host_check_and_refuses_other_methods(
+    api_for, integration_user, sales_queue
+):
+    pbx = api_for(integration_user)
+    assert pbx.get(URL, {"caller": "1"}, HTTP_HOST="evil.example").status_code == 400
+    assert pbx.post(URL, {"caller": "1"}).status_code == 405
+    assert pbx.get(URL + "/", {"caller": "1"}).json()["destination"] == {"kind": "queue", "queue": "sales"}
