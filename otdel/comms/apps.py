@@ -10,8 +10,8 @@ class CommsConfig(AppConfig):
     def ready(self) -> None:
         # Importing the adapters registers their parsers and event handlers.
         # Periodic jobs run by `manage.py scheduler` (started by `serve`).
-        from otdel.comms.email.imap import mail_setting
         from otdel.comms import handlers  # noqa: F401
+        from otdel.comms.email.imap import mail_setting
         from otdel.comms.email_tasks import mail_sync_all
         from otdel.comms.telegram import parse, services  # noqa: F401
         from otdel.comms.telephony import generic  # noqa: F401

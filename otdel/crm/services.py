@@ -240,6 +240,11 @@ def contact_merge(*, actor: Any, source: Contact, target: Contact) -> Contact:
             message=_("Merged contact #%(id)s “%(name)s” into this one.")
             % {"id": source.pk, "name": source.full_name},
         )
+        if target.non_target:
+            # The merged-in person's waiting requests and fresh leads must not stay with sales.
+            from otdel.routing.services import non_target_take_over
+
+            non_target_take_over(contact=target)
         emit("contact.merged", source_id=source.pk, target_id=target.pk)
         return target
 
@@ -484,6 +489,9 @@ def lead_triage(
             contact.non_target = True
             contact.non_target_reason = lead.verdict_reason.split(":")[0]
             contact.save()
+            from otdel.routing.services import non_target_take_over
+
+            non_target_take_over(contact=contact, keep_lead=lead)
         elif verdict == Verdict.DUPLICATE:
             if duplicate_of is None:
                 raise field_error("duplicate_of", _("Choose the contact this lead duplicates."), "required")

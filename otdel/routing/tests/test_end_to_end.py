@@ -1,0 +1,289 @@
+"""Every channel obeys "non-target", end to end through the public API and the pages people use.
+
+A supplier fills the website form, writes in Telegram (sharing the phone) and by e-mail. The
+salesperson who got the lead marks it "Non-target: supplier". From then on the supplier's call
+rings at the office manager (the PBX asks the route endpoint), and e-mail, Telegram and form go to
+the office manager too, never to sales; what was already waiting moves with them. "Restore as
+target" brings everything back, and the history shows who did what.
+"""
+
+# ruff: noqa: F811  (the shared fixtures are imported by name; tests take them as arguments)
+
+import datetime
+import re
+
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from otdel.comms.email.sync import mailbox_sync
+from otdel.comms.models import Interaction
+from otdel.comms.tests.email_support.fixtures import (  # noqa: F401  (fixtures)
+    imap,
+    imap_server,
+    mailbox,
+    media,
+)
+from otdel.comms.tests.email_support.messages import message
+from otdel.comms.tests.telegram_support.fixtures import (  # noqa: F401  (fixtures)
+    bot_api,
+    deliver,
+    private_update,
+    telegram_bot,
+    telegram_settings,
+)
+from otdel.core.models import ObjectChange
+from otdel.crm.models import Contact, Lead, Task
+from otdel.privacy.services import consent_purpose_upsert
+
+V1 = "/api/v1"
+PHONE_ON_FORM = "+7 (912) 555-44-33"
+PHONE_FROM_PBX = "8 912 5554433"
+EMAIL = "Anna@Upakovka-Plus.ru"
+CHAT = 733001
+
+
+def _always_at_work(*users):
+    for user in users:
+        user.work_days = list(range(7))
+        user.work_start, user.work_end = datetime.time(0, 0), datetime.time(23, 59, 59)
+        user.save()
+
+
+@pytest.fixture
+def office(api_for, admin_user, manager, other_manager, office_manager, mailbox, telegram_bot):
+    """Sales queue of two salespeople; non-target traffic to the office manager; every channel wired."""
+    _always_at_work(manager, other_manager, office_manager)
+    admin = api_for(admin_user)
+    created = admin.post(
+        f"{V1}/queues",
+        {
+            "code": "sales",
+            "name": "Продажи",
+            "strategy": "round_robin",
+            "members": [manager.pk, other_manager.pk],
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    settings = admin.put(
+        f"{V1}/routing/settings",
+        {"non_target_destination": {"user": office_manager.pk}, "default_queue": "sales"},
+        format="json",
+    )
+    assert settings.status_code == 200, settings.content
+    consent_purpose_upsert(actor=admin_user, code="pd", title="Персональные данные", text="Согласен.")
+    form = admin.post(
+        f"{V1}/forms",
+        {"slug": "callback", "name": "Обратный звонок", "queue": "sales", "consent_purposes": ["pd"]},
+        format="json",
+    )
+    assert form.status_code == 201, form.content
+    mailbox.queue_id = telegram_bot.queue_id = created.json()["id"]
+    mailbox.save()
+    telegram_bot.save()
+    return {"mailbox": mailbox, "bot": telegram_bot}
+
+
+def _submit_form(text):
+    response = APIClient().post(
+        f"{V1}/forms/callback/submissions",
+        {
+            "name": "Анна, Упаковка Плюс",
+            "phone": PHONE_ON_FORM,
+            "email": EMAIL,
+            "message": text,
+            "consents": {"pd": True},
+            "utm_source": "yandex",
+        },
+        format="json",
+    )
+    assert response.status_code in (200, 201, 202), response.content
+    return response
+
+
+def _mail(imap, mailbox, number, text):
+    imap.append(
+        "INBOX",
+        message(
+            sender=f"Анна <{EMAIL.lower()}>", subject=text, body=text, message_id=f"<upak-{number}@mail.ru>"
+        ),
+    )
+    mailbox_sync(mailbox=mailbox)
+
+
+def _pbx_route(api_for, integration_user, caller):
+    pbx = api_for(integration_user)
+    answer = pbx.get(f"{V1}/telephony/route", {"caller": caller, "called": "+74951234567"})
+    text = pbx.get(f"{V1}/telephony/route", {"caller": caller, "format": "text"})
+    assert answer.status_code == text.status_code == 200
+    return answer.json(), text.content.decode()
+
+
+def _missed_call(api_for, integration_user, call_id):
+    pbx = api_for(integration_user)
+    base = {"call_id": call_id, "direction": "in", "caller": PHONE_FROM_PBX, "called": "+74951234567"}
+    for _ in range(2):  # PBXs repeat themselves
+        for event in ("ringing", "ended"):
+            payload = {**base, "event": event, "at": "2026-11-26T11:00:00+03:00"}
+            if event == "ended":
+                payload.update(status="missed", at="2026-11-26T11:00:30+03:00")
+            assert pbx.post(f"{V1}/telephony/events", payload, format="json").status_code == 202
+    return Interaction.objects.get(external_id=call_id)
+
+
+def _inbox_ids(client, user):
+    client.force_login(user)
+    html = client.get(reverse("comms_inbox")).content.decode()
+    return {int(pk) for pk in re.findall(r'data-testid="inbox-item" data-id="(\d+)"', html)}
+
+
+def _sales_sees_nothing(api_for, client, salesperson, contact, interactions):
+    """Through the API and the pages a salesperson uses: not a trace of the non-target person."""
+    api = api_for(salesperson)
+    assert api.get(f"{V1}/contacts/{contact.pk}").status_code == 404
+    assert api.get(f"{V1}/contacts", {"identity": PHONE_FROM_PBX}).json()["results"] == []
+    assert api.get(f"{V1}/contacts/{contact.pk}/timeline").status_code == 404
+    assert [lead["id"] for lead in api.get(f"{V1}/leads").json()["results"]] == []
+    assert api.get(f"{V1}/deals").json()["results"] == []
+    assert not interactions & _inbox_ids(client, salesperson)
+    client.force_login(salesperson)
+    for page, params in (
+        ("lead_inbox", {}),
+        ("lead_list", {}),
+        ("contact_list", {}),
+        ("kanban", {}),
+        ("search", {"q": PHONE_FROM_PBX}),
+        ("comms_inbox", {}),
+    ):
+        html = client.get(reverse(page), params).content.decode()
+        assert "Упаковка Плюс" not in html, page
+    assert client.get(reverse("contact_detail", args=[contact.pk])).status_code == 404
+    assert not Task.objects.filter(assignee=salesperson, done_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_non_target_supplier_reaches_only_the_office_manager_on_every_channel_until_restored(
+    office,
+    api_for,
+    client,
+    imap,
+    deliver,
+    bot_api,
+    integration_user,
+    manager,
+    other_manager,
+    office_manager,
+    head,
+):
+    bot = office["bot"]
+
+    # 1. The form on the website: a new person, a new lead for a salesperson.
+    _submit_form("Предлагаем гофрокоробки для вашей продукции")
+    contact = Contact.objects.get(merged_into__isnull=True)
+    form_lead = Lead.objects.get(contact=contact)
+    seller = form_lead.responsible
+    assert seller in (manager, other_manager)
+
+    # 2. Telegram: the bot asks for the phone, the shared phone joins the chat to the same person.
+    deliver(bot, private_update(chat_id=CHAT, message_id=1, text="Добрый день! Вы получили наше КП?"))
+    deliver(
+        bot,
+        private_update(
+            chat_id=CHAT,
+            message_id=2,
+            contact={"phone_number": "79125554433", "first_name": "Анна", "user_id": CHAT},
+        ),
+    )
+    assert Contact.objects.filter(merged_into__isnull=True).get() == contact
+
+    # 3. E-mail from the address the form gave.
+    _mail(imap, office["mailbox"], 1, "Коммерческое предложение на упаковку")
+    waiting = set(
+        Interaction.objects.filter(contact=contact, direction="in", handled_at__isnull=True)
+        .exclude(channel="form")
+        .values_list("pk", flat=True)
+    )
+    assert len(waiting) == 3  # two Telegram messages and the e-mail
+    assert Interaction.objects.filter(pk__in=waiting, routed_to=office_manager).count() == 0
+
+    # 4. The salesperson: "Non-target: supplier", one click in the API.
+    triage = api_for(seller).post(
+        f"{V1}/leads/{form_lead.pk}/triage", {"verdict": "non_target", "reason": "supplier"}, format="json"
+    )
+    assert triage.status_code == 200, triage.content
+    contact.refresh_from_db()
+    assert (contact.non_target, contact.non_target_reason) == (True, "supplier")
+    # What was waiting for sales moved to the office manager; the Telegram lead closed with it.
+    assert (
+        set(Interaction.objects.filter(pk__in=waiting, routed_to=office_manager).values_list("pk", flat=True))
+        == waiting
+    )
+    assert set(Lead.objects.filter(contact=contact).values_list("verdict", flat=True)) == {"non_target"}
+
+    # 5. The PBX asks while the phone rings, the number written another way: the office manager.
+    answer, text = _pbx_route(api_for, integration_user, PHONE_FROM_PBX)
+    assert answer["destination"] == {
+        "kind": "user",
+        "user": office_manager.pk,
+        "extension": office_manager.extension,
+    }
+    assert (answer["reason"], answer["contact"]) == ("non_target", contact.pk)
+    assert text == office_manager.extension
+    call = _missed_call(api_for, integration_user, "pbx-777")
+    assert (call.contact, call.routed_to, call.routing_decision.reason) == (
+        contact,
+        office_manager,
+        "non_target",
+    )
+    assert Task.objects.get(origin=f"interaction:{call.pk}").assignee == office_manager
+
+    # 6. New e-mail, new Telegram message, the form again: all to the office manager, no new lead.
+    _mail(imap, office["mailbox"], 2, "Напоминаем о нашем предложении")
+    deliver(bot, private_update(chat_id=CHAT, message_id=3, text="Когда сможете ответить?"))
+    _submit_form("Повторно: упаковка со скидкой")
+    later = Interaction.objects.filter(contact=contact, direction="in").exclude(pk__in=waiting | {call.pk})
+    assert {i.channel for i in later} == {"email", "telegram", "form"}
+    for interaction in later:
+        assert interaction.routed_to == office_manager, interaction.channel
+        assert interaction.routing_decision.reason == "non_target"
+    assert Lead.objects.filter(contact=contact).exclude(verdict="non_target").count() == 0
+    everything = set(Interaction.objects.filter(contact=contact, direction="in").values_list("pk", flat=True))
+    assert (waiting | {call.pk}) <= _inbox_ids(client, office_manager)
+    office_pages = client.get(reverse("non_target_inbox")).content.decode()
+    assert "Упаковка Плюс" in office_pages
+
+    # Nowhere in sales: neither salesperson nor the head of sales sees a trace.
+    for salesperson in (manager, other_manager, head):
+        _sales_sees_nothing(api_for, client, salesperson, contact, everything)
+    assert api_for(seller).post(f"{V1}/contacts/{contact.pk}/restore-target").status_code == 404
+
+    # 7. It was a mistake: the office manager restores; the person's traffic reaches sales again.
+    restored = api_for(office_manager).post(f"{V1}/contacts/{contact.pk}/restore-target")
+    assert restored.status_code == 200, restored.content
+    answer, text = _pbx_route(api_for, integration_user, PHONE_FROM_PBX)
+    assert answer["reason"] in ("contact_owner", "queue")
+    assert answer["destination"].get("user") != office_manager.pk
+    assert text in (manager.extension, other_manager.extension, "queue:sales")
+    assert api_for(seller).get(f"{V1}/contacts/{contact.pk}").status_code == 200
+    # Both leads are back in triage, each with the salesperson the queue gave it to.
+    leads = [
+        lead
+        for salesperson in (manager, other_manager)
+        for lead in api_for(salesperson).get(f"{V1}/leads", {"contact": contact.pk}).json()["results"]
+    ]
+    assert sorted(lead["id"] for lead in leads) == sorted(
+        Lead.objects.filter(contact=contact).values_list("pk", flat=True)
+    )
+    assert all(lead["verdict"] == "" for lead in leads)
+    next_call = _missed_call(api_for, integration_user, "pbx-778")
+    assert next_call.routed_to in (manager, other_manager)
+
+    # 8. The history says who did what.
+    changes = ObjectChange.objects.filter(
+        object_id=contact.pk, action="update", changes__has_key="non_target"
+    ).order_by("id")
+    assert [(c.user, c.changes["non_target"]) for c in changes] == [
+        (seller, [False, True]),
+        (office_manager, [True, False]),
+    ]
