@@ -112,26 +112,6 @@ def _ingest(event: InboundEvent) -> IngestResult:
             return IngestResult(existing, created=False)
 
     contact, identity = _resolve_contact(event)
-    inbound = event.direction == Direction.IN
-    destination = None
-    decision = None
-    if inbound and contact is not None:
-        destination = routing_decide(
-            contact=contact,
-            channel=event.channel,
-            queue=event.queue,
-            assign=True,
-            identity=(identity.kind, identity.value) if identity else None,
-        )
-        decision = routing_decision_record(
-            destination=destination,
-            channel=event.channel,
-            input={
-                "provider": event.provider,
-                "identity": [identity.kind, identity.value] if identity else None,
-                "queue": event.queue.code if event.queue else None,
-            },
-        )
     employee = event.employee or (_user_by_extension(event.extension) if event.extension else None)
     interaction = Interaction(
         kind=event.kind,
@@ -140,8 +120,6 @@ def _ingest(event: InboundEvent) -> IngestResult:
         provider=event.provider,
         external_id=event.external_id,
         occurred_at=event.occurred_at,
-        contact=contact,
-        identity=identity,
         user=employee,
         subject=event.subject[:500],
         body=event.body,
@@ -153,22 +131,13 @@ def _ingest(event: InboundEvent) -> IngestResult:
         message_id=event.message_id[:500],
         thread_key=(event.thread_key or event.message_id)[:500],
         payload=event.payload,
-        routing_decision=decision,
     )
-    if destination is not None:
-        interaction.routed_to = destination.user or (
-            employee if contact is not None and not contact.non_target else None
-        )
-        interaction.routed_queue = destination.queue.code if destination.queue else ""
-    elif employee is not None:
+    if employee is not None:
         interaction.routed_to = employee
-    if not inbound:
+    if event.direction != Direction.IN:
         # Our own outgoing message or call needs no answer.
         interaction.handled_by, interaction.handled_at = employee, event.occurred_at
-    if contact is not None and inbound and not contact.non_target:
-        _attach_to_work(interaction, contact, event, destination)
-    elif contact is not None and not inbound:
-        interaction.deal = _open_deal(contact)
+    destination = _place(interaction, event, contact, identity)
     if event.kind == InteractionKind.CALL:
         _apply_call(interaction, event)
     with transaction.atomic():
@@ -244,7 +213,8 @@ def _user_by_extension(extension: str) -> User | None:
 # --- leads and deals -----------------------------------------------------------------------
 
 
-def _open_deal(contact: Contact) -> Deal | None:
+def open_deal(contact: Contact) -> Deal | None:
+    """The contact's most recently touched deal still in progress."""
     return (
         Deal.objects.filter(contact=contact, stage__kind=Stage.Kind.OPEN)
         .order_by("-updated_at", "-id")
@@ -257,7 +227,7 @@ def _attach_to_work(
 ) -> None:
     """Repeat inquiries attach to the open deal or lead by the configured rule; new ones make a lead."""
     rule = RoutingSettings.load().repeat_rule
-    deal = _open_deal(contact)
+    deal = open_deal(contact)
     open_lead = contact.leads.exclude(status=Lead.Status.CLOSED).order_by("-created_at", "-id").first()
     if rule != RoutingSettings.RepeatRule.NEW_LEAD:
         if deal is not None:
@@ -289,6 +259,12 @@ def _attach_to_work(
     )
     lead.full_clean(exclude=["contact", "responsible", "deal", "duplicate_of", "triaged_by"])
     lead.save()
+    if contact.responsible_id is None and responsible is not None and responsible.is_sales:
+        # The salesperson the queue gave the lead to now knows the person: their next call,
+        # e-mail or message goes to them (routing's "contact's responsible"), not round the queue.
+        with acting_as(None):
+            contact.responsible = responsible
+            contact.save(update_fields=["responsible", "version", "updated_at"])
     interaction.lead = lead
     interaction.deal = deal
     emit("lead.created", lead_id=lead.pk)
@@ -333,8 +309,56 @@ def _apply_call(interaction: Interaction, event: InboundEvent) -> None:
         interaction.handled_at = interaction.handled_at or interaction.answered_at or at
 
 
+def _place(
+    interaction: Interaction, event: InboundEvent, contact: Contact | None, identity: Identity | None
+) -> Destination | None:
+    """Put the interaction with the person it came from: routed (decision recorded), on their work.
+
+    Done once per interaction: when it is stored, or by the first later event of the same call that
+    brings a usable number when the first one had none (a withheld or garbled caller ID).
+    """
+    if contact is None:
+        return None
+    interaction.contact, interaction.identity = contact, identity
+    if event.direction != Direction.IN:
+        interaction.deal = open_deal(contact)
+        return None
+    destination = routing_decide(
+        contact=contact,
+        channel=event.channel,
+        queue=event.queue,
+        assign=True,
+        identity=(identity.kind, identity.value) if identity else None,
+    )
+    interaction.routing_decision = routing_decision_record(
+        destination=destination,
+        channel=event.channel,
+        input={
+            "provider": event.provider,
+            "identity": [identity.kind, identity.value] if identity else None,
+            "queue": event.queue.code if event.queue else None,
+        },
+    )
+    employee = interaction.user
+    interaction.routed_to = destination.user or (employee if not contact.non_target else None)
+    interaction.routed_queue = destination.queue.code if destination.queue else ""
+    if not contact.non_target:
+        _attach_to_work(interaction, contact, event, destination)
+    return destination
+
+
 def _merge_forward(interaction: Interaction, event: InboundEvent) -> None:
     previous = interaction.call_state
+    if interaction.contact_id is None and interaction.direction == event.direction:
+        # The first event had no usable number; this one may: the call joins its person now.
+        contact, identity = _resolve_contact(event)
+        if contact is not None:
+            if event.direction == Direction.IN:  # the client's side as the PBX finally gave it
+                interaction.caller = event.caller[:64] or interaction.caller
+            else:
+                interaction.called = event.called[:64] or interaction.called
+            _place(interaction, event, contact, identity)
+            _late_callback_owner(interaction)
     if interaction.kind == InteractionKind.CALL:
         _apply_call(interaction, event)
     if event.occurred_at < interaction.occurred_at and event.call_event in ("", "ringing"):
@@ -344,6 +368,18 @@ def _merge_forward(interaction: Interaction, event: InboundEvent) -> None:
         interaction.payload = {**interaction.payload, "_events": [*history, event.payload][-20:]}
     interaction.save()
     _after_call_change(interaction, previous_state=previous)
+
+
+def _late_callback_owner(interaction: Interaction) -> None:
+    """A call-back task made before we knew who called now names the person and goes to their owner."""
+    task = Task.objects.filter(origin=f"interaction:{interaction.pk}", done_at__isnull=True).first()
+    if task is None or interaction.contact is None:
+        return
+    task.contact, task.lead, task.deal = interaction.contact, interaction.lead, interaction.deal
+    task.assignee = interaction.routed_to or task.assignee
+    task.title = _("Call back %(who)s (missed call)") % {"who": interaction.contact.full_name}
+    with acting_as(None):
+        task.save()
 
 
 def _after_call_change(interaction: Interaction, *, previous_state: int) -> None:

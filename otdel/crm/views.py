@@ -241,7 +241,6 @@ def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "deal": deal,
             "stages": deal.pipeline.stages.all(),
             "leads": leads,
-            **_notes_context(request, "deal", deal),
             "history": history_rows(request.user, deal),
         },
     )
@@ -366,7 +365,6 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "deals": _head(selectors.deal_list(user=user).filter(contact=contact).order_by("-created_at")),
             "leads": _head(selectors.lead_list(user=user).filter(contact=contact)),
             "merge_form": MergeForm(contacts=selectors.contact_list(user=user).exclude(pk=contact.pk)),
-            **_notes_context(request, "contact", contact),
             "history": history_rows(user, contact),
         },
     )

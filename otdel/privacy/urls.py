@@ -1,12 +1,18 @@
-"""API routes of the privacy app (mounted at /api/v1/ through otdel/comms/webforms/urls.py)."""
+"""API routes of the privacy app (mounted at /api/v1/ through otdel/comms/webforms/urls.py).
 
-from django.urls import path
+A trailing slash is optional; ``(?:/)?`` keeps the OpenAPI path slash-free and each operation
+listed once (see ``otdel.api.routers.OptionalSlashRouter``).
+"""
+
+from django.urls import re_path
 
 from otdel.privacy.api import ConsentPurposeDetailView, ConsentPurposeListView
 
 urlpatterns = [
-    path("consent-purposes", ConsentPurposeListView.as_view(), name="api-consent-purposes"),
-    path("consent-purposes/", ConsentPurposeListView.as_view()),
-    path("consent-purposes/<slug:code>", ConsentPurposeDetailView.as_view(), name="api-consent-purpose"),
-    path("consent-purposes/<slug:code>/", ConsentPurposeDetailView.as_view()),
+    re_path(r"^consent-purposes(?:/)?$", ConsentPurposeListView.as_view(), name="api-consent-purposes"),
+    re_path(
+        r"^consent-purposes/(?P<code>[-a-zA-Z0-9_]+)(?:/)?$",
+        ConsentPurposeDetailView.as_view(),
+        name="api-consent-purpose",
+    ),
 ]

@@ -1,12 +1,15 @@
-"""API routes of the comms app: call events, channel webhooks and settings, timelines."""
+"""API routes of the comms app: call events, channel webhooks and settings, timelines.
 
-from django.urls import include, path
+A trailing slash is optional; ``(?:/)?`` rather than ``/?`` keeps the OpenAPI path slash-free and
+each operation listed once (see ``otdel.api.routers.OptionalSlashRouter``).
+"""
+
+from django.urls import include, path, re_path
 
 from otdel.comms.api.views import TelephonyEventsView
 
 urlpatterns = [
-    path("telephony/events", TelephonyEventsView.as_view(), name="api-telephony-events"),
-    path("telephony/events/", TelephonyEventsView.as_view()),
+    re_path(r"^telephony/events(?:/)?$", TelephonyEventsView.as_view(), name="api-telephony-events"),
     path("", include("otdel.comms.telephony.urls")),
     path("", include("otdel.comms.email.urls")),
     path("", include("otdel.comms.telegram.urls")),

@@ -7,6 +7,7 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,6 +15,8 @@ from rest_framework.views import APIView
 
 from otdel.accounts.models import Role
 from otdel.comms.intake import IntakeError, intake_accept, intake_reject, request_meta
+from otdel.routing.api.authentication import CachedTokenAuthentication
+from otdel.comms.telephony.recordings import recording_followup_enqueue
 
 
 class IsIntegration(BasePermission):
@@ -38,6 +41,8 @@ class CallEventSerializer(serializers.Serializer):
 
 
 class TelephonyEventsView(APIView):
+    # The PBX posts every call event with the same token: known tokens are answered from memory.
+    authentication_classes = [CachedTokenAuthentication, SessionAuthentication]
     permission_classes = [IsIntegration]
 
     @extend_schema(
@@ -60,10 +65,12 @@ class TelephonyEventsView(APIView):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         try:
-            intake_accept(provider="generic", body=body, payload=payload, meta=meta)
+            log = intake_accept(provider="generic", body=body, payload=payload, meta=meta)
         except IntakeError as exc:
             intake_reject(
                 provider="generic", body=body, error=json.dumps(exc.errors, ensure_ascii=False), meta=meta
             )
             return Response({"errors": exc.errors, "code": exc.code}, status=status.HTTP_400_BAD_REQUEST)
+        if isinstance(payload, dict) and payload.get("recording_url"):
+            recording_followup_enqueue(log)  # fetch the file into storage once the event is processed
         return Response({"status": "accepted"}, status=status.HTTP_202_ACCEPTED)

@@ -24,9 +24,9 @@ from otdel.comms.telegram.parse import message_file, now_or, provider_for, share
 from otdel.core.context import acting_as
 from otdel.core.events import subscribe
 from otdel.core.exceptions import ConflictError, field_error
-from otdel.crm.models import Contact, Identity
+from otdel.crm.models import Contact, Identity, Lead, Verdict
 from otdel.crm.selectors import contact_by_identity
-from otdel.crm.services import contact_merge, identity_add
+from otdel.crm.services import contact_merge, identity_add, lead_triage
 from otdel.routing.models import Queue
 
 logger = logging.getLogger(__name__)
@@ -451,6 +451,7 @@ def telegram_bot_say(*, interaction: Interaction, what: str) -> Interaction | No
         return _bot_send(bot=bot, chat_id=str(message["chat"]["id"]), text=text, reply_markup=markup)
 
 
+@transaction.atomic
 def telegram_phone_shared(*, interaction: Interaction, phone: str) -> Contact:
     """The client shared their own phone: the Telegram chat joins the contact that has this phone.
 
@@ -467,9 +468,40 @@ def telegram_phone_shared(*, interaction: Interaction, phone: str) -> Contact:
         return contact
     if holder.pk == contact.pk:
         return contact
+    chat_leads = list(contact.leads.filter(verdict="").exclude(status=Lead.Status.CLOSED))
     merged = contact_merge(actor=None, source=contact, target=holder)
     logger.info("telegram chat of contact #%s merged into #%s by a shared phone", contact.pk, holder.pk)
+    if not merged.non_target:  # a non-target survivor has closed them already
+        _fold_into_open_work(contact=merged, chat_leads=chat_leads)
     return merged
+
+
+def _fold_into_open_work(*, contact: Contact, chat_leads: list[Lead]) -> None:
+    """The chat's own leads existed only because we did not know who wrote; the person has open work.
+
+    Their messages join the open deal (or the open lead) of the contact, as a repeat inquiry would,
+    the messages nobody answered go to whoever owns that work, and the chat's leads close as
+    duplicates of the contact (audited, nothing deleted).
+    """
+    from otdel.comms.services import open_deal
+
+    chat_ids = [lead.pk for lead in chat_leads]
+    deal = open_deal(contact)
+    lead = (
+        contact.leads.exclude(status=Lead.Status.CLOSED)
+        .exclude(pk__in=chat_ids)
+        .order_by("-created_at")
+        .first()
+    )
+    if deal is None and lead is None:
+        return
+    owner = deal.responsible if deal is not None else lead.responsible if lead is not None else None
+    moved = Interaction.objects.filter(lead_id__in=chat_ids)
+    if owner is not None:
+        moved.filter(direction=Direction.IN, handled_at__isnull=True).update(routed_to=owner)
+    moved.update(lead=lead if deal is None else None, deal=deal, updated_at=timezone.now())
+    for chat_lead in Lead.objects.filter(pk__in=chat_ids).select_related("contact"):  # moved by the merge
+        lead_triage(actor=None, lead=chat_lead, verdict=Verdict.DUPLICATE, duplicate_of=contact)
 
 
 @subscribe("interaction.created")

@@ -134,3 +134,47 @@ def test_non_target_contact_makes_no_lead_and_goes_to_office_manager(manager, of
     assert result.interaction.routed_to == office_manager
     assert result.destination.reason == "non_target"
     assert not Lead.objects.exists()
+
+
+@pytest.mark.django_db
+def test_call_whose_first_event_had_no_number_joins_its_person_when_a_later_event_brings_it(manager):
+    manager.work_days = list(range(7))
+    manager.work_start, manager.work_end = datetime.time(0, 0), datetime.time(23, 59, 59)
+    manager.save()
+    client = ContactFactory(full_name="Иван Петров", responsible=manager)
+    IdentityFactory(contact=client, value="+79123456789")
+    ingest_event(_call("c9", "ringing", 0, caller="anonymous"))
+    assert Interaction.objects.get().contact is None
+    for _ in range(2):
+        ingest_event(_call("c9", "answered", 5, extension="101"))
+        ingest_event(_call("c9", "ended", 65, duration=60, status="answered"))
+    call = Interaction.objects.get()
+    assert (call.contact, call.identity.value, call.caller) == (client, "+79123456789", "8 (912) 345-67-89")
+    assert (call.routed_to, call.routing_decision.reason) == (manager, "contact_owner")
+    assert (call.status, call.user, call.handled_by) == ("answered", manager, manager)
+    lead = Lead.objects.get()  # the person's first inquiry: one lead, however often the PBX repeats
+    assert (lead.contact, lead.responsible, call.lead) == (client, manager, lead)
+    assert Contact.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("number_comes_with", ["ended", "ringing"])
+def test_missed_call_without_number_at_first_calls_back_the_person_once_the_number_arrives(
+    office_manager, number_comes_with
+):
+    anonymous = {"caller": ""}
+    ringing = _call("c10", "ringing", 0, **({} if number_comes_with == "ringing" else anonymous))
+    ended = _call("c10", "ended", 30, status="missed", **({} if number_comes_with == "ended" else anonymous))
+    first, later = (ringing, ended) if number_comes_with == "ended" else (ended, ringing)
+    ingest_event(first)
+    assert Interaction.objects.get().contact is None
+    for _ in range(2):
+        ingest_event(later)
+        ingest_event(first)
+    call = Interaction.objects.get()
+    contact = Contact.objects.get()
+    assert (call.contact, call.status, call.routed_to) == (contact, "missed", office_manager)
+    assert call.lead == Lead.objects.get(contact=contact)
+    task = Task.objects.get()
+    assert (task.contact, task.lead, task.assignee) == (contact, call.lead, office_manager)
+    assert contact.full_name in task.title

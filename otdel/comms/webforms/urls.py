@@ -1,6 +1,10 @@
-"""API routes of web forms (included from otdel/comms/api/urls.py), plus the consent purposes they use."""
+"""API routes of web forms (included from otdel/comms/api/urls.py), plus the consent purposes they use.
 
-from django.urls import include, path
+A trailing slash is optional; ``(?:/)?`` keeps the OpenAPI path slash-free and each operation
+listed once (see ``otdel.api.routers.OptionalSlashRouter``).
+"""
+
+from django.urls import include, path, re_path
 
 from otdel.comms.webforms.api import (
     WebFormDetailView,
@@ -9,15 +13,18 @@ from otdel.comms.webforms.api import (
     WebFormSubmissionView,
 )
 
+# The same characters as Django's <slug:...> converter.
+SLUG = r"(?P<slug>[-a-zA-Z0-9_]+)"
+
 urlpatterns = [
-    path("forms", WebFormListView.as_view(), name="api-webforms"),
-    path("forms/", WebFormListView.as_view()),
-    path("forms/<slug:slug>", WebFormDetailView.as_view(), name="api-webform"),
-    path("forms/<slug:slug>/", WebFormDetailView.as_view()),
-    path("forms/<slug:slug>/public", WebFormPublicDefinitionView.as_view(), name="api-webform-public"),
-    path("forms/<slug:slug>/public/", WebFormPublicDefinitionView.as_view()),
-    path("forms/<slug:slug>/submissions", WebFormSubmissionView.as_view(), name="api-webform-submissions"),
-    path("forms/<slug:slug>/submissions/", WebFormSubmissionView.as_view()),
+    re_path(r"^forms(?:/)?$", WebFormListView.as_view(), name="api-webforms"),
+    re_path(rf"^forms/{SLUG}(?:/)?$", WebFormDetailView.as_view(), name="api-webform"),
+    re_path(
+        rf"^forms/{SLUG}/public(?:/)?$", WebFormPublicDefinitionView.as_view(), name="api-webform-public"
+    ),
+    re_path(
+        rf"^forms/{SLUG}/submissions(?:/)?$", WebFormSubmissionView.as_view(), name="api-webform-submissions"
+    ),
     # Consent purposes live in the privacy app; mounted here so they share the /api/v1/ prefix.
     path("", include("otdel.privacy.urls")),
 ]

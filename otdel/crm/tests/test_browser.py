@@ -172,3 +172,23 @@ def test_new_lead_for_a_contact_picked_by_search(live_server, login_page, manage
     page.wait_for_url(re.compile(r"/leads/\d+/$"))
     lead = Lead.objects.get()
     assert lead.contact_id == contact.pk and lead.comment == "Повторный заказ"
+
+
+def test_a_note_added_on_a_deal_card_shows_once_on_its_timeline(live_server, login_page, manager, pipeline):
+    deal = services.deal_create(actor=manager, title="Поставка станков", pipeline=pipeline, amount="1")
+    services.note_create(actor=manager, deal=deal, body="Выслал КП")
+    page = login_page(manager)
+    page.goto(f"{live_server.url}/deals/{deal.pk}/")
+    timeline = page.get_by_test_id("timeline")
+    expect(timeline.locator('[data-channel="note"]')).to_have_count(1, timeout=SLOW)
+
+    page.get_by_test_id("reply-tab-note").click()
+    form = page.get_by_test_id("reply-note-form")
+    form.locator("textarea").fill("Клиент согласовал сроки")
+    form.get_by_test_id("save-note").click()
+    expect(timeline.locator('[data-channel="note"]')).to_have_count(2, timeout=SLOW)
+    expect(timeline.locator('[data-channel="note"]').first).to_contain_text("Клиент согласовал сроки")
+    # Each note is on the page once: the timeline is the only place notes are listed.
+    expect(page.get_by_text("Клиент согласовал сроки")).to_have_count(1)
+    expect(page.get_by_text("Выслал КП")).to_have_count(1)
+    assert [n.body for n in deal.notes.order_by("created_at")] == ["Выслал КП", "Клиент согласовал сроки"]

@@ -437,17 +437,37 @@ def test_deal_card_shows_history_with_readable_names(client, manager, pipeline, 
     assert "Stage:" in html and "Amount:" in html
 
 
-def test_note_is_added_through_htmx(client, manager, deal):
+def test_note_is_added_to_a_company_through_htmx(client, manager, company):
+    # The company card has no timeline, so it keeps its own notes block.
     client.force_login(manager)
-    url = reverse("deal_note_add", args=[deal.pk])
+    url = reverse("company_note_add", args=[company.pk])
     response = client.post(url, {"body": "Позвонить в пятницу"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert "Позвонить в пятницу" in response.content.decode()
     note = Note.objects.get()
-    assert note.deal == deal and note.contact == deal.contact and note.author == manager
+    assert note.company == company and note.author == manager
     response = client.post(url, {"body": "  "}, HTTP_HX_REQUEST="true")
     assert "Write the note first." in response.content.decode()
     assert Note.objects.count() == 1
+    assert (
+        client.get(reverse("company_detail", args=[company.pk])).content.decode().count("Позвонить в пятницу")
+        == 1
+    )
+
+
+@pytest.mark.parametrize("subject", ["contact", "deal"])
+def test_card_shows_each_note_once_on_its_timeline_and_offers_the_note_form(client, manager, deal, subject):
+    # Contact and deal cards: the timeline is the one record of what happened, notes included.
+    client.force_login(manager)
+    services.note_create(actor=manager, body="Выслал КП по почте", deal=deal, contact=deal.contact)
+    card_pk = deal.pk if subject == "deal" else deal.contact_id
+    card = client.get(reverse(f"{subject}_detail", args=[card_pk])).content.decode()
+    assert "Выслал КП по почте" not in card and 'data-testid="notes"' not in card
+    timeline = client.get(reverse(f"comms_{subject}_timeline", args=[card_pk])).content.decode()
+    assert timeline.count("Выслал КП по почте") == 1
+    assert reverse(f"comms_{subject}_reply", args=[card_pk]) in card
+    reply_box = client.get(reverse(f"comms_{subject}_reply", args=[card_pk])).content.decode()
+    assert 'data-testid="reply-note-form"' in reply_box
 
 
 # --- contacts --------------------------------------------------------------------------------

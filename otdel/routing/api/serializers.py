@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from otdel.routing.models import BlockedIdentity, Queue, RoutingDecision, RoutingSettings
@@ -42,6 +43,24 @@ class QueueSerializer(serializers.ModelSerializer):
         return [m.user_id for m in obj.memberships.all()]
 
 
+# Where a call goes: a queue by code or a user by id (CONTRACTS.md, routing settings).
+DESTINATION_SCHEMA = {
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {"queue": {"type": "string"}},
+            "required": ["queue"],
+        },
+        {
+            "type": "object",
+            "properties": {"user": {"type": "integer"}},
+            "required": ["user"],
+        },
+    ],
+}
+
+
+@extend_schema_field(DESTINATION_SCHEMA)
 class DestinationField(serializers.Field):
     def to_representation(self, value: Any) -> Any:
         return value

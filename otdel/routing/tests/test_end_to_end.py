@@ -33,7 +33,7 @@ from otdel.comms.tests.telegram_support.fixtures import (  # noqa: F401  (fixtur
     telegram_settings,
 )
 from otdel.core.models import ObjectChange
-from otdel.crm.models import Contact, Lead, Task
+from otdel.crm.models import Contact, Deal, Lead, Task
 from otdel.privacy.services import consent_purpose_upsert
 
 V1 = "/api/v1"
@@ -120,16 +120,38 @@ def _pbx_route(api_for, integration_user, caller):
     return answer.json(), text.content.decode()
 
 
-def _missed_call(api_for, integration_user, call_id):
+def _call(api_for, integration_user, call_id, *, answered_at=None):
+    """The PBX reports a call (each event twice, as PBXs repeat themselves): missed, or answered at an extension."""
     pbx = api_for(integration_user)
     base = {"call_id": call_id, "direction": "in", "caller": PHONE_FROM_PBX, "called": "+74951234567"}
-    for _ in range(2):  # PBXs repeat themselves
-        for event in ("ringing", "ended"):
-            payload = {**base, "event": event, "at": "2026-11-26T11:00:00+03:00"}
-            if event == "ended":
-                payload.update(status="missed", at="2026-11-26T11:00:30+03:00")
-            assert pbx.post(f"{V1}/telephony/events", payload, format="json").status_code == 202
+    events = [{**base, "event": "ringing", "at": "2026-11-26T11:00:00+03:00"}]
+    if answered_at:
+        events.append(
+            {**base, "event": "answered", "extension": answered_at, "at": "2026-11-26T11:00:05+03:00"}
+        )
+    events.append(
+        {
+            **base,
+            "event": "ended",
+            "status": "answered" if answered_at else "missed",
+            "at": "2026-11-26T11:00:30+03:00",
+        }
+    )
+    for payload in events * 2:
+        assert pbx.post(f"{V1}/telephony/events", payload, format="json").status_code == 202
     return Interaction.objects.get(external_id=call_id)
+
+
+def _non_target_history(card_html):
+    """(who, old → new) of the card's history entries that changed "Non-target", newest first."""
+    rows = []
+    for item in card_html.split('data-testid="history-item"')[1:]:
+        text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", item))
+        change = re.search(r"Non-target: (\w+) → (\w+)", text)
+        if change:
+            who = re.search(r"· ([^·]+?) · ", text).group(1)
+            rows.append((who, f"{change.group(1)} → {change.group(2)}"))
+    return rows
 
 
 def _inbox_ids(client, user):
@@ -143,6 +165,9 @@ def _sales_sees_nothing(api_for, client, salesperson, contact, interactions):
     api = api_for(salesperson)
     assert api.get(f"{V1}/contacts/{contact.pk}").status_code == 404
     assert api.get(f"{V1}/contacts", {"identity": PHONE_FROM_PBX}).json()["results"] == []
+    assert api.get(f"{V1}/contacts", {"identity": EMAIL}).json()["results"] == []
+    assert api.get(f"{V1}/contacts", {"q": "Упаковка"}).json()["results"] == []
+    assert contact.pk not in {row["id"] for row in api.get(f"{V1}/contacts").json()["results"]}
     assert api.get(f"{V1}/contacts/{contact.pk}/timeline").status_code == 404
     assert [lead["id"] for lead in api.get(f"{V1}/leads").json()["results"]] == []
     assert api.get(f"{V1}/deals").json()["results"] == []
@@ -153,11 +178,14 @@ def _sales_sees_nothing(api_for, client, salesperson, contact, interactions):
         ("lead_list", {}),
         ("contact_list", {}),
         ("kanban", {}),
+        ("deal_list", {}),
         ("search", {"q": PHONE_FROM_PBX}),
+        ("search", {"q": EMAIL}),
         ("comms_inbox", {}),
     ):
-        html = client.get(reverse(page), params).content.decode()
-        assert "Упаковка Плюс" not in html, page
+        response = client.get(reverse(page), params)
+        assert response.status_code == 200, page
+        assert "Упаковка Плюс" not in response.content.decode(), page
     assert client.get(reverse("contact_detail", args=[contact.pk])).status_code == 404
     assert not Task.objects.filter(assignee=salesperson, done_at__isnull=True).exists()
 
@@ -219,7 +247,13 @@ def test_non_target_supplier_reaches_only_the_office_manager_on_every_channel_un
         set(Interaction.objects.filter(pk__in=waiting, routed_to=office_manager).values_list("pk", flat=True))
         == waiting
     )
-    assert set(Lead.objects.filter(contact=contact).values_list("verdict", flat=True)) == {"non_target"}
+    # No lead of the person is left waiting for sales (the chat's own lead, if the shared phone did
+    # not already close it as a duplicate, closes as non-target with the form's).
+    leads = Lead.objects.filter(contact=contact)
+    assert not leads.exclude(status=Lead.Status.CLOSED).exists()
+    assert set(leads.values_list("verdict", flat=True)) <= {"non_target", "duplicate"}
+    non_target_leads = set(leads.filter(verdict="non_target").values_list("pk", flat=True))
+    assert form_lead.pk in non_target_leads
 
     # 5. The PBX asks while the phone rings, the number written another way: the office manager.
     answer, text = _pbx_route(api_for, integration_user, PHONE_FROM_PBX)
@@ -230,28 +264,50 @@ def test_non_target_supplier_reaches_only_the_office_manager_on_every_channel_un
     }
     assert (answer["reason"], answer["contact"]) == ("non_target", contact.pk)
     assert text == office_manager.extension
-    call = _missed_call(api_for, integration_user, "pbx-777")
-    assert (call.contact, call.routed_to, call.routing_decision.reason) == (
+    # She answers at her extension: the call is hers on the timeline, handled by her.
+    call = _call(api_for, integration_user, "pbx-777", answered_at=office_manager.extension)
+    assert (call.contact, call.routed_to, call.handled_by, call.routing_decision.reason) == (
         contact,
+        office_manager,
         office_manager,
         "non_target",
     )
-    assert Task.objects.get(origin=f"interaction:{call.pk}").assignee == office_manager
+    assert (call.status, call.lead, call.deal) == ("answered", None, None)
+    # The supplier calls again while she is out: the call-back task is hers, too.
+    missed = _call(api_for, integration_user, "pbx-778")
+    assert (missed.routed_to, missed.status, missed.routing_decision.reason) == (
+        office_manager,
+        "missed",
+        "non_target",
+    )
+    assert Task.objects.get(origin=f"interaction:{missed.pk}").assignee == office_manager
 
     # 6. New e-mail, new Telegram message, the form again: all to the office manager, no new lead.
+    leads_before = set(Lead.objects.values_list("pk", "status", "verdict"))
     _mail(imap, office["mailbox"], 2, "Напоминаем о нашем предложении")
     deliver(bot, private_update(chat_id=CHAT, message_id=3, text="Когда сможете ответить?"))
     _submit_form("Повторно: упаковка со скидкой")
-    later = Interaction.objects.filter(contact=contact, direction="in").exclude(pk__in=waiting | {call.pk})
+    later = Interaction.objects.filter(contact=contact, direction="in").exclude(
+        pk__in=waiting | {call.pk, missed.pk}
+    )
     assert {i.channel for i in later} == {"email", "telegram", "form"}
     for interaction in later:
         assert interaction.routed_to == office_manager, interaction.channel
         assert interaction.routing_decision.reason == "non_target"
-    assert Lead.objects.filter(contact=contact).exclude(verdict="non_target").count() == 0
+    assert set(Lead.objects.values_list("pk", "status", "verdict")) == leads_before
+    assert not Deal.objects.exists()
     everything = set(Interaction.objects.filter(contact=contact, direction="in").values_list("pk", flat=True))
-    assert (waiting | {call.pk}) <= _inbox_ids(client, office_manager)
+    assert (waiting | {missed.pk} | {i.pk for i in later}) <= _inbox_ids(client, office_manager)
     office_pages = client.get(reverse("non_target_inbox")).content.decode()
     assert "Упаковка Плюс" in office_pages
+    # The searches that find nothing for sales below do find the person for the office manager.
+    office_api = api_for(office_manager)
+    for query in ({"identity": PHONE_FROM_PBX}, {"identity": EMAIL}, {"q": "Упаковка"}):
+        assert [row["id"] for row in office_api.get(f"{V1}/contacts", query).json()["results"]] == [
+            contact.pk
+        ]
+    found = client.get(reverse("search"), {"q": PHONE_FROM_PBX})  # one exact match: straight to the card
+    assert (found.status_code, found.url) == (302, reverse("contact_detail", args=[contact.pk]))
 
     # Nowhere in sales: neither salesperson nor the head of sales sees a trace.
     for salesperson in (manager, other_manager, head):
@@ -266,24 +322,33 @@ def test_non_target_supplier_reaches_only_the_office_manager_on_every_channel_un
     assert answer["destination"].get("user") != office_manager.pk
     assert text in (manager.extension, other_manager.extension, "queue:sales")
     assert api_for(seller).get(f"{V1}/contacts/{contact.pk}").status_code == 200
-    # Both leads are back in triage, each with the salesperson the queue gave it to.
+    # The leads closed as non-target are back in triage, each with the salesperson who had it.
     leads = [
         lead
         for salesperson in (manager, other_manager)
         for lead in api_for(salesperson).get(f"{V1}/leads", {"contact": contact.pk}).json()["results"]
     ]
-    assert sorted(lead["id"] for lead in leads) == sorted(
+    assert {lead["id"] for lead in leads} == set(
         Lead.objects.filter(contact=contact).values_list("pk", flat=True)
     )
-    assert all(lead["verdict"] == "" for lead in leads)
-    next_call = _missed_call(api_for, integration_user, "pbx-778")
+    assert {lead["id"] for lead in leads if lead["verdict"] == ""} == non_target_leads
+    assert {lead["verdict"] for lead in leads if lead["id"] not in non_target_leads} <= {"duplicate"}
+    assert {lead["id"]: lead["responsible"] for lead in leads}[form_lead.pk] == seller.pk
+    next_call = _call(api_for, integration_user, "pbx-779")
     assert next_call.routed_to in (manager, other_manager)
+    assert (next_call.lead, next_call.routing_decision.reason) == (form_lead, answer["reason"])
 
-    # 8. The history says who did what.
+    # 8. The history says who did what: in the log, and on the card the salesperson opens.
     changes = ObjectChange.objects.filter(
         object_id=contact.pk, action="update", changes__has_key="non_target"
     ).order_by("id")
     assert [(c.user, c.changes["non_target"]) for c in changes] == [
         (seller, [False, True]),
         (office_manager, [True, False]),
+    ]
+    client.force_login(seller)
+    card = client.get(reverse("contact_detail", args=[contact.pk])).content.decode()
+    assert _non_target_history(card) == [
+        (office_manager.full_name, "yes → no"),
+        (seller.full_name, "no → yes"),
     ]
