@@ -6,30 +6,46 @@ import datetime
 import hashlib
 import hmac
 import json
+import logging
 import urllib.parse
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import cache
 from django.utils.translation import gettext as _
 
 from otdel.comms.intake import IntakeError, register_parser
 from otdel.comms.models import CallStatus, Direction, Interaction, TelephonyProvider
 from otdel.comms.services import InboundEvent
 from otdel.comms.telephony.common import (
+    CallEvents,
     TelephonyError,
     api_base,
     digits,
     http_json,
     is_short_number,
+    live_contact_name,
+    live_route_timeout,
+    live_target,
     provider_from_source,
-    with_queue,
+    provider_touch,
 )
 from otdel.comms.telephony.generic import call_event, parse_time
+
+logger = logging.getLogger(__name__)
 
 EVENT_FIELD = "_mango_event"
 # The path Mango posts to under the configured address -> what we do with it.
 HANDLED_EVENTS = ("call", "summary", "recording", "record/added")
+# Where a ringing call may be moved with commands/route: the voice menu, a group's waiting queue.
+ROUTE_LOCATIONS = ("ivr", "queue")
+ROUTE_COMMAND_PREFIX = "otdel-route-"
+# How long Otdel remembers that it routed a call (so repeated events don't route it again).
+ROUTE_MEMORY_SECONDS = 3600
+# Mango takes at most 64 bytes for the caller's display name.
+DISPLAY_NAME_MAX_BYTES = 64
 
 
 def mango_sign(*, api_key: str, salt: str, json_text: str) -> str:
@@ -125,22 +141,7 @@ def parse_mango(payload: dict[str, Any], source: str) -> list[InboundEvent]:
     if (kind == "call" and sender.get("extension") and receiver.get("extension")) or is_short_number(client):
         return []  # employee to employee: nobody to put on a client's timeline
 
-    def make(event: str, at: datetime.datetime, **extra: Any) -> InboundEvent:
-        return with_queue(
-            call_event(
-                provider=source,
-                call_id=call_id,
-                event=event,
-                direction=direction,
-                caller=caller,
-                called=called,
-                at=at,
-                payload=clean,
-                **extra,
-            ),
-            provider,
-        )
-
+    make = CallEvents(provider, source, call_id, direction, caller, called, clean)
     if kind == "call":
         at = _at(payload.get("timestamp"), "timestamp", errors)
         state = str(payload.get("call_state") or "")
@@ -255,3 +256,107 @@ def mango_recording_request(provider: TelephonyProvider, recording_id: str) -> u
     return mango_api_request(
         provider, "queries/recording/post", {"recording_id": recording_id, "action": "download"}
     )
+
+
+# --- live routing: commands/route while the call rings ------------------------------------------
+
+
+@dataclass(frozen=True)
+class MangoRoute:
+    """Move the ringing leg ``call_id`` of the call ``entry_id`` to ``to_number`` (an extension)."""
+
+    entry_id: str
+    call_id: str
+    to_number: str
+    reason: str
+    display_name: str = ""
+
+
+def _truncate_bytes(text: str, limit: int) -> str:
+    return text.encode()[:limit].decode(errors="ignore")
+
+
+def mango_route_plan(provider: TelephonyProvider, payload: dict[str, Any]) -> MangoRoute | None:
+    """Should Otdel move this ringing call, and where? Read-only and fast; never raises.
+
+    Only an inbound call that has just appeared in the voice menu or a group's queue is moved, and
+    only when routing names a person with an extension. Legs that ring employees are left alone
+    (a group may ring several at once), and so are legs a command or a transfer made.
+    """
+    try:
+        if not (api_base(provider) and provider.api_key and provider.api_secret):
+            return None  # no API to send the command to: the call follows the scenario
+        if payload.get("call_state") != "Appeared" or payload.get("location") not in ROUTE_LOCATIONS:
+            return None
+        sender, receiver = _party(payload, "from"), _party(payload, "to")
+        if any(payload.get(k) for k in ("command_id", "transfer", "callback_initiator")):
+            return None
+        if sender.get("taken_from_call_id") or sender.get("extension"):
+            return None  # made by a command / an employee's own call
+        caller = sender.get("number", "")
+        entry_id, call_id = str(payload.get("entry_id") or ""), str(payload.get("call_id") or "")
+        if not (entry_id and call_id) or is_short_number(caller):
+            return None
+        called = str(
+            payload.get("line_number") or receiver.get("line_number") or receiver.get("number") or ""
+        )
+        target, destination = live_target(caller=caller, called=called)
+        if target is None or destination is None or receiver.get("extension") == target.extension:
+            return None
+        name = _truncate_bytes(live_contact_name(target.contact_id), DISPLAY_NAME_MAX_BYTES)
+        return MangoRoute(entry_id, call_id, target.extension, target.reason, name)
+    except Exception:
+        logger.exception("no live routing for Mango call %s", payload.get("entry_id"))
+        return None
+
+
+def _route_claim(provider: TelephonyProvider, entry_id: str, command_id: str) -> bool:
+    """True the first time a call is to be routed (per cache: shared if ``CACHES`` is shared)."""
+    key = "otdel:mango-route:" + hashlib.sha256(f"{provider.pk}:{entry_id}".encode()).hexdigest()
+    try:
+        return bool(cache.add(key, command_id, ROUTE_MEMORY_SECONDS))
+    except Exception:
+        logger.exception("the cache is unavailable; routing Mango call %s anyway", entry_id)
+        return True
+
+
+def mango_route_send(provider: TelephonyProvider, plan: MangoRoute) -> bool:
+    """Send ``commands/route`` for a call (once per call), with a short timeout; never raises.
+
+    A refusal or a network failure is noted as the provider's last error; the call then simply
+    follows the PBX's scenario. Returns whether Mango took the command.
+    """
+    command_id = f"{ROUTE_COMMAND_PREFIX}{uuid.uuid4().hex}"
+    if not _route_claim(provider, plan.entry_id, command_id):
+        return False
+    data: dict[str, Any] = {"command_id": command_id, "call_id": plan.call_id, "to_number": plan.to_number}
+    if plan.display_name:
+        data["sip_headers"] = {"From/display-name": plan.display_name}
+    try:
+        answer = http_json(mango_api_request(provider, "commands/route", data), timeout=live_route_timeout())
+        if "result" in answer and _seconds(answer.get("result")) != 1000:
+            raise TelephonyError(
+                _("Mango Office refused to route the call: result %(result)s")
+                % {"result": answer.get("result")}
+            )
+    except Exception as exc:
+        logger.warning("Mango commands/route for call %s failed: %s", plan.entry_id, exc)
+        provider_touch(provider, error=_("Live routing: %(reason)s") % {"reason": exc})
+        return False
+    logger.info("Mango call %s routed to %s (%s)", plan.entry_id, plan.to_number, plan.reason)
+    provider_touch(provider)
+    return True
+
+
+def mango_route_result(provider: TelephonyProvider, payload: dict[str, Any]) -> None:
+    """``result/route``: Mango's verdict on a route command; a failure of ours becomes the last error."""
+    command_id = str(payload.get("command_id") or "")
+    if not command_id.startswith(ROUTE_COMMAND_PREFIX):
+        return
+    result = _seconds(payload.get("result"))
+    if result != 1000:
+        provider_touch(
+            provider,
+            error=_("Live routing: Mango Office could not route the call: result %(result)s")
+            % {"result": payload.get("result")},
+        )

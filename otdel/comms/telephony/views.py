@@ -20,7 +20,14 @@ from otdel.comms.intake import IntakeError, intake_accept, intake_reject, reques
 from otdel.comms.models import TelephonyProvider
 from otdel.comms.telephony.click_to_call import call_originate
 from otdel.comms.telephony.common import TelephonyError, active_provider, provider_string
-from otdel.comms.telephony.mango import EVENT_FIELD, HANDLED_EVENTS, mango_signature_valid
+from otdel.comms.telephony.mango import (
+    EVENT_FIELD,
+    HANDLED_EVENTS,
+    mango_route_plan,
+    mango_route_result,
+    mango_route_send,
+    mango_signature_valid,
+)
 from otdel.comms.telephony.recordings import recording_followup_enqueue
 from otdel.comms.telephony.zadarma import EVENTS as ZADARMA_EVENTS
 from otdel.comms.telephony.zadarma import zadarma_signature_valid, zadarma_start_reply
@@ -62,6 +69,14 @@ def _form(request: Request) -> dict[str, str]:
     return {key: str(value) for key, value in request.data.items()}
 
 
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 WEBHOOK_SCHEMA = {
     200: OpenApiResponse(description="Accepted (empty body)"),
     400: OpenApiResponse(description="Malformed notification; kept in the intake log"),
@@ -88,8 +103,18 @@ class ZadarmaWebhookView(APIView):
 
     @extend_schema(
         summary="Zadarma call notification (NOTIFY_START, NOTIFY_ANSWER, NOTIFY_END, NOTIFY_OUT_*, NOTIFY_RECORD)",
+        description=(
+            "The answer to NOTIFY_START may carry live routing for Zadarma: "
+            '`{"redirect": "<extension>", "caller_name": "<contact>"}` (either key may be missing); '
+            "every other answer has an empty body."
+        ),
         request={"application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
-        responses=WEBHOOK_SCHEMA,
+        responses={
+            **WEBHOOK_SCHEMA,
+            200: OpenApiResponse(
+                description="Accepted: empty, or for NOTIFY_START a JSON routing instruction"
+            ),
+        },
     )
     def post(self, request: Request, key: str) -> HttpResponse:
         provider = _provider_or_404("zadarma", key)
@@ -105,13 +130,13 @@ class ZadarmaWebhookView(APIView):
             return _unauthorized(
                 provider, body, meta, "missing signature" if not signature else "bad signature"
             )
+        # Live routing reads the call as it arrives, before this very event is stored.
+        reply = zadarma_start_reply(provider, payload) if event == "NOTIFY_START" else None
         failure = _accept(provider, payload, body, meta)
         if failure is not None:
             return failure
-        if event == "NOTIFY_START":
-            reply = zadarma_start_reply(provider, payload)
-            if reply:
-                return HttpResponse(json.dumps(reply), content_type="application/json")
+        if reply:
+            return HttpResponse(json.dumps(reply), content_type="application/json")
         return HttpResponse(status=status.HTTP_200_OK)
 
 
@@ -142,14 +167,17 @@ class MangoWebhookView(APIView):
             return _unauthorized(
                 provider, body, meta, "missing signature" if not form.get("sign") else "bad signature"
             )
-        name = event.strip("/").removeprefix("events/")
-        if not event.strip("/").startswith("events/") or name not in HANDLED_EVENTS:
-            return HttpResponse(status=status.HTTP_200_OK)  # dtmf, sms, command results: not ours to keep
-        try:
-            payload = json.loads(json_text)
-        except ValueError:
-            payload = None
-        if not isinstance(payload, dict):
+        path = event.strip("/")
+        name = path.removeprefix("events/")
+        if path == "result/route":
+            result = _json_object(json_text)
+            if result is not None:
+                mango_route_result(provider, result)
+            return HttpResponse(status=status.HTTP_200_OK)
+        if not path.startswith("events/") or name not in HANDLED_EVENTS:
+            return HttpResponse(status=status.HTTP_200_OK)  # dtmf, sms, other results: not ours to keep
+        payload = _json_object(json_text)
+        if payload is None:
             intake_reject(
                 provider=provider_string(provider), body=body, error="json is not a JSON object", meta=meta
             )
@@ -157,8 +185,15 @@ class MangoWebhookView(APIView):
                 {"errors": {"json": [_("Send a JSON object.")]}, "code": "invalid_json"},
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        # Live routing reads the call as it arrives, before this very event is stored.
+        plan = mango_route_plan(provider, payload) if name == "call" else None
         failure = _accept(provider, {**payload, EVENT_FIELD: name}, body, meta)
-        return failure or HttpResponse(status=status.HTTP_200_OK)
+        if failure is not None:
+            return failure
+        if plan is not None:
+            # The call rings now: the command goes out in this request, with a short timeout.
+            mango_route_send(provider, plan)
+        return HttpResponse(status=status.HTTP_200_OK)
 
 
 class CallInputSerializer(serializers.Serializer):

@@ -6,6 +6,7 @@ import base64
 import datetime
 import hashlib
 import hmac
+import logging
 import urllib.parse
 import urllib.request
 from typing import Any
@@ -16,15 +17,19 @@ from otdel.comms.intake import IntakeError, register_parser
 from otdel.comms.models import CallStatus, Direction, Interaction, TelephonyProvider
 from otdel.comms.services import InboundEvent
 from otdel.comms.telephony.common import (
+    CallEvents,
     TelephonyError,
     api_base,
     digits,
     http_json,
     is_short_number,
+    live_contact_name,
+    live_target,
     provider_from_source,
-    with_queue,
 )
 from otdel.comms.telephony.generic import call_event, parse_time
+
+logger = logging.getLogger(__name__)
 
 # Which fields Zadarma concatenates (in this order) before signing each notification.
 SIGNED_FIELDS: dict[str, tuple[str, ...]] = {
@@ -68,13 +73,36 @@ def zadarma_signature_valid(*, secret: str, payload: dict[str, Any], signature: 
     return hmac.compare_digest(expected, signature.strip())
 
 
-def zadarma_start_reply(provider: TelephonyProvider, payload: dict[str, Any]) -> dict[str, Any] | None:
-    """Hook for live routing: what to answer NOTIFY_START with (e.g. ``{"redirect": "101"}``).
+# Zadarma shows the caller's name (SIP CallerName) on the ringing phone; keep it short.
+CALLER_NAME_MAX = 64
 
-    Zadarma reads a JSON reply to NOTIFY_START as a routing instruction. Routing by Otdel's rules is
-    the routing issue's job; until it plugs in here the call follows the PBX's own scenario.
+
+def zadarma_start_reply(provider: TelephonyProvider, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """What to answer NOTIFY_START with: Zadarma reads the JSON reply as an instruction for the call.
+
+    ``{"redirect": "<extension>"}`` sends the ringing call to that extension; ``"caller_name"``
+    names the caller on the phone. Otdel redirects only when routing names a person with an
+    extension (non-target caller -> the office manager, open deal -> its owner, ...); for a queue
+    it answers no redirect, so the PBX's own scenario (which rings the team) runs. A known contact's
+    name is sent either way. Whatever goes wrong here, the answer is "no instruction" (logged).
     """
-    return None
+    try:
+        caller = str(payload.get("caller_id") or "")
+        if is_short_number(caller):
+            return None  # an internal call
+        target, destination = live_target(caller=caller, called=str(payload.get("called_did") or ""))
+        if destination is None:
+            return None
+        reply: dict[str, Any] = {}
+        if target is not None:
+            reply["redirect"] = target.extension
+        name = live_contact_name(destination.contact_id)
+        if name:
+            reply["caller_name"] = name[:CALLER_NAME_MAX]
+        return reply or None
+    except Exception:
+        logger.exception("no live routing answer for Zadarma call %s", payload.get("pbx_call_id"))
+        return None
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -158,22 +186,7 @@ def parse_zadarma(payload: dict[str, Any], source: str) -> list[InboundEvent]:
     if is_short_number(client):
         return []  # an internal call between extensions: no client on it
 
-    def make(event: str, at: datetime.datetime, **extra: Any) -> InboundEvent:
-        return with_queue(
-            call_event(
-                provider=source,
-                call_id=call_id,
-                event=event,
-                direction=direction,
-                caller=caller,
-                called=called,
-                at=at,
-                payload=clean,
-                **extra,
-            ),
-            provider,
-        )
-
+    make = CallEvents(provider, source, call_id, direction, caller, called, clean)
     internal = str(payload.get("internal") or "")
     if name in ("NOTIFY_START", "NOTIFY_INTERNAL", "NOTIFY_OUT_START"):
         # NOTIFY_INTERNAL rings one extension of possibly several: who answers is NOTIFY_ANSWER's to say.
