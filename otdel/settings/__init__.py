@@ -129,6 +129,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": os.environ.get("OTDEL_TEST_SQLITE", str(DATA_DIR / f"test-otdel-{os.getpid()}.sqlite3"))
     }
+# One cache for every process (web workers, task workers, the Asterisk listener), in the
+# database Otdel already has: e.g. "route this Mango call once" holds across gunicorn workers.
+# The table is made by a migration (core 0005).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "otdel_cache",
+        "OPTIONS": {"MAX_ENTRIES": 10000},
+    }
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
