@@ -15,8 +15,8 @@ from rest_framework.views import APIView
 
 from otdel.accounts.models import Role
 from otdel.comms.intake import IntakeError, intake_accept, intake_reject, request_meta
-from otdel.routing.api.authentication import CachedTokenAuthentication
 from otdel.comms.telephony.recordings import recording_followup_enqueue
+from otdel.routing.api.authentication import CachedTokenAuthentication
 
 
 class IsIntegration(BasePermission):
