@@ -147,10 +147,9 @@ class IntakeLog(TimeStampedModel):
         REJECTED = "rejected", _("Rejected")
         FAILED = "failed", _("Failed")
 
-    provider = models.CharField(_("provider"), max_length=64, db_index=True)
-    status = models.CharField(
-        _("status"), max_length=16, choices=Status.choices, default=Status.RECEIVED, db_index=True
-    )
+    # Indexed as the first column of (provider, remote_addr, created_at).
+    provider = models.CharField(_("provider"), max_length=64)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.RECEIVED)
     error = models.TextField(_("error"), blank=True)
     body = models.TextField(_("raw body"), blank=True)
     headers = models.JSONField(default=dict, blank=True)
@@ -161,7 +160,11 @@ class IntakeLog(TimeStampedModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["provider", "remote_addr", "created_at"])]
+        indexes = [
+            models.Index(fields=["provider", "remote_addr", "created_at"]),
+            # The work queue: drains take the oldest "received" row (see comms.intake).
+            models.Index(fields=["status", "id"], name="comms_intake_status_id"),
+        ]
         verbose_name = _("intake log entry")
         verbose_name_plural = _("intake log")
 

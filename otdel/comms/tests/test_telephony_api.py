@@ -4,6 +4,7 @@ import json
 import random
 
 import pytest
+from rest_framework.test import APIClient
 
 from otdel.comms.models import IntakeLog, Interaction
 
@@ -55,3 +56,42 @@ def test_events_need_an_integration_token(api_for, manager):
     assert api_for(None).post(URL, _events("x")[0], format="json").status_code == 401
     assert api_for(manager).post(URL, _events("x")[0], format="json").status_code == 403
     assert not Interaction.objects.exists()
+
+
+@pytest.mark.django_db
+def test_token_deliveries_get_the_same_answers_as_through_drf(api_for, integration_user, admin_user, manager):
+    """A PBX's token request takes the view's shortcut; a logged-in admin goes through DRF."""
+    pbx = api_for(integration_user)
+    browser = APIClient()
+    browser.force_login(admin_user)
+    bodies = [
+        json.dumps(_events("same-1")[0]),
+        json.dumps({"event": "exploded", "duration": -3}),
+        "{no",
+        "[]",
+    ]
+    for body in bodies:
+        a = pbx.post(URL, data=body, content_type="application/json")
+        b = browser.post(URL, data=body, content_type="application/json")
+        assert (a.status_code, a.content) == (b.status_code, b.content), body
+        for header in ("Content-Type", "Allow", "Vary"):
+            assert a.headers.get(header) == b.headers.get(header), header
+    assert a.status_code == 400
+    assert Interaction.objects.get().external_id == "same-1"
+    assert list(IntakeLog.objects.order_by("id").values_list("status", flat=True)) == [
+        "processed",
+        "processed",
+        *["rejected"] * 6,
+    ]
+
+
+@pytest.mark.django_db
+def test_a_wrong_or_revoked_token_is_refused_and_nothing_is_stored(api_for, integration_user):
+    pbx = api_for(integration_user)
+    assert pbx.post(URL, _events("t-1")[0], format="json").status_code == 202
+    integration_user.auth_token.delete()
+    assert pbx.post(URL, _events("t-1")[1], format="json").status_code == 401
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    assert client.post(URL, _events("t-1")[1], format="json").status_code == 401
+    assert IntakeLog.objects.count() == 1
