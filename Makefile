@@ -44,6 +44,7 @@ BENCH_DATA ?= bench/data
 BENCH_SCALE ?= 1
 BENCH_DURATION ?= 10
 bench: install
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) manage.py migrate --noinput -v 0
 	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) bench/generate.py --scale $(BENCH_SCALE)
 	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) bench/route.py --duration $(BENCH_DURATION)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import http.client
 import json
-import multiprocessing as mp
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,75 +67,150 @@ def start_gunicorn(
     return proc
 
 
-def _client_loop(args: tuple[int, str, str, dict[str, str], list[Any], float, int, int]) -> list[float]:
-    port, method, path_template, headers, bodies, duration, start, stride = args
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    latencies: list[float] = []
-    deadline = time.perf_counter() + duration
-    i = start
-    while time.perf_counter() < deadline:
-        item = bodies[i % len(bodies)] if bodies else None
-        if method == "GET":
-            path, body = (item or path_template), None
-        else:
-            path, body = path_template, item
-        if isinstance(body, dict):
-            body = json.dumps(body)
-        began = time.perf_counter()
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        response.read()
-        latencies.append(time.perf_counter() - began)
-        if response.status >= 400:
-            raise RuntimeError(f"{method} {path} -> {response.status}")
-        i += stride
-    conn.close()
-    return latencies
+# The load generator is wrk (C, epoll): the clients must not eat the CPU the servers need, as
+# Python clients on the same two CPUs did. One wrk thread per client, one keep-alive connection
+# each; a Lua script gives every thread its own list of requests and writes the latency histogram.
+_WRK_SCRIPT = """
+wrk.method = %(method)s
+local files, out, stride = %(files)s, %(out)s, %(stride)d
+local count = 0
+function setup(thread)
+  thread:set("id", count)
+  count = count + 1
+end
+function init(args)
+  reqs = {}
+  local file = files[1 + id %% #files]
+  for line in io.lines(file) do
+    if wrk.method == "GET" then
+      reqs[#reqs + 1] = wrk.format("GET", line)
+    else
+      reqs[#reqs + 1] = wrk.format(wrk.method, nil, nil, line)
+    end
+  end
+  i = (#files == 1) and id or 0
+end
+function request()
+  local r = reqs[1 + i %% #reqs]
+  i = i + ((#files == 1) and stride or 1)
+  return r
+end
+function done(summary, latency, requests)
+  local f = io.open(out, "w")
+  local e = summary.errors
+  f:write(string.format("%%d %%d %%d\\n", summary.requests, summary.duration,
+    e.connect + e.read + e.write + e.status + e.timeout))
+  for k = 1, #latency do
+    local value, n = latency(k)
+    f:write(string.format("%%d %%d\\n", value, n))
+  end
+  f:close()
+end
+"""
 
 
-def load(
-    port: int,
-    path: str,
-    *,
-    method: str = "GET",
-    headers: dict[str, str] | None = None,
-    bodies: list[Any] | None = None,
-    per_client: list[list[Any]] | None = None,
-    clients: int = 8,
-    duration: float = 10.0,
-) -> dict[str, float]:
-    """``clients`` processes with keep-alive connections hammer ``path`` for ``duration`` seconds.
+def _lua_string(text: str) -> str:
+    return json.dumps(text)  # a JSON string of printable ASCII is a valid Lua string literal
+
+
+@dataclass
+class Target:
+    """What one side of a comparison is sent.
 
     ``bodies`` are shared and cycled through (client k takes k, k+clients, ...): request bodies for
     POST, full paths for GET. ``per_client`` gives each client its own list, sent in order (call
     events of one call must arrive in the order the PBX sends them).
     """
-    if per_client is not None:
-        jobs = [(port, method, path, headers or {}, per_client[k], duration, 0, 1) for k in range(clients)]
-    else:
-        jobs = [
-            (port, method, path, headers or {}, bodies or [], duration, k, clients) for k in range(clients)
-        ]
-    with mp.Pool(clients) as pool:
-        results = pool.map(_client_loop, jobs)
-    latencies = sorted(x for r in results for x in r)
-    return summarize(latencies, duration)
+
+    port: int
+    path: str
+    method: str = "GET"
+    headers: dict[str, str] = field(default_factory=dict)
+    bodies: list[Any] | None = None
+    per_client: list[list[Any]] | None = None
 
 
-def summarize(latencies: list[float], duration: float) -> dict[str, float]:
-    if not latencies:
+@dataclass
+class Measured:
+    requests: int  # completed, as wrk counts them
+    seconds: float
+    latencies: list[float]  # seconds, from wrk's latency histogram
+
+
+def measure(target: Target, *, clients: int = 8, seconds: int = 10) -> Measured:
+    """``clients`` connections (keep-alive, one per wrk thread) send ``target`` requests for ``seconds``."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("The benchmarks need wrk: apt-get install wrk (make bench installs it).")
+    lists = target.per_client[:clients] if target.per_client is not None else [target.bodies or [target.path]]
+    with tempfile.TemporaryDirectory(prefix="otdel-bench-") as tmp:
+        files = []
+        for k, items in enumerate(lists):
+            name = os.path.join(tmp, f"requests-{k}.txt")
+            with open(name, "w") as f:
+                for item in items:
+                    f.write((json.dumps(item) if isinstance(item, dict) else str(item)) + "\n")
+            files.append(name)
+        out = os.path.join(tmp, "result.txt")
+        script = os.path.join(tmp, "load.lua")
+        with open(script, "w") as f:
+            f.write(
+                _WRK_SCRIPT
+                % {
+                    "method": _lua_string(target.method),
+                    "files": "{" + ", ".join(_lua_string(name) for name in files) + "}",
+                    "out": _lua_string(out),
+                    "stride": clients,
+                }
+            )
+        cmd = ["wrk", "-t", str(clients), "-c", str(clients), "-d", f"{seconds}s", "--timeout", "30s"]
+        cmd += ["-s", script]
+        for name, value in target.headers.items():
+            cmd += ["-H", f"{name}: {value}"]
+        cmd.append(f"http://127.0.0.1:{target.port}{target.path.split('?', 1)[0]}")
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        with open(out) as f:
+            requests, micros, errors = (int(x) for x in f.readline().split())
+            histogram = [tuple(int(x) for x in row.split()) for row in f if row.strip()]
+    if errors:
+        raise RuntimeError(f"{target.method} {target.path}: {errors} of {requests} requests failed")
+    latencies = [value / 1_000_000 for value, n in histogram for _ in range(n)]
+    return Measured(requests=requests, seconds=micros / 1_000_000, latencies=latencies)
+
+
+def summarize(runs: list[Measured]) -> dict[str, float]:
+    """Requests/s over all runs; p50 and p99 of all their latencies together."""
+    latencies = sorted(x for run in runs for x in run.latencies)
+    seconds = sum(run.seconds for run in runs)
+    if not latencies or not seconds:
         return {"requests": 0, "rps": 0.0, "p50_ms": 0.0, "p99_ms": 0.0}
-    latencies = sorted(latencies)
 
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
 
-    return {
-        "requests": len(latencies),
-        "rps": len(latencies) / duration,
-        "p50_ms": pct(0.50),
-        "p99_ms": pct(0.99),
-    }
+    requests = sum(run.requests for run in runs)
+    return {"requests": requests, "rps": requests / seconds, "p50_ms": pct(0.50), "p99_ms": pct(0.99)}
+
+
+def load(target: Target, *, clients: int = 8, seconds: int = 10) -> dict[str, float]:
+    return summarize([measure(target, clients=clients, seconds=seconds)])
+
+
+def compare(
+    sides: dict[str, Target], *, rounds: int, seconds: int, clients: int = 8, rounds_of: Any = None
+) -> dict[str, dict[str, float]]:
+    """Measure the sides in ``rounds`` alternating rounds (A B, B A, A B, ...), ``seconds`` each in all.
+
+    A change in what else runs on the machine meets both sides alike. ``rounds_of(side, r)`` may
+    return the Target of round ``r`` (fresh call ids for every round, say).
+    """
+    runs: dict[str, list[Measured]] = {name: [] for name in sides}
+    names = list(sides)
+    per_round = max(1, round(seconds / rounds))
+    for r in range(rounds):
+        for name in names if r % 2 == 0 else reversed(names):
+            target = rounds_of(name, r) if rounds_of else sides[name]
+            runs[name].append(measure(target, clients=clients, seconds=per_round))
+    return {name: summarize(measured) for name, measured in runs.items()}
 
 
 def line(name: str, stats: dict[str, float]) -> str:

@@ -1,13 +1,17 @@
 """Call-event intake benchmark: POST /api/v1/telephony/events vs. a raw single-row INSERT, same run.
 
-8 client processes replay realistic call-event sequences (ringing -> answered -> ended, missed
+8 wrk clients replay realistic call-event sequences (ringing -> answered -> ended, missed
 calls, ~10% of events delivered twice) over keep-alive connections to gunicorn with 2 workers.
-The endpoint is measured as shipped: it validates the event, stores it in the intake log and
-enqueues a processing task (database task backend) in one transaction, then answers 202.
-The raw baseline commits one INSERT of the body per request behind a minimal WSGI app.
+The endpoint is measured as shipped: it authenticates the token, validates the event, stores it
+in the intake log (the log is the work queue: a received row, no task row per event) and answers
+202. The raw baseline commits one INSERT of the body per request behind a minimal WSGI app.
+Afterwards the same requests go through Otdel's WSGI app in-process (no network, no contention)
+to print the CPU and the SQL statements one request costs.
 
-Then the queued events are processed by ``manage.py db_worker --batch`` (2 workers) and the
-processing rate is printed separately, with a dedupe check: one timeline row per call id.
+Then the first ``--process`` stored events are processed by the drain tasks the endpoint queued,
+run by ``manage.py db_worker --batch`` (2 workers); the rest of the events are dropped first
+(bench data only). The processing rate is printed separately, with a dedupe check: one timeline
+row per call id.
 
     OTDEL_DATA_DIR=bench/data .venv/bin/python bench/intake.py [--duration 10] [--process 3000]
 """
@@ -15,10 +19,14 @@ processing rate is printed separately, with a dedupe check: one timeline row per
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
+import io
+import json
 import random
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -27,6 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (
     PYTHON,
     ROOT,
+    Target,
+    compare,
     database_label,
     django_setup,
     free_port,
@@ -92,12 +102,64 @@ def call_events(
     return events
 
 
-def drain(workers: int, max_tasks: int) -> dict[str, float]:
-    """Run ``db_worker --batch`` processes until the queue is empty or ``max_tasks`` each are done."""
-    from django.db.models import Max, Min
-    from django_tasks_db.models import DBTaskResult
+def in_process(events: list[dict[str, Any]], token: str, n: int = 500) -> tuple[float, float, float]:
+    """(wall ms, CPU ms, SQL statements) per request through Otdel's WSGI app, no network."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connection
 
-    before = set(DBTaskResult.objects.finished().values_list("id", flat=True))
+    app = WSGIHandler()
+
+    def call(event: dict[str, Any]) -> None:
+        body = json.dumps(event).encode()
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": URL,
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_AUTHORIZATION": f"Token {token}",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.url_scheme": "http",
+        }
+        statuses: list[str] = []
+        b"".join(app(environ, lambda status, headers: statuses.append(status)))
+        if not statuses[0].startswith("202"):
+            raise RuntimeError(f"{URL} -> {statuses[0]}")
+
+    for event in events[:20]:  # warm caches
+        call(event)
+    queries: list[str] = []
+
+    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        queries.append(sql)
+        return execute(sql, params, many, context)
+
+    # Statements Django runs (a health check "SELECT 1" per request is not counted, see the docs).
+    with connection.execute_wrapper(count):
+        for event in events[20:220]:
+            call(event)
+    wall, cpu = time.perf_counter(), time.process_time()
+    for k in range(n):
+        call(events[220 + k % (len(events) - 220)])
+    return (
+        (time.perf_counter() - wall) / n * 1000,
+        (time.process_time() - cpu) / n * 1000,
+        len(queries) / 200,
+    )
+
+
+def drain(workers: int, since_id: int) -> dict[str, float]:
+    """Run ``db_worker --batch`` processes until no task is due; rates from the rows they processed."""
+    from django.db.models import Max, Min
+
+    from otdel.comms.intake import DRAIN_DELAY
+    from otdel.comms.models import IntakeLog
+
+    time.sleep(DRAIN_DELAY + 0.5)  # the last drain the endpoint queued is due by now
     procs = [
         subprocess.Popen(
             [
@@ -106,8 +168,6 @@ def drain(workers: int, max_tasks: int) -> dict[str, float]:
                 "db_worker",
                 "--batch",
                 "--no-startup-delay",
-                "--max-tasks",
-                str(max_tasks),
                 "--worker-id",
                 f"bench-{k}-{uuid.uuid4().hex[:6]}",
                 "-v",
@@ -120,22 +180,27 @@ def drain(workers: int, max_tasks: int) -> dict[str, float]:
     ]
     for proc in procs:
         proc.wait()
-    done = DBTaskResult.objects.finished().exclude(id__in=before)
-    span = done.aggregate(first=Min("started_at"), last=Max("finished_at"))
+    ours = IntakeLog.objects.filter(pk__gt=since_id)
+    done = ours.filter(status__in=[IntakeLog.Status.PROCESSED, IntakeLog.Status.FAILED])
+    span = done.aggregate(first=Min("updated_at"), last=Max("updated_at"))
     count = done.count()
-    seconds = (span["last"] - span["first"]).total_seconds() if count else 0.0
+    seconds = (span["last"] - span["first"]).total_seconds() if count > 1 else 0.0
     return {
-        "tasks": count,
-        "failed": done.filter(status="FAILED").count(),
+        "events": count,
+        "failed": done.filter(status=IntakeLog.Status.FAILED).count(),
+        "left": ours.filter(status=IntakeLog.Status.RECEIVED).count(),
         "seconds": seconds,
-        "per_second": count / seconds if seconds else 0.0,
+        "per_second": (count - 1) / seconds if seconds else 0.0,
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load for each side")
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="alternate raw and Otdel this many times (duration split)"
+    )
     parser.add_argument("--process", type=int, default=3000, help="events to process afterwards (0: skip)")
     parser.add_argument("--workers", type=int, default=2, help="db_worker processes for processing")
     parser.add_argument("--otdel-settings", default=None, help="settings module for the Otdel server")
@@ -143,11 +208,13 @@ def main() -> None:
     django_setup()
     from django.conf import settings
     from django.db import connection
+    from django.db.models import Max
     from django_tasks_db.models import DBTaskResult
     from rest_framework.authtoken.models import Token
 
     from bench.raw_intake_app import TABLE, create_table
     from otdel.comms.models import IntakeLog, Interaction
+    from otdel.comms.tasks import intake_drain
 
     n = generated_contacts()
     if not n:
@@ -155,10 +222,16 @@ def main() -> None:
     token = Token.objects.get(user__username="bench-pbx").key
     with connection.cursor() as cursor:
         create_table(cursor, connection.vendor)
-    backlog = DBTaskResult.objects.ready().count()
+    received = IntakeLog.objects.filter(status=IntakeLog.Status.RECEIVED)
+    backlog = received.count()
+    since_id = IntakeLog.objects.aggregate(last=Max("id"))["last"] or 0
     run = uuid.uuid4().hex[:8]
     rng = random.Random(run)
-    per_client = [call_events(run, k, n, rng, 20_000) for k in range(args.clients)]
+    per_round = max(3000, 20_000 // args.rounds)
+    per_client = [
+        [call_events(f"{run}r{r}", k, n, rng, per_round) for r in range(args.rounds)]
+        for k in range(args.clients)
+    ]
 
     db = settings.DATABASES["default"]
     env = {"BENCH_SQLITE": str(db["NAME"])} if db["ENGINE"].endswith("sqlite3") else {}
@@ -167,63 +240,71 @@ def main() -> None:
     otdel = start_gunicorn("otdel.wsgi:application", otdel_port, env=otdel_env(args.otdel_settings))
     print(f"call-event intake: {n} contacts, {database_label()}, {machine_label()}")
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
-    logs_before = IntakeLog.objects.count()
     try:
-        warm = [[dict(e, call_id=f"warm-{e['call_id']}") for e in events[:30]] for events in per_client[:2]]
-        load(otdel_port, URL, method="POST", headers=headers, per_client=warm, clients=2, duration=2)
-        load(raw_port, "/events", method="POST", headers=headers, per_client=warm, clients=2, duration=2)
-        raw_stats = load(
-            raw_port,
-            "/events",
-            method="POST",
-            headers=headers,
-            per_client=per_client,
-            clients=args.clients,
-            duration=args.duration,
+        sides = {
+            "raw": Target(raw_port, "/events", method="POST", headers=headers),
+            "otdel": Target(otdel_port, URL, method="POST", headers=headers),
+        }
+        warm = [
+            [dict(e, call_id=f"warm-{e['call_id']}") for e in events[0][:30]] for events in per_client[:2]
+        ]
+        for target in sides.values():
+            load(dataclasses.replace(target, per_client=warm), clients=2, seconds=2)
+
+        def round_of(side: str, r: int) -> Target:  # every round sends calls of its own
+            return dataclasses.replace(sides[side], per_client=[events[r] for events in per_client])
+
+        stats = compare(
+            sides, rounds=args.rounds, seconds=args.duration, clients=args.clients, rounds_of=round_of
         )
-        otdel_stats = load(
-            otdel_port,
-            URL,
-            method="POST",
-            headers=headers,
-            per_client=per_client,
-            clients=args.clients,
-            duration=args.duration,
-        )
+        raw_stats, otdel_stats = stats["raw"], stats["otdel"]
     finally:
         stop(raw, otdel)
-    stored = IntakeLog.objects.count() - logs_before
+    stored = IntakeLog.objects.filter(pk__gt=since_id).count()
+    drains = DBTaskResult.objects.filter(task_path=intake_drain.module_path, status="READY")
+    drains_queued = drains.count()
+    in_process_events = [dict(e, call_id=f"inproc-{e['call_id']}") for e in per_client[0][0][:1000]]
+    wall_ms, cpu_ms, queries = in_process(in_process_events, token)
     print(
-        f"  {args.clients} clients, gunicorn 2 workers x 4 threads, {args.duration:.0f} s each, "
+        f"  {args.clients} wrk clients, gunicorn 2 workers x 4 threads, {args.duration} s each "
+        f"in {args.rounds} alternating rounds, "
         f"Otdel settings: {args.otdel_settings or 'as shipped'}"
     )
     print("  " + line("raw INSERT (WSGI + SQL)", raw_stats))
     print("  " + line("Otdel /telephony/events", otdel_stats))
     print(
         f"  ratio: events/s Otdel/raw = {otdel_stats['rps'] / raw_stats['rps']:.2f} "
-        f"(target >= 0.3 on PostgreSQL); {stored} deliveries kept in the intake log, each with a task"
+        f"(target >= 0.3 on PostgreSQL); {stored} deliveries kept in the intake log, "
+        f"{drains_queued} drain tasks queued for them"
+    )
+    print(
+        f"  Otdel in-process: {wall_ms:.2f} ms wall, {cpu_ms:.2f} ms CPU and {queries:.2f} SQL "
+        "statements per request (warm caches, one client)"
     )
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {TABLE}")
     if args.process and not backlog:
-        stats = drain(args.workers, max(1, args.process // args.workers))
-        ours = Interaction.objects.filter(provider="generic", external_id__contains=f"{run}-")
-        calls = ours.count()
-        distinct = ours.values("external_id").distinct().count()
+        ours = received.filter(pk__gt=since_id)
+        keep = list(ours.order_by("id").values_list("id", flat=True)[: args.process])
+        if keep:
+            ours.filter(pk__gt=keep[-1]).delete()  # beyond what we process: bench data only
+        stats = drain(args.workers, since_id)
+        calls = Interaction.objects.filter(provider="generic", external_id__contains=run)
+        distinct = calls.values("external_id").distinct().count()
         print(
-            f"  processing ({args.workers} x db_worker --batch): {stats['tasks']} events in "
-            f"{stats['seconds']:.1f} s = {stats['per_second']:.0f} events/s, {stats['failed']} failed; "
-            f"dedupe: {calls} timeline rows for {distinct} call ids"
+            f"  processing ({args.workers} x db_worker --batch): {stats['events']} events in "
+            f"{stats['seconds']:.1f} s = {stats['per_second']:.0f} events/s, {stats['failed']} failed, "
+            f"{stats['left']} left; dedupe: {calls.count()} timeline rows for {distinct} call ids"
         )
     elif backlog:
-        print(f"  processing skipped: {backlog} tasks were already waiting before this run")
+        print(f"  processing skipped: {backlog} events were already waiting before this run")
     # Leave no backlog for the next run: what was not processed is dropped (bench data only).
-    left = DBTaskResult.objects.ready()
+    left = received.filter(pk__gt=since_id)
     dropped = left.count()
     if dropped:
         left.delete()
-        IntakeLog.objects.filter(status=IntakeLog.Status.RECEIVED).delete()
         print(f"  {dropped} unprocessed events dropped from the bench database")
+    drains.delete()
 
 
 if __name__ == "__main__":

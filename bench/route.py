@@ -1,6 +1,6 @@
 """Live-route benchmark: Otdel's route endpoint vs. the raw baseline, same data, same run.
 
-Both run under gunicorn with 2 workers; 8 client processes with keep-alive connections on loopback.
+Both run under gunicorn with 2 workers; 8 wrk clients (one keep-alive connection each) on loopback.
 Prints p50/p99 latency and requests/s of each, the ratios (target: Otdel p99 <= 2x raw,
 >= 1000 rps), and what one request costs inside Otdel (SQL queries, milliseconds in-process).
 
@@ -22,6 +22,8 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (
+    Target,
+    compare,
     database_label,
     django_setup,
     free_port,
@@ -81,7 +83,10 @@ def in_process(paths: list[str], token: str, n: int = 300) -> tuple[float, float
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load for each side")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="alternate raw and Otdel this many times (duration split)"
+    )
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--otdel-settings", default=None, help="settings module for the Otdel server")
     args = parser.parse_args()
@@ -109,26 +114,23 @@ def main() -> None:
     otdel = start_gunicorn("otdel.wsgi:application", otdel_port, env=otdel_env(args.otdel_settings))
     print(f"live route: {n} contacts, {database_label()}, {machine_label()}")
     try:
-        headers = {"Authorization": f"Token {token}"}
+        sides = {
+            "raw": Target(raw_port, raw_paths[0], bodies=raw_paths),
+            "otdel": Target(
+                otdel_port, otdel_paths[0], headers={"Authorization": f"Token {token}"}, bodies=otdel_paths
+            ),
+        }
         # Warm-up: imports, connections, the token and routing caches in every worker.
-        load(otdel_port, otdel_paths[0], headers=headers, bodies=otdel_paths[:50], clients=2, duration=2)
-        load(raw_port, raw_paths[0], bodies=raw_paths[:50], clients=2, duration=2)
-        raw_stats = load(
-            raw_port, raw_paths[0], bodies=raw_paths, clients=args.clients, duration=args.duration
-        )
-        otdel_stats = load(
-            otdel_port,
-            otdel_paths[0],
-            headers=headers,
-            bodies=otdel_paths,
-            clients=args.clients,
-            duration=args.duration,
-        )
+        for target in sides.values():
+            load(target, clients=2, seconds=2)
+        stats = compare(sides, rounds=args.rounds, seconds=int(args.duration), clients=args.clients)
+        raw_stats, otdel_stats = stats["raw"], stats["otdel"]
     finally:
         stop(raw, otdel)
     ms, queries = in_process(otdel_paths, token)
     print(
-        f"  {args.clients} clients, gunicorn 2 workers x 4 threads, {args.duration:.0f} s each, "
+        f"  {args.clients} wrk clients, gunicorn 2 workers x 4 threads, {args.duration} s each "
+        f"in {args.rounds} alternating rounds, "
         f"Otdel settings: {args.otdel_settings or 'as shipped'}"
     )
     print("  " + line("raw baseline (WSGI + SQL)", raw_stats))

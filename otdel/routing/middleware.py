@@ -16,9 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
-from rest_framework.exceptions import AuthenticationFailed
 
-from otdel.accounts.models import Role
 from otdel.routing.api.authentication import CachedTokenAuthentication
 from otdel.routing.selectors import live_route_response
 
@@ -31,17 +29,11 @@ class LiveRouteMiddleware:
         self.authentication = CachedTokenAuthentication()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "GET" and request.path_info in ROUTE_PATHS and self._pbx_may_ask(request):
+        if (
+            request.method == "GET"
+            and request.path_info in ROUTE_PATHS
+            and self.authentication.integration_token(request)
+        ):
             request.get_host()  # DisallowedHost -> 400, as for every other request
             return live_route_response(request.GET)
         return self.get_response(request)
-
-    def _pbx_may_ask(self, request: HttpRequest) -> bool:
-        keyword, _space, key = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-        if keyword.lower() != self.authentication.keyword.lower() or not key or " " in key:
-            return False
-        try:
-            user, _token = self.authentication.authenticate_credentials(key)
-        except AuthenticationFailed:
-            return False
-        return bool(user.role == Role.INTEGRATION or user.is_admin)

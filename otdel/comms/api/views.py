@@ -11,24 +11,21 @@ from django.http.response import HttpResponseBase
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from otdel.accounts.models import Role
 from otdel.comms.intake import IntakeError, intake_accept, intake_reject, request_meta
 from otdel.comms.telephony.recordings import recording_followup_enqueue
-from otdel.routing.api.authentication import CachedTokenAuthentication
+from otdel.routing.api.authentication import CachedTokenAuthentication, may_integrate
 
 
 class IsIntegration(BasePermission):
     """PBXs and scripts use a technical user with role "integration"; administrators may too."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and (user.role == Role.INTEGRATION or user.is_admin))
+        return may_integrate(request.user)
 
 
 class CallEventSerializer(serializers.Serializer):
@@ -92,7 +89,7 @@ class TelephonyEventsView(APIView):
 
         @functools.wraps(drf_view)  # keeps csrf_exempt and what the schema generator reads (cls)
         def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            if request.method != "POST" or not _integration_token(request, authentication):
+            if request.method != "POST" or not authentication.integration_token(request):
                 return drf_view(request, *args, **kwargs)
             accepts = {
                 part.split(";", 1)[0].strip() for part in request.META.get("HTTP_ACCEPT", "").split(",")
@@ -118,15 +115,3 @@ class TelephonyEventsView(APIView):
     def post(self, request: Request) -> Response:
         code, data = _deliver_call_event(request._request)
         return Response(data, status=code)
-
-
-def _integration_token(request: HttpRequest, authentication: CachedTokenAuthentication) -> bool:
-    """Does the request carry the token of a user ``IsIntegration`` lets in? (False: ask DRF.)"""
-    keyword, _space, key = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    if keyword.lower() != authentication.keyword.lower() or not key or " " in key:
-        return False
-    try:
-        user, _token = authentication.authenticate_credentials(key)
-    except AuthenticationFailed:
-        return False
-    return bool(user.is_active and (user.role == Role.INTEGRATION or user.is_admin))

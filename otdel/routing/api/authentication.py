@@ -15,10 +15,12 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
+from django.http import HttpRequest
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed
 
-from otdel.accounts.models import User
+from otdel.accounts.models import Role, User
 from otdel.routing.snapshot import cache_seconds
 
 _lock = threading.Lock()
@@ -43,6 +45,26 @@ class CachedTokenAuthentication(TokenAuthentication):
                     _known.clear()
                 _known[key] = (user, token, time.monotonic() + ttl)
         return user, token
+
+    def integration_token(self, request: HttpRequest) -> bool:
+        """Does a plain Django request carry the token of a user ``may_integrate`` lets in?
+
+        For the shortcuts that answer a PBX before DRF (the live route, call events); False means
+        "let DRF answer", with its usual 401/403 for a missing, wrong or revoked token.
+        """
+        keyword, _space, key = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+        if keyword.lower() != self.keyword.lower() or not key or " " in key:
+            return False
+        try:
+            user, _token = self.authenticate_credentials(key)
+        except AuthenticationFailed:
+            return False
+        return may_integrate(user)
+
+
+def may_integrate(user: Any) -> bool:
+    """PBXs and scripts use a technical user with role "integration"; administrators may too."""
+    return bool(user and user.is_authenticated and (user.role == Role.INTEGRATION or user.is_admin))
 
 
 def _forget() -> None:
