@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import logging
 import threading
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import HttpResponse, JsonResponse, QueryDict
 from django.utils import timezone
@@ -19,6 +20,8 @@ from otdel.crm.models import Contact, Deal, Identity, Stage
 from otdel.routing.decide import Destination, RoutingFacts, decide
 from otdel.routing.models import BlockedIdentity
 from otdel.routing.snapshot import RoutingSnapshot, routing_snapshot
+
+logger = logging.getLogger(__name__)
 
 # Stand-ins for the parameters of the cached facts SQL (see ``_facts_sql``).
 _KIND, _VALUE, _CONTACT = "\x00kind\x00", "\x00value\x00", -7_000_000_000_001
@@ -77,8 +80,24 @@ def _facts_sql(*, by_identity: bool, check_blocked: bool) -> tuple[str, tuple[An
 
 def _facts_row(*, by_identity: bool, check_blocked: bool, values: dict[Any, Any]) -> tuple[Any, ...] | None:
     sql, params = _facts_sql(by_identity=by_identity, check_blocked=check_blocked)
-    with _cursor() as cursor:
-        cursor.execute(sql, [values.get(p, p) if isinstance(p, str | int) else p for p in params])
+    args = [values.get(p, p) if isinstance(p, str | int) else p for p in params]
+    try:
+        return _fetch_one(sql, args)
+    except (OperationalError, InterfaceError):
+        # The prepared-statement cursor skips Django's per-request connection health check (a
+        # round trip per ringing call). So a connection that died since the last request
+        # (PostgreSQL restarted, an idle timeout) is found here: reconnect once and ask again,
+        # unless a transaction depends on that connection.
+        if connection.in_atomic_block:
+            raise
+        logger.warning("live route: database connection lost, reconnecting")
+        connection.close()
+        return _fetch_one(sql, args)
+
+
+def _fetch_one(sql: str, args: list[Any]) -> tuple[Any, ...] | None:
+    with connection.wrap_database_errors, _cursor() as cursor:
+        cursor.execute(sql, args)
         return cursor.fetchone()
 
 

@@ -2,7 +2,9 @@
 
 import datetime
 
+import psycopg
 import pytest
+from django.db import close_old_connections, connection
 
 from otdel.crm.tests.factories import ContactFactory, DealFactory, IdentityFactory
 from otdel.routing.models import Queue, QueueMember, RoutingSettings
@@ -162,3 +164,31 @@ def test_route_fast_path_keeps_the_host_check_and_refuses_other_methods(
     assert pbx.get(URL, {"caller": "1"}, HTTP_HOST="evil.example").status_code == 400
     assert pbx.post(URL, {"caller": "1"}).status_code == 405
     assert pbx.get(URL + "/", {"caller": "1"}).json()["destination"] == {"kind": "queue", "queue": "sales"}
+
+
+def _lose_the_connection():
+    """The database connection kept between requests dies the way it does in production."""
+    if connection.vendor == "postgresql":
+        pid = connection.connection.info.backend_pid
+        killer = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+        with killer:
+            killer.execute("SELECT pg_terminate_backend(%s)", [pid])
+    else:  # a file: nothing on the other side can drop it; the nearest thing is a closed connection
+        connection.close()
+    close_old_connections()  # what Django does when the next request starts
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_between_calls_still_gets_the_ringing_call_routed(
+    api_for, integration_user, manager, pipeline, sales_queue, routing_cache_on
+):
+    """The token and configuration come from memory, so the facts query meets the dead connection."""
+    contact = ContactFactory()
+    IdentityFactory(contact=contact, value="+79123456789")
+    DealFactory(contact=contact, pipeline=pipeline, responsible=manager)
+    pbx = api_for(integration_user)
+    assert pbx.get(URL, {"caller": "+79123456789"}).json()["destination"]["user"] == manager.pk
+    _lose_the_connection()
+    response = pbx.get(URL, {"caller": "8 912 345-67-89"})
+    assert response.status_code == 200
+    assert response.json()["destination"]["user"] == manager.pk
