@@ -94,12 +94,44 @@ def intake_accept(*, provider: str, body: str, payload: dict[str, Any], meta: di
     """Validate ``payload`` now (IntakeError -> caller answers 400), store it, process it in the background."""
     parser_for(provider)(payload, provider)  # raises IntakeError before anything is stored
     log = _store_received(IntakeLog(provider=provider, body=body, **meta))
+    _drain_soon()
+    return log
+
+
+def intake_retryable(log: IntakeLog) -> bool:
+    """A delivery that failed while processed, from a source whose deliveries the queue processes.
+
+    (Refused deliveries were never valid; mailboxes and forms keep failures for the record and
+    take the message or submission again themselves.)
+    """
+    return log.status == IntakeLog.Status.FAILED and log.provider.split(":", 1)[0] in _parsers
+
+
+def intake_retry(log: IntakeLog, *, actor: Any = None) -> bool:
+    """Put a failed delivery back in the queue, e.g. once its cause is fixed; False if it can't be.
+
+    Processing is idempotent, so a delivery whose events partly exist by now does no harm.
+    """
+    if not intake_retryable(log):
+        return False
+    with transaction.atomic():
+        updated = IntakeLog.objects.filter(pk=log.pk, status=IntakeLog.Status.FAILED).update(
+            status=IntakeLog.Status.RECEIVED, error="", updated_at=timezone.now()
+        )
+        if updated:
+            logger.info("intake %s (%s) queued again by %s", log.pk, log.provider, actor or "system")
+            _drain_soon()
+    log.refresh_from_db()
+    return bool(updated)
+
+
+def _drain_soon() -> None:
+    """Get a received row processed: by a drain after commit, or right now on an inline backend."""
     if _drains_later():
         transaction.on_commit(intake_wake)  # outside a transaction: now
     else:
         # The row is visible to this connection already; an inline backend processes it now.
         _enqueue_drain()
-    return log
 
 
 # The INSERT of a received row, as the ORM writes it for IntakeLog.objects.create(), compiled

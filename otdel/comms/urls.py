@@ -50,4 +50,5 @@ urlpatterns = [
     path("settings/channels/forms/<slug:slug>/", views.webform_edit, name="comms_webform_edit"),
     path("settings/channels/intake/", views.intake_list, name="comms_intake_list"),
     path("settings/channels/intake/<int:pk>/", views.intake_detail, name="comms_intake_detail"),
+    path("settings/channels/intake/<int:pk>/retry/", views.intake_retry_page, name="comms_intake_retry"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import mimetypes
 import posixpath
@@ -14,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
@@ -44,6 +45,7 @@ from otdel.comms.forms import (
     TelephonyProviderForm,
     WebFormForm,
 )
+from otdel.comms.intake import intake_retry, intake_retryable
 from otdel.comms.models import (
     Attachment,
     Direction,
@@ -887,6 +889,10 @@ def webform_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     return _settings_page(request, "comms/settings/webform_form.html", "forms", **context)
 
 
+# Received deliveries older than this mean the background worker is not processing them.
+INTAKE_STALLED_AFTER = datetime.timedelta(minutes=5)
+
+
 @admin_required
 def intake_list(request: HttpRequest) -> HttpResponse:
     logs = scope(IntakeLog.objects.all(), request.user)
@@ -900,9 +906,37 @@ def intake_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(logs.defer("body", "headers").order_by("-created_at", "-id"), LIST_PAGE).get_page(
         request.GET.get("page")
     )
-    return _settings_page(
-        request, "comms/settings/intake_list.html", "intake", page=page, filter_form=filter_form
+    waiting = scope(IntakeLog.objects.filter(status=IntakeLog.Status.RECEIVED), request.user).aggregate(
+        count=Count("id"), oldest=Min("created_at")
     )
+    stalled = bool(waiting["oldest"] and timezone.now() - waiting["oldest"] > INTAKE_STALLED_AFTER)
+    return _settings_page(
+        request,
+        "comms/settings/intake_list.html",
+        "intake",
+        page=page,
+        filter_form=filter_form,
+        waiting=waiting,
+        stalled=stalled,
+    )
+
+
+@admin_required
+@require_POST
+def intake_retry_page(request: HttpRequest, pk: int) -> HttpResponse:
+    log = get_scoped_or_404(IntakeLog.objects.all(), request.user, pk=pk)
+    if intake_retry(log, actor=request.user):
+        if log.status == IntakeLog.Status.PROCESSED:
+            messages.success(request, _("The delivery was processed again."))
+        elif log.status == IntakeLog.Status.FAILED:
+            messages.error(request, _("The delivery failed again; see the error below."))
+        else:
+            messages.success(request, _("The delivery is queued to be processed again."))
+    else:
+        messages.error(
+            request, _("Only a delivery that failed while it was processed can be processed again.")
+        )
+    return redirect("comms_intake_detail", pk=log.pk)
 
 
 @admin_required
@@ -919,4 +953,5 @@ def intake_detail(request: HttpRequest, pk: int) -> HttpResponse:
         log=log,
         body=body,
         headers=json.dumps(log.headers, ensure_ascii=False, indent=2) if log.headers else "",
+        retryable=intake_retryable(log),
     )

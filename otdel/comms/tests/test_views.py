@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from zoneinfo import ZoneInfo
 
@@ -811,3 +812,50 @@ def test_intake_log_filters_and_detail(client, admin_user):
     assert html.count('data-testid="intake-row"') == 1 and 'data-status="processed"' in html
     detail = client.get(reverse("comms_intake_detail", args=[rejected.pk])).content.decode()
     assert "bad signature" in detail and "NOTIFY_START" in detail
+
+
+def test_a_failed_delivery_is_processed_again_from_the_intake_log(client, admin_user, manager):
+    event = {"call_id": "r-1", "event": "ringing", "direction": "in", "caller": "+79123456789"}
+    failed = IntakeLog.objects.create(
+        provider="generic",
+        status="failed",
+        error="OperationalError: database is locked",
+        body=json.dumps(event),
+    )
+    refused = IntakeLog.objects.create(
+        provider="zadarma:zd", status="rejected", error="bad signature", body="{}"
+    )
+    form_failure = IntakeLog.objects.create(provider="form:contact", status="failed", error="boom", body="{}")
+    client.force_login(admin_user)
+    detail = client.get(reverse("comms_intake_detail", args=[failed.pk])).content.decode()
+    assert 'data-testid="intake-retry"' in detail
+    for log in (refused, form_failure):
+        page = client.get(reverse("comms_intake_detail", args=[log.pk])).content.decode()
+        assert 'data-testid="intake-retry"' not in page
+
+    response = client.post(reverse("comms_intake_retry", args=[failed.pk]), follow=True)
+    failed.refresh_from_db()
+    assert failed.status == "processed" and failed.error == ""
+    assert failed.interaction == Interaction.objects.get(external_id="r-1")
+    assert "processed again" in response.content.decode()
+    # Again: nothing to do, nothing duplicated.
+    client.post(reverse("comms_intake_retry", args=[failed.pk]))
+    assert Interaction.objects.filter(external_id="r-1").count() == 1
+
+    response = client.post(reverse("comms_intake_retry", args=[refused.pk]), follow=True)
+    refused.refresh_from_db()
+    assert refused.status == "rejected"
+    assert "Only a delivery that failed" in response.content.decode()
+    assert client.get(reverse("comms_intake_retry", args=[failed.pk])).status_code == 405
+
+
+def test_the_intake_log_says_when_deliveries_wait_too_long(client, admin_user):
+    client.force_login(admin_user)
+    assert 'data-testid="intake-waiting"' not in client.get(reverse("comms_intake_list")).content.decode()
+    IntakeLog.objects.create(provider="generic", status="received", body="{}")
+    html = client.get(reverse("comms_intake_list")).content.decode()
+    assert 'data-testid="intake-waiting"' in html and "1 delivery is waiting" in html
+    assert "background worker running" not in html
+    IntakeLog.objects.update(created_at=timezone.now() - datetime.timedelta(minutes=10))
+    html = client.get(reverse("comms_intake_list")).content.decode()
+    assert "alert-warning" in html and "background worker running" in html
