@@ -71,18 +71,69 @@ def _interactions(
     return qs
 
 
+# Items at the same moment are ordered by type, then id (ids of different tables may be equal).
+TIMELINE_TYPES = ("lead", "task", "note", "interaction")
+TIMELINE_PAGE = 50
+
+
+@dataclass(frozen=True)
+class TimelineCursor:
+    """Where a timeline page ended: the next page holds what sorts after it (older items)."""
+
+    at: datetime.datetime
+    type: str
+    id: int
+
+    @classmethod
+    def after(cls, item: Any) -> TimelineCursor:
+        """The cursor past a TimelineItem or an API row (a dict with type, id and at)."""
+        if isinstance(item, dict):
+            return cls(item["at"], item["type"], item["id"])
+        return cls(item.at, item.type, item.id)
+
+    def encode(self) -> str:
+        return f"{self.at.isoformat()}_{self.type}_{self.id}"
+
+    @classmethod
+    def decode(cls, raw: str) -> TimelineCursor:
+        """Raises ValueError for anything ``encode`` did not make."""
+        at, kind, pk = raw.rsplit("_", 2)
+        moment = datetime.datetime.fromisoformat(at)
+        if kind not in TIMELINE_TYPES or moment.tzinfo is None:
+            raise ValueError(raw)
+        return cls(moment, kind, int(pk))
+
+    def older(self, kind: str, at_field: str) -> Q:
+        """The rows of ``kind`` (its time in ``at_field``) that come after this cursor."""
+        rank, mine = TIMELINE_TYPES.index(kind), TIMELINE_TYPES.index(self.type)
+        if rank < mine:
+            return Q(**{f"{at_field}__lte": self.at})
+        if rank > mine:
+            return Q(**{f"{at_field}__lt": self.at})
+        return Q(**{f"{at_field}__lt": self.at}) | Q(**{at_field: self.at, "pk__lt": self.id})
+
+
+def timeline_sort_key(item: Any) -> tuple[datetime.datetime, int, int]:
+    """Newest first when sorted in reverse; TimelineItems and API rows (dicts) alike."""
+    if isinstance(item, dict):
+        return item["at"], TIMELINE_TYPES.index(item["type"]), item["id"]
+    return item.at, TIMELINE_TYPES.index(item.type), item.id
+
+
 def timeline(
     *,
     user: Any,
     contact: Contact | None = None,
     deal: Deal | None = None,
     channels: list[str] | None = None,
-    limit: int = 200,
+    before: TimelineCursor | None = None,
+    limit: int = TIMELINE_PAGE,
 ) -> list[TimelineItem]:
     """Calls, e-mails, messages, forms, notes and tasks of a contact or deal, newest first.
 
-    The caller must have fetched ``contact``/``deal`` through ``scope``; an object out of the user's
-    reach gives an empty timeline.
+    At most ``limit`` items, those after ``before`` (the cursor past the last item of the previous
+    page). The caller must have fetched ``contact``/``deal`` through ``scope``; an object out of
+    the user's reach gives an empty timeline.
     """
     subject = contact if contact is not None else deal
     if subject is None or not scope(type(subject).objects.filter(pk=subject.pk), user).exists():
@@ -92,6 +143,8 @@ def timeline(
     interactions = _interactions(user, contact=contact, deal=deal)
     if want:
         interactions = interactions.filter(channel__in=want)
+    if before is not None:
+        interactions = interactions.filter(before.older("interaction", "occurred_at"))
     for row in interactions.order_by("-occurred_at", "-id")[:limit]:
         items.append(
             TimelineItem(
@@ -109,14 +162,18 @@ def timeline(
     if not want or "note" in want:
         notes = Note.objects.select_related("author")
         notes = notes.filter(contact=contact) if contact is not None else notes.filter(deal=deal)
-        for note in notes.order_by("-created_at")[:limit]:
+        if before is not None:
+            notes = notes.filter(before.older("note", "created_at"))
+        for note in notes.order_by("-created_at", "-id")[:limit]:
             items.append(
                 TimelineItem("note", note.pk, "note", "out", note.created_at, "", None, note.body[:200], note)
             )
     if not want or "task" in want:
         tasks = Task.objects.select_related("assignee")
         tasks = tasks.filter(contact=contact) if contact is not None else tasks.filter(deal=deal)
-        for task in tasks.order_by("-created_at")[:limit]:
+        if before is not None:
+            tasks = tasks.filter(before.older("task", "created_at"))
+        for task in tasks.order_by("-created_at", "-id")[:limit]:
             status = "done" if task.done_at else "open"
             items.append(
                 TimelineItem(
@@ -131,8 +188,18 @@ def timeline(
                     task,
                 )
             )
-    items.sort(key=lambda item: (item.at, item.id), reverse=True)
+    items.sort(key=timeline_sort_key, reverse=True)
     return items[:limit]
+
+
+def timeline_page(
+    *, limit: int = TIMELINE_PAGE, **kwargs: Any
+) -> tuple[list[TimelineItem], TimelineCursor | None]:
+    """One page of ``timeline`` (same arguments) and the cursor of the next, None on the last page."""
+    items = timeline(limit=limit + 1, **kwargs)
+    if len(items) > limit:
+        return items[:limit], TimelineCursor.after(items[limit - 1])
+    return items, None
 
 
 def inbox(*, user: Any) -> QuerySet[Interaction]:

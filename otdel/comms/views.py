@@ -21,7 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -267,18 +267,27 @@ def timeline(request: HttpRequest, subject: str, pk: int) -> HttpResponse:
     channel = request.GET.get("channel") or ""
     if channel not in dict(CHANNEL_FILTERS):
         channel = ""
-    items = selectors.timeline(
-        user=request.user, contact=contact, deal=deal, channels=[channel] if channel else None
+    before = None
+    with contextlib.suppress(ValueError):  # a mangled cursor: the first page
+        before = selectors.TimelineCursor.decode(request.GET.get("before", ""))
+    items, after = selectors.timeline_page(
+        user=request.user, contact=contact, deal=deal, channels=[channel] if channel else None, before=before
     )
+    urls = _subject_urls(subject, pk)
+    more_url = ""
+    if after is not None:
+        more_url = f"{urls['timeline_url']}?{urlencode({'channel': channel, 'before': after.encode()})}"
     return render(
         request,
-        "comms/_timeline.html",
+        # "Show older" asks for the rows after the cursor only; they replace the button.
+        "comms/_timeline_page.html" if before is not None else "comms/_timeline.html",
         {
             "rows": _timeline_rows(items),
+            "more_url": more_url,
             "channel": channel,
             "filters": CHANNEL_FILTERS,
             "refresh_event": REFRESH_EVENT,
-            **_subject_urls(subject, pk),
+            **urls,
         },
     )
 

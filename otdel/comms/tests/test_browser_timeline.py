@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from otdel.comms.selectors import TIMELINE_PAGE
 from otdel.comms.services import InboundEvent, ingest_event
 from otdel.crm import services as crm_services
 
@@ -121,3 +122,33 @@ def test_card_timeline_filters_and_note(live_server, login_page, manager, client
     expect(items.first).to_have_attribute("data-channel", "note")
     expect(items.first).to_contain_text("Договорились созвониться в пятницу")
     assert contact.notes.get().body == "Договорились созвониться в пятницу"
+
+
+def test_a_long_history_opens_page_by_page(live_server, login_page, manager):
+    contact = crm_services.contact_create(
+        actor=manager, full_name="Давний клиент", identities=[("phone", "+79123450000")], responsible=manager
+    )
+    start = timezone.now() - datetime.timedelta(days=200)
+    for k in range(TIMELINE_PAGE + 10):
+        ingest_event(
+            InboundEvent(
+                provider="generic",
+                external_id=f"old-{k}",
+                kind="call",
+                channel="call",
+                occurred_at=start + datetime.timedelta(days=k),
+                identity_kind="phone",
+                identity_value="+79123450000",
+                call_event="ended",
+                call_status="answered",
+                duration=125 if k == 0 else 30,
+            )
+        )
+    page = login_page(manager)
+    page.goto(f"{live_server.url}/contacts/{contact.pk}/")
+    items = page.get_by_test_id("timeline").get_by_test_id("timeline-item")
+    expect(items).to_have_count(TIMELINE_PAGE, timeout=SLOW)
+    page.get_by_test_id("timeline-more").click()
+    expect(items).to_have_count(TIMELINE_PAGE + 10, timeout=SLOW)
+    expect(page.get_by_test_id("timeline-more")).to_have_count(0)
+    expect(items.last).to_contain_text("02:05")  # the very first call

@@ -257,6 +257,7 @@ class TimelineItemSerializer(serializers.Serializer):
 
 class TimelineSerializer(serializers.Serializer):
     results = TimelineItemSerializer(many=True)
+    next = serializers.URLField(allow_null=True, help_text="The next (older) page; null on the last page")
 
 
 # --- input -----------------------------------------------------------------------------------

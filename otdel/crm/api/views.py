@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from otdel.api.base import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND, ScopedViewSet, errors_renamed
 from otdel.api.permissions import IsAdminOrReadOnly
+from otdel.comms.selectors import TimelineCursor
 from otdel.core.scoping import scope
 from otdel.crm import selectors, services
 from otdel.crm.api.serializers import (
@@ -195,13 +199,31 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixi
 
     @extend_schema(
         summary="The contact's timeline: calls, e-mails, messages, forms, notes, tasks, leads; newest first",
-        responses={200: TimelineSerializer, 404: NOT_FOUND},
+        parameters=[
+            OpenApiParameter(
+                "before",
+                str,
+                description="Where the previous page ended: take it from that page's `next` link",
+            )
+        ],
+        responses={200: TimelineSerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
     )
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def timeline(self, request: Request, pk: str) -> Response:
         contact = self.get_object()
-        rows = selectors.contact_timeline(user=request.user, contact=contact)
-        return Response(TimelineSerializer({"results": rows}).data)
+        before = None
+        if raw := request.query_params.get("before"):
+            try:
+                before = TimelineCursor.decode(raw)
+            except ValueError:
+                raise ValidationError(
+                    {"before": [_("Not a timeline position; use the `next` link.")]}
+                ) from None
+        rows, after = selectors.contact_timeline(user=request.user, contact=contact, before=before)
+        next_url = None
+        if after is not None:
+            next_url = request.build_absolute_uri(f"{request.path}?{urlencode({'before': after.encode()})}")
+        return Response(TimelineSerializer({"results": rows, "next": next_url}).data)
 
     @extend_schema(
         summary="Undo non-target: the contact's traffic reaches sales again",
