@@ -159,6 +159,7 @@ class TelephonyProviderForm(SettingsForm):
         "name",
         "key",
         "is_active",
+        "live_routing",
         "api_key",
         "api_secret",
         "api_url",
@@ -175,6 +176,7 @@ class TelephonyProviderForm(SettingsForm):
     name = _model_field(TelephonyProvider, "name")
     key = _model_field(TelephonyProvider, "key")
     is_active = _model_field(TelephonyProvider, "is_active")
+    live_routing = _model_field(TelephonyProvider, "live_routing")
     api_key = _model_field(TelephonyProvider, "api_key")
     api_secret = _secret(TelephonyProvider, "api_secret")
     api_url = _model_field(TelephonyProvider, "api_url", help_text=_("Empty: the provider's public API."))

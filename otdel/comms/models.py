@@ -190,6 +190,15 @@ class TelephonyProvider(ChangeLoggedModel):
     name = models.CharField(_("name"), max_length=120)
     key = models.SlugField(_("URL key"), max_length=64, unique=True, help_text=_("Part of the webhook URL."))
     is_active = models.BooleanField(_("active"), default=True)
+    live_routing = models.BooleanField(
+        _("route ringing calls"),
+        default=True,
+        help_text=_(
+            "Zadarma and Mango Office: send a ringing call to the person Otdel's routing names (the "
+            "office manager for a non-target caller, the owner of an open deal, ...). Off: the PBX's "
+            "own scenario decides; calls are still recorded on the timeline."
+        ),
+    )
     # Zadarma: API key/secret (signature = base64(hmac-sha1)); Mango: vpbx_api_key / salt (sha256 sign).
     api_key = models.CharField(_("API key"), max_length=255, blank=True)
     api_secret = models.CharField(_("API secret"), max_length=255, blank=True)

@@ -21,6 +21,7 @@ PROVIDER_FIELDS = frozenset(
         "name",
         "key",
         "is_active",
+        "live_routing",
         "api_key",
         "api_secret",
         "api_url",

@@ -284,6 +284,8 @@ def mango_route_plan(provider: TelephonyProvider, payload: dict[str, Any]) -> Ma
     (a group may ring several at once), and so are legs a command or a transfer made.
     """
     try:
+        if not provider.live_routing:
+            return None  # the admin lets the PBX's scenario decide
         if not (api_base(provider) and provider.api_key and provider.api_secret):
             return None  # no API to send the command to: the call follows the scenario
         if payload.get("call_state") != "Appeared" or payload.get("location") not in ROUTE_LOCATIONS:

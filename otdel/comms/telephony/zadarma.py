@@ -83,8 +83,8 @@ def zadarma_start_reply(provider: TelephonyProvider, payload: dict[str, Any]) ->
     ``{"redirect": "<extension>"}`` sends the ringing call to that extension; ``"caller_name"``
     names the caller on the phone. Otdel redirects only when routing names a person with an
     extension (non-target caller -> the office manager, open deal -> its owner, ...); for a queue
-    it answers no redirect, so the PBX's own scenario (which rings the team) runs. A known contact's
-    name is sent either way. Whatever goes wrong here, the answer is "no instruction" (logged).
+    it answers no redirect, so the PBX's own scenario (which rings the team) runs; nor when the
+    admin turned live routing off for this provider. A known contact's name is sent either way. Whatever goes wrong here, the answer is "no instruction" (logged).
     """
     try:
         caller = str(payload.get("caller_id") or "")
@@ -94,7 +94,7 @@ def zadarma_start_reply(provider: TelephonyProvider, payload: dict[str, Any]) ->
         if destination is None:
             return None
         reply: dict[str, Any] = {}
-        if target is not None:
+        if target is not None and provider.live_routing:
             reply["redirect"] = target.extension
         name = live_contact_name(destination.contact_id)
         if name:

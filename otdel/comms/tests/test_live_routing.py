@@ -5,6 +5,7 @@
 import datetime
 import hashlib
 import json
+import re
 import socket
 import threading
 import urllib.parse
@@ -12,7 +13,9 @@ import urllib.parse
 import pytest
 from django.core.cache import cache
 from django.db import OperationalError, connection
+from django.urls import reverse
 
+from otdel.comms import settings_services
 from otdel.comms.models import IntakeLog, Interaction, TelephonyProvider
 from otdel.comms.tests.telephony_support.fixtures import (  # noqa: F401  (fixtures)
     fake_http,
@@ -328,3 +331,32 @@ def test_mango_without_api_address_does_not_route(client, mango_provider, team):
     mango_provider.refresh_from_db()
     assert mango_provider.last_error == ""  # nothing to send the command to: not an error
     assert Interaction.objects.get().external_id == ENTRY
+
+
+# --- the admin's switch ----------------------------------------------------------------------
+
+
+def test_with_live_routing_off_the_pbx_scenario_decides_and_calls_are_still_recorded(
+    client, admin_user, zadarma_provider, mango_provider, mango_api, team
+):
+    non_target_caller()
+    client.force_login(admin_user)
+    for provider in (zadarma_provider, mango_provider):
+        page = client.get(reverse("comms_telephony_edit", args=[provider.pk])).content.decode()
+        checkbox = re.search(r'<input[^>]*name="live_routing"[^>]*>', page)
+        assert checkbox is not None and " checked" in checkbox.group(0)  # on unless turned off
+        settings_services.telephony_provider_update(actor=admin_user, provider=provider, live_routing=False)
+    client.logout()
+
+    response = notify_start(client, "8 (912) 345-67-89")
+    # No redirect; the caller's name still shows on the ringing phone.
+    assert json.loads(response.content) == {"caller_name": "Спамов Спам Спамович"}
+    assert mango_post(client, "events/call", appeared()).status_code == 200
+    assert mango_api.commands == []
+    assert Interaction.objects.count() == 2
+
+    # Back on: the next ringing call is routed again.
+    mango_provider.refresh_from_db()
+    settings_services.telephony_provider_update(actor=admin_user, provider=mango_provider, live_routing=True)
+    mango_post(client, "events/call", appeared(entry_id="again-1"))
+    assert [c["to_number"] for c in mango_api.commands] == ["200"]
