@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -211,6 +212,71 @@ def compare(
             target = rounds_of(name, r) if rounds_of else sides[name]
             runs[name].append(measure(target, clients=clients, seconds=per_round))
     return {name: summarize(measured) for name, measured in runs.items()}
+
+
+def in_process(
+    requests: list[tuple[str, bytes]],
+    *,
+    method: str,
+    token: str,
+    expect: int,
+    warm: int = 20,
+    counted: int = 50,
+    n: int = 300,
+) -> dict[str, float]:
+    """What one request costs inside Otdel: its WSGI app called directly (no network, no contention).
+
+    ``requests`` are (path with query, body). The first ``warm`` fill the caches, the next
+    ``counted`` count the SQL statements Django runs (Django's per-request health check "SELECT 1"
+    is not among them), then ``n`` more (cycling through the rest) are timed. Returns wall and CPU
+    milliseconds and SQL statements per request.
+    """
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connection
+
+    app = WSGIHandler()
+
+    def call(path: str, body: bytes) -> None:
+        route, _, query = path.partition("?")
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": route,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_AUTHORIZATION": f"Token {token}",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.url_scheme": "http",
+        }
+        if body:
+            environ.update(CONTENT_TYPE="application/json", CONTENT_LENGTH=str(len(body)))
+        statuses: list[str] = []
+        b"".join(app(environ, lambda status, headers: statuses.append(status)))
+        if not statuses[0].startswith(str(expect)):
+            raise RuntimeError(f"{method} {path} -> {statuses[0]}")
+
+    for path, body in requests[:warm]:
+        call(path, body)
+    queries: list[str] = []
+
+    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        queries.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        for path, body in requests[warm : warm + counted]:
+            call(path, body)
+    rest = requests[warm + counted :] or requests
+    wall, cpu = time.perf_counter(), time.process_time()
+    for k in range(n):
+        call(*rest[k % len(rest)])
+    return {
+        "wall_ms": (time.perf_counter() - wall) / n * 1000,
+        "cpu_ms": (time.process_time() - cpu) / n * 1000,
+        "queries": len(queries) / counted,
+    }
 
 
 def line(name: str, stats: dict[str, float]) -> str:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
-import io
 import json
 import random
 import subprocess
@@ -41,6 +40,7 @@ from bench.common import (
     django_setup,
     free_port,
     generated_contacts,
+    in_process,
     line,
     load,
     machine_label,
@@ -100,56 +100,6 @@ def call_events(
                 events.append(dict(event))
         k += 1
     return events
-
-
-def in_process(events: list[dict[str, Any]], token: str, n: int = 500) -> tuple[float, float, float]:
-    """(wall ms, CPU ms, SQL statements) per request through Otdel's WSGI app, no network."""
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.db import connection
-
-    app = WSGIHandler()
-
-    def call(event: dict[str, Any]) -> None:
-        body = json.dumps(event).encode()
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": URL,
-            "QUERY_STRING": "",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80",
-            "HTTP_HOST": "127.0.0.1",
-            "HTTP_AUTHORIZATION": f"Token {token}",
-            "CONTENT_TYPE": "application/json",
-            "CONTENT_LENGTH": str(len(body)),
-            "REMOTE_ADDR": "127.0.0.1",
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.url_scheme": "http",
-        }
-        statuses: list[str] = []
-        b"".join(app(environ, lambda status, headers: statuses.append(status)))
-        if not statuses[0].startswith("202"):
-            raise RuntimeError(f"{URL} -> {statuses[0]}")
-
-    for event in events[:20]:  # warm caches
-        call(event)
-    queries: list[str] = []
-
-    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        queries.append(sql)
-        return execute(sql, params, many, context)
-
-    # Statements Django runs (a health check "SELECT 1" per request is not counted, see the docs).
-    with connection.execute_wrapper(count):
-        for event in events[20:220]:
-            call(event)
-    wall, cpu = time.perf_counter(), time.process_time()
-    for k in range(n):
-        call(events[220 + k % (len(events) - 220)])
-    return (
-        (time.perf_counter() - wall) / n * 1000,
-        (time.process_time() - cpu) / n * 1000,
-        len(queries) / 200,
-    )
 
 
 def drain(workers: int, since_id: int) -> dict[str, float]:
@@ -264,7 +214,14 @@ def main() -> None:
     drains = DBTaskResult.objects.filter(task_path=intake_drain.module_path, status="READY")
     drains_queued = drains.count()
     in_process_events = [dict(e, call_id=f"inproc-{e['call_id']}") for e in per_client[0][0][:1000]]
-    wall_ms, cpu_ms, queries = in_process(in_process_events, token)
+    cost = in_process(
+        [(URL, json.dumps(event).encode()) for event in in_process_events],
+        method="POST",
+        token=token,
+        expect=202,
+        counted=200,
+        n=500,
+    )
     print(
         f"  {args.clients} wrk clients, gunicorn 2 workers x 4 threads, {args.duration} s each "
         f"in {args.rounds} alternating rounds, "
@@ -278,7 +235,8 @@ def main() -> None:
         f"{drains_queued} drain tasks queued for them"
     )
     print(
-        f"  Otdel in-process: {wall_ms:.2f} ms wall, {cpu_ms:.2f} ms CPU and {queries:.2f} SQL "
+        f"  Otdel in-process: {cost['wall_ms']:.2f} ms wall, {cost['cpu_ms']:.2f} ms CPU and "
+        f"{cost['queries']:.2f} SQL "
         "statements per request (warm caches, one client)"
     )
     with connection.cursor() as cursor:

@@ -11,13 +11,10 @@ Prints p50/p99 latency and requests/s of each, the ratios (target: Otdel p99 <= 
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import random
 import sys
-import time
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -28,6 +25,7 @@ from bench.common import (
     django_setup,
     free_port,
     generated_contacts,
+    in_process,
     line,
     load,
     machine_label,
@@ -36,49 +34,6 @@ from bench.common import (
     stop,
 )
 from bench.generate import phone_number, typed
-
-
-def in_process(paths: list[str], token: str, n: int = 300) -> tuple[float, float]:
-    """Milliseconds per request and SQL queries per request through Otdel's WSGI app, no network."""
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.db import connection
-
-    app = WSGIHandler()
-
-    def call(path: str) -> None:
-        route, _, query = path.partition("?")
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": "GET",
-            "PATH_INFO": route,
-            "QUERY_STRING": query,
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80",
-            "HTTP_HOST": "127.0.0.1",
-            "HTTP_AUTHORIZATION": f"Token {token}",
-            "REMOTE_ADDR": "127.0.0.1",
-            "wsgi.input": io.BytesIO(b""),
-            "wsgi.url_scheme": "http",
-        }
-        statuses: list[str] = []
-        b"".join(app(environ, lambda status, headers: statuses.append(status)))
-        if not statuses[0].startswith("200"):
-            raise RuntimeError(f"{path} -> {statuses[0]}")
-
-    for path in paths[:20]:  # warm caches
-        call(path)
-    queries = []
-
-    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        queries.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(count):
-        for path in paths[:50]:
-            call(path)
-    started = time.perf_counter()
-    for k in range(n):
-        call(paths[k % len(paths)])
-    return (time.perf_counter() - started) / n * 1000, len(queries) / 50
 
 
 def main() -> None:
@@ -127,7 +82,7 @@ def main() -> None:
         raw_stats, otdel_stats = stats["raw"], stats["otdel"]
     finally:
         stop(raw, otdel)
-    ms, queries = in_process(otdel_paths, token)
+    cost = in_process([(path, b"") for path in otdel_paths], method="GET", token=token, expect=200)
     print(
         f"  {args.clients} wrk clients, gunicorn 2 workers x 4 threads, {args.duration} s each "
         f"in {args.rounds} alternating rounds, "
@@ -135,7 +90,10 @@ def main() -> None:
     )
     print("  " + line("raw baseline (WSGI + SQL)", raw_stats))
     print("  " + line("Otdel /telephony/route", otdel_stats))
-    print(f"  Otdel in-process: {ms:.2f} ms and {queries:.2f} SQL queries per request (warm caches)")
+    print(
+        f"  Otdel in-process: {cost['wall_ms']:.2f} ms wall, {cost['cpu_ms']:.2f} ms CPU and "
+        f"{cost['queries']:.2f} SQL statements per request (warm caches, one client)"
+    )
     print(
         f"  ratios: p99 Otdel/raw = {otdel_stats['p99_ms'] / raw_stats['p99_ms']:.2f} (target <= 2.0), "
         f"rps Otdel/raw = {otdel_stats['rps'] / raw_stats['rps']:.2f}; "
