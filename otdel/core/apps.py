@@ -8,4 +8,5 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from otdel.core import changelog, sqlite  # noqa: F401  (connects signal receivers)
+        # Connect signal receivers; register the periodic job.
+        from otdel.core import changelog, sqlite, tasks  # noqa: F401
