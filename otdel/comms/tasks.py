@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
+import os
 import time
 
+from django.conf import settings
+from django.utils import timezone
 from django_tasks import TaskContext, task
 
 from otdel.core.scheduler import register_periodic
@@ -68,4 +72,41 @@ def intake_process(intake_id: int) -> None:
     intake_process_next(pk=intake_id)
 
 
+# The intake log keeps every delivery as received. A processed one lives on as its interaction
+# (which keeps the payload), so its row goes after a month; refused and failed ones, which only
+# the log remembers, after three.
+INTAKE_KEEP_DAYS = 30
+INTAKE_KEEP_REFUSED_DAYS = 90
+PRUNE_BATCH = 5000
+
+
+def _days(name: str, default: int) -> int:
+    return int(getattr(settings, name, None) or os.environ.get(name) or default)
+
+
+@task()
+def intake_log_prune() -> int:
+    """Delete old intake-log rows (``OTDEL_INTAKE_KEEP_DAYS`` / ``OTDEL_INTAKE_KEEP_REFUSED_DAYS``)
+    in batches; rows still waiting to be processed are never touched. Returns how many went."""
+    from otdel.comms.models import IntakeLog
+
+    now = timezone.now()
+    total = 0
+    ages = (
+        ([IntakeLog.Status.PROCESSED], _days("OTDEL_INTAKE_KEEP_DAYS", INTAKE_KEEP_DAYS)),
+        (
+            [IntakeLog.Status.REJECTED, IntakeLog.Status.FAILED],
+            _days("OTDEL_INTAKE_KEEP_REFUSED_DAYS", INTAKE_KEEP_REFUSED_DAYS),
+        ),
+    )
+    for statuses, days in ages:
+        old = IntakeLog.objects.filter(
+            status__in=statuses, created_at__lt=now - datetime.timedelta(days=days)
+        )
+        while ids := list(old.order_by("id").values_list("id", flat=True)[:PRUNE_BATCH]):
+            total += IntakeLog.objects.filter(pk__in=ids).delete()[0]
+    return total
+
+
 register_periodic("comms.intake_drain", SWEEP_SECONDS, intake_drain)
+register_periodic("comms.intake_log_prune", 24 * 60 * 60, intake_log_prune)

@@ -5,6 +5,7 @@ side, a worker process killed while it holds a delivery, the periodic sweep, a d
 for other tasks.
 """
 
+import datetime
 import os
 import subprocess
 import sys
@@ -246,3 +247,17 @@ def test_tasks_queued_one_per_delivery_by_earlier_versions_still_run_once(manage
     intake_process.enqueue(log.pk)
     log.refresh_from_db()
     assert log.status == "processed" and log.interaction == Interaction.objects.get()
+
+
+@pytest.mark.django_db
+def test_old_intake_rows_are_pruned_but_waiting_ones_never(monkeypatch):
+    monkeypatch.setattr(tasks, "PRUNE_BATCH", 2)  # several batches
+    now = timezone.now()
+    ages = {"processed": [40, 40, 40, 10], "rejected": [100, 60], "failed": [100], "received": [400]}
+    for status, days in ages.items():
+        for age in days:
+            log = IntakeLog.objects.create(provider="generic", status=status, body="{}")
+            IntakeLog.objects.filter(pk=log.pk).update(created_at=now - datetime.timedelta(days=age))
+    assert tasks.intake_log_prune.call() == 5
+    left = sorted(IntakeLog.objects.values_list("status", flat=True))
+    assert left == ["processed", "received", "rejected"]
