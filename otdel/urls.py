@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("otdel.crm.urls")),
     path("", include("otdel.routing.urls")),
     path("", include("otdel.comms.urls")),
+    path("", include("otdel.automation.urls")),
     path("", include("otdel.web.urls")),
 ]

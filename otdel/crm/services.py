@@ -428,7 +428,7 @@ def lead_create(*, actor: Any, contact: Contact, source: str, channel: str, **fi
         if lead.responsible is None:
             lead.responsible = contact.responsible
         _save(lead)
-        emit("lead.created", lead_id=lead.pk)
+        emit("lead.created", lead_id=lead.pk, actor_id=getattr(actor, "pk", None))
         return lead
 
 
@@ -702,7 +702,7 @@ def task_create(
     )
     with acting_as(actor):
         _save(task, exclude=["contact", "deal", "lead", "assignee"])
-    emit("task.created", task_id=task.pk)
+    emit("task.created", task_id=task.pk, actor_id=getattr(actor, "pk", None))
     return task
 
 

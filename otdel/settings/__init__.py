@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "otdel.crm",
     "otdel.routing",
     "otdel.comms",
+    "otdel.automation",
     "otdel.privacy",
     "otdel.reports",
     "otdel.web",

@@ -11,4 +11,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"nav_user_role": user.role}
+    from otdel.automation.selectors import notification_unread_count
+    from otdel.automation.views import BELL_POLL_SECONDS
+
+    return {
+        "nav_user_role": user.role,
+        "nav_unread_notifications": notification_unread_count(user=user),
+        "nav_notification_poll": BELL_POLL_SECONDS,
+    }

@@ -1,0 +1,128 @@
+"""Notifications follow the domain events, after commit: the person the work went to is told.
+
+Who that is comes from routing (an inbound interaction's ``routed_to``, a lead's responsible, a
+call-back task's assignee), so a non-target person's traffic notifies the office manager and never
+a salesperson.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from otdel.automation.models import Notification
+from otdel.automation.services import notify
+from otdel.comms.models import Direction, Interaction, InteractionKind
+from otdel.core.events import subscribe
+from otdel.crm.models import Channel, Lead, Task
+
+
+def _card(contact_id: int | None) -> str:
+    return reverse("contact_detail", args=[contact_id]) if contact_id else ""
+
+
+def _language(user: Any) -> str | None:
+    """Titles are written in the recipient's language (they are stored, not translated on display)."""
+    return getattr(user, "language", None) or None
+
+
+@subscribe("lead.created")
+def notify_lead(*, lead_id: int, actor_id: int | None = None, **extra: Any) -> None:
+    lead = Lead.objects.select_related("contact", "responsible").filter(pk=lead_id).first()
+    if lead is None or lead.responsible is None or lead.responsible_id == actor_id:
+        return
+    with override(_language(lead.responsible)):
+        title = _("New lead: %(who)s (%(channel)s)") % {
+            "who": lead.contact.full_name,
+            "channel": lead.get_channel_display(),
+        }
+    notify(
+        user=lead.responsible,
+        kind=Notification.Kind.LEAD,
+        key=f"lead:{lead.pk}",
+        title=title,
+        url=reverse("lead_detail", args=[lead.pk]),
+        contact=lead.contact,
+    )
+
+
+# Calls notify when missed (below); ringing calls reach people through the PBX.
+_NOTIFIED_KINDS = (InteractionKind.EMAIL, InteractionKind.MESSAGE, InteractionKind.FORM)
+
+
+@subscribe("interaction.created")
+def notify_inbound(*, interaction_id: int, **extra: Any) -> None:
+    interaction = (
+        Interaction.objects.select_related("contact", "routed_to", "lead").filter(pk=interaction_id).first()
+    )
+    if (
+        interaction is None
+        or interaction.direction != Direction.IN
+        or interaction.kind not in _NOTIFIED_KINDS
+        or interaction.routed_to is None
+    ):
+        return
+    lead = interaction.lead
+    if lead is not None and lead.responsible_id == interaction.routed_to_id:
+        first = Interaction.objects.filter(lead=lead).order_by("id").values_list("id", flat=True).first()
+        if first == interaction.pk:
+            return  # it made the lead: "New lead" says it already
+    who = interaction.contact.full_name if interaction.contact else interaction.caller
+    with override(_language(interaction.routed_to)):
+        channel = Channel(interaction.channel).label if interaction.channel in Channel.values else ""
+        title = _("%(channel)s from %(who)s") % {"channel": channel or interaction.channel, "who": who}
+        if interaction.subject:
+            title = f"{title}: {interaction.subject}"
+    notify(
+        user=interaction.routed_to,
+        kind=Notification.Kind.INBOUND,
+        key=f"interaction:{interaction.pk}",
+        title=title,
+        url=_card(interaction.contact_id),
+        contact=interaction.contact,
+    )
+
+
+@subscribe("call.missed")
+def notify_missed_call(*, interaction_id: int, **extra: Any) -> None:
+    task = (
+        Task.objects.select_related("assignee", "contact")
+        .filter(origin=f"interaction:{interaction_id}", done_at__isnull=True)
+        .first()
+    )
+    if task is None or task.assignee is None:
+        return
+    with override(_language(task.assignee)):
+        title = task.title
+        if task.due_at:
+            due = formats.date_format(timezone.localtime(task.due_at), "SHORT_DATETIME_FORMAT")
+            title = _("%(task)s, by %(due)s") % {"task": task.title, "due": due}
+    notify(
+        user=task.assignee,
+        kind=Notification.Kind.MISSED_CALL,
+        key=f"task:{task.pk}",
+        title=title,
+        url=_card(task.contact_id),
+        contact=task.contact,
+    )
+
+
+@subscribe("task.created")
+def notify_task(*, task_id: int, actor_id: int | None = None, **extra: Any) -> None:
+    task = Task.objects.select_related("assignee", "contact").filter(pk=task_id).first()
+    if task is None or task.assignee is None or task.assignee_id == actor_id:
+        return
+    with override(_language(task.assignee)):
+        title = _("New task: %(title)s") % {"title": task.title}
+    notify(
+        user=task.assignee,
+        kind=Notification.Kind.TASK,
+        key=f"task:{task.pk}",
+        title=title,
+        url=_card(task.contact_id),
+        contact=task.contact,
+    )
