@@ -18,7 +18,7 @@ from otdel.automation.models import Notification
 from otdel.automation.services import notify
 from otdel.comms.models import Direction, Interaction, InteractionKind
 from otdel.core.events import subscribe
-from otdel.crm.models import Channel, Lead, Task
+from otdel.crm.models import Channel, Deal, Lead, Task
 
 
 def _card(contact_id: int | None) -> str:
@@ -47,6 +47,26 @@ def notify_lead(*, lead_id: int, actor_id: int | None = None, **extra: Any) -> N
         title=title,
         url=reverse("lead_detail", args=[lead.pk]),
         contact=lead.contact,
+    )
+
+
+@subscribe("deal.created")
+def notify_deal(*, deal_id: int, actor_id: int | None = None, **extra: Any) -> None:
+    """A deal someone else opened for you (a qualified lead from triage, the head of sales)."""
+    deal = Deal.objects.select_related("contact", "responsible").filter(pk=deal_id).first()
+    if deal is None or deal.responsible is None or deal.responsible_id == actor_id:
+        return
+    with override(_language(deal.responsible)):
+        title = _("New deal: %(title)s") % {"title": deal.title}
+        if deal.contact is not None:
+            title = f"{title} ({deal.contact.full_name})"
+    notify(
+        user=deal.responsible,
+        kind=Notification.Kind.DEAL,
+        key=f"deal:{deal.pk}",
+        title=title,
+        url=reverse("deal_detail", args=[deal.pk]),
+        contact=deal.contact,
     )
 
 

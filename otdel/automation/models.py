@@ -14,6 +14,7 @@ class Notification(TimeStampedModel):
 
     class Kind(models.TextChoices):
         LEAD = "lead", _("New lead")
+        DEAL = "deal", _("New deal")
         INBOUND = "inbound", _("New message")
         MISSED_CALL = "missed_call", _("Missed call")
         TASK = "task", _("New task")

@@ -338,7 +338,7 @@ def deal_create(
         if stage.is_terminal:
             deal.closed_at = timezone.now()
         _save(deal)
-        emit("deal.created", deal_id=deal.pk)
+        emit("deal.created", deal_id=deal.pk, actor_id=getattr(actor, "pk", None))
         return deal
 
 

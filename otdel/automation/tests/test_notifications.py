@@ -176,3 +176,15 @@ def test_bell_list_open_and_read_all(client, manager, other_manager, client_of):
     client.post(reverse("notifications_read_all"))
     assert notification_unread_count(user=manager) == 0
     assert 'data-testid="notification-count"' not in client.get(reverse("notification_bell")).content.decode()
+
+
+def test_a_deal_opened_for_someone_else_is_announced(head, manager, pipeline, office):
+    contact = crm_services.contact_create(actor=head, full_name="Сидоров Олег", identities=[])
+    deal = crm_services.deal_create(
+        actor=head, title="Линия розлива", pipeline=pipeline, contact=contact, responsible=manager, amount="1"
+    )
+    crm_services.deal_create(
+        actor=manager, title="Своя сделка", pipeline=pipeline, contact=contact, amount="1"
+    )
+    assert _titles(manager) == ["New deal: Линия розлива (Сидоров Олег)"]
+    assert Notification.objects.get(user=manager).url == reverse("deal_detail", args=[deal.pk])
