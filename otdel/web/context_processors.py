@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.http import HttpRequest
@@ -16,6 +17,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
 
     return {
         "nav_user_role": user.role,
-        "nav_unread_notifications": notification_unread_count(user=user),
+        # Counted only where a page shows the bell (templates call callables), not for partials.
+        "nav_unread_notifications": functools.partial(notification_unread_count, user=user),
         "nav_notification_poll": BELL_POLL_SECONDS,
     }
