@@ -1,5 +1,7 @@
 """Factories for users and departments."""
 
+import datetime
+
 import factory
 
 from otdel.accounts.models import Department, Role, User
@@ -30,3 +32,12 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _save(obj, create, extracted, **kwargs):
         if create:
             obj.save()
+
+
+def always_at_work(*users: User) -> User:
+    """Make ``users`` work every day around the clock, so routing never skips them as off shift."""
+    for user in users:
+        user.work_days = list(range(7))
+        user.work_start, user.work_end = datetime.time(0, 0), datetime.time(23, 59, 59)
+        user.save()
+    return users[-1]

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from otdel.accounts.tests.factories import always_at_work
 from otdel.automation.models import Notification
 from otdel.automation.selectors import notification_list, notification_unread_count
 from otdel.comms.services import InboundEvent, ingest_event
@@ -19,16 +20,9 @@ pytestmark = pytest.mark.django_db(transaction=True)  # handlers run on commit
 EMAIL = "petrov@client.ru"
 
 
-def _always_at_work(*users):
-    for user in users:
-        user.work_days = list(range(7))
-        user.work_start, user.work_end = datetime.time(0, 0), datetime.time(23, 59, 59)
-        user.save()
-
-
 @pytest.fixture
 def office(manager, other_manager, office_manager):
-    _always_at_work(manager, other_manager, office_manager)
+    always_at_work(manager, other_manager, office_manager)
     queue = Queue.objects.create(code="sales", name="Продажи")
     for user in (manager, other_manager):
         QueueMember.objects.create(queue=queue, user=user)

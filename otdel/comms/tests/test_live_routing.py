@@ -2,7 +2,6 @@
 
 # ruff: noqa: F811  (the shared fixtures are imported by name; tests take them as arguments)
 
-import datetime
 import hashlib
 import json
 import re
@@ -15,6 +14,7 @@ from django.core.cache import cache
 from django.db import OperationalError, connection
 from django.urls import reverse
 
+from otdel.accounts.tests.factories import always_at_work
 from otdel.comms import settings_services
 from otdel.comms.models import IntakeLog, Interaction, TelephonyProvider
 from otdel.comms.tests.telephony_support.fixtures import (  # noqa: F401  (fixtures)
@@ -46,18 +46,12 @@ def _fresh_caches(settings):
     cache.clear()
 
 
-def _always_at_work(user):
-    user.work_days = list(range(7))
-    user.work_start, user.work_end = datetime.time(0, 0), datetime.time(23, 59, 59)
-    user.save()
-
-
 @pytest.fixture
 def team(manager, other_manager, office_manager):
     """A sales queue for new callers; non-target callers go to the office manager."""
     queue = Queue.objects.create(code="sales", name="Продажи")
     for user in (manager, other_manager, office_manager):
-        _always_at_work(user)
+        always_at_work(user)
     for user in (manager, other_manager):
         QueueMember.objects.create(queue=queue, user=user)
     cfg = RoutingSettings.load()

@@ -9,13 +9,13 @@ target" brings everything back, and the history shows who did what.
 
 # ruff: noqa: F811  (the shared fixtures are imported by name; tests take them as arguments)
 
-import datetime
 import re
 
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from otdel.accounts.tests.factories import always_at_work
 from otdel.comms.email.sync import mailbox_sync
 from otdel.comms.models import Interaction
 from otdel.comms.tests.email_support.fixtures import (  # noqa: F401  (fixtures)
@@ -43,17 +43,10 @@ EMAIL = "Anna@Upakovka-Plus.ru"
 CHAT = 733001
 
 
-def _always_at_work(*users):
-    for user in users:
-        user.work_days = list(range(7))
-        user.work_start, user.work_end = datetime.time(0, 0), datetime.time(23, 59, 59)
-        user.save()
-
-
 @pytest.fixture
 def office(api_for, admin_user, manager, other_manager, office_manager, mailbox, telegram_bot):
     """Sales queue of two salespeople; non-target traffic to the office manager; every channel wired."""
-    _always_at_work(manager, other_manager, office_manager)
+    always_at_work(manager, other_manager, office_manager)
     admin = api_for(admin_user)
     created = admin.post(
         f"{V1}/queues",

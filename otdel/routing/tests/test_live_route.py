@@ -1,28 +1,21 @@
 """The live routing endpoint a PBX asks while the call rings."""
 
-import datetime
-
 import psycopg
 import pytest
 from django.db import close_old_connections, connection
 
+from otdel.accounts.tests.factories import always_at_work
 from otdel.crm.tests.factories import ContactFactory, DealFactory, IdentityFactory
 from otdel.routing.models import Queue, QueueMember, RoutingSettings
 
 URL = "/api/v1/telephony/route"
 
 
-def _always_at_work(user):
-    user.work_days = list(range(7))
-    user.work_start, user.work_end = datetime.time(0, 0), datetime.time(23, 59, 59)
-    user.save()
-
-
 @pytest.fixture
 def sales_queue(manager, other_manager):
     queue = Queue.objects.create(code="sales", name="Продажи")
     for user in (manager, other_manager):
-        _always_at_work(user)
+        always_at_work(user)
         QueueMember.objects.create(queue=queue, user=user)
     cfg = RoutingSettings.load()
     cfg.default_queue = queue
@@ -51,7 +44,7 @@ def test_open_deal_owner_gets_the_call_by_number_in_any_format(
 
 @pytest.mark.django_db
 def test_non_target_caller_goes_to_office_manager(api_for, integration_user, office_manager, sales_queue):
-    _always_at_work(office_manager)
+    always_at_work(office_manager)
     contact = ContactFactory(non_target=True)
     IdentityFactory(contact=contact, value="+79123456789")
     body = api_for(integration_user).get(URL, {"caller": "+7 912 345 67 89"}).json()

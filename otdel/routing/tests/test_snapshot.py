@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from otdel.accounts.models import Absence, Role, User
-from otdel.accounts.tests.factories import UserFactory
+from otdel.accounts.tests.factories import UserFactory, always_at_work
 from otdel.comms.models import TelephonyLine, TelephonyProvider
 from otdel.crm.tests.factories import ContactFactory, IdentityFactory
 from otdel.routing import snapshot as snapshot_module
@@ -18,17 +18,10 @@ from otdel.routing.snapshot import routing_snapshot
 URL = "/api/v1/telephony/route"
 
 
-def _always_at_work(user):
-    user.work_days = list(range(7))
-    user.work_start, user.work_end = datetime.time(0, 0), datetime.time(23, 59, 59)
-    user.save()
-    return user
-
-
 @pytest.fixture
 def team(manager, other_manager, office_manager):
     for user in (manager, other_manager, office_manager):
-        _always_at_work(user)
+        always_at_work(user)
     queue = Queue.objects.create(code="sales", name="Продажи")
     QueueMember.objects.create(queue=queue, user=manager)
     cfg = RoutingSettings.load()
@@ -135,7 +128,7 @@ def test_routing_changes_in_this_process_reach_the_pbx_at_once(
     }
     routing_settings_update(actor=admin_user, default_queue="night")
     assert client.get(URL, {"caller": ""}).json()["destination"]["queue"] == "night"
-    new_person = _always_at_work(UserFactory(role=Role.SALES_MANAGER, extension="150"))
+    new_person = always_at_work(UserFactory(role=Role.SALES_MANAGER, extension="150"))
     stranger = ContactFactory(responsible=new_person)
     IdentityFactory(contact=stranger, value="+79001112233")
     assert client.get(URL, {"caller": "+79001112233"}).json()["destination"]["extension"] == "150"
