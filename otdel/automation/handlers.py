@@ -12,7 +12,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import gettext_noop, override
 
 from otdel.automation.models import Notification
 from otdel.automation.services import notify
@@ -53,17 +53,30 @@ def notify_lead(*, lead_id: int, actor_id: int | None = None, **extra: Any) -> N
 @subscribe("deal.created")
 def notify_deal(*, deal_id: int, actor_id: int | None = None, **extra: Any) -> None:
     """A deal someone else opened for you (a qualified lead from triage, the head of sales)."""
+    _notify_deal_owner(deal_id, actor_id, gettext_noop("New deal: %(title)s"), key="deal:{pk}")
+
+
+@subscribe("deal.reassigned")
+def notify_deal_reassigned(*, deal_id: int, actor_id: int | None = None, **extra: Any) -> None:
+    """A deal someone else handed over to you (each handover once: the key holds the version)."""
+    _notify_deal_owner(
+        deal_id, actor_id, gettext_noop("Deal handed to you: %(title)s"), key="deal:{pk}:v{version}"
+    )
+
+
+def _notify_deal_owner(deal_id: int, actor_id: int | None, template: str, *, key: str) -> None:
+    """``template``: a msgid, translated here into the owner's language."""
     deal = Deal.objects.select_related("contact", "responsible").filter(pk=deal_id).first()
     if deal is None or deal.responsible is None or deal.responsible_id == actor_id:
         return
     with override(_language(deal.responsible)):
-        title = _("New deal: %(title)s") % {"title": deal.title}
+        title = _(template) % {"title": deal.title}
         if deal.contact is not None:
             title = f"{title} ({deal.contact.full_name})"
     notify(
         user=deal.responsible,
         kind=Notification.Kind.DEAL,
-        key=f"deal:{deal.pk}",
+        key=key.format(pk=deal.pk, version=deal.version),
         title=title,
         url=reverse("deal_detail", args=[deal.pk]),
         contact=deal.contact,

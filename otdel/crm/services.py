@@ -351,6 +351,7 @@ def deal_update(*, actor: Any, deal: Deal, expected_version: int | None = None, 
         stage = fields.pop("stage", None)
         lost_reason = fields.pop("lost_reason", deal.lost_reason)
         lost_comment = fields.pop("lost_comment", deal.lost_comment)
+        previous_responsible = deal.responsible_id
         _set_fields(deal, fields, DEAL_FIELDS)
         if stage is not None and stage.pk != deal.stage_id:
             _validate_stage(deal.pipeline, stage)
@@ -359,6 +360,8 @@ def deal_update(*, actor: Any, deal: Deal, expected_version: int | None = None, 
         else:
             deal.lost_reason, deal.lost_comment = lost_reason, lost_comment
         _save(deal)
+        if deal.responsible_id is not None and deal.responsible_id != previous_responsible:
+            emit("deal.reassigned", deal_id=deal.pk, actor_id=getattr(actor, "pk", None))
         return deal
 
 

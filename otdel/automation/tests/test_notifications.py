@@ -182,3 +182,20 @@ def test_a_deal_opened_for_someone_else_is_announced(head, manager, pipeline, of
     )
     assert _titles(manager) == ["New deal: Линия розлива (Сидоров Олег)"]
     assert Notification.objects.get(user=manager).url == reverse("deal_detail", args=[deal.pk])
+
+
+def test_a_deal_handed_over_is_announced_each_time(head, manager, other_manager, pipeline, office):
+    contact = crm_services.contact_create(actor=head, full_name="Сидоров Олег", identities=[])
+    deal = crm_services.deal_create(
+        actor=head, title="Линия розлива", pipeline=pipeline, contact=contact, responsible=head, amount="1"
+    )
+    deal = crm_services.deal_update(actor=head, deal=deal, responsible=manager)
+    deal = crm_services.deal_update(actor=head, deal=deal, title="Линия розлива 2")  # not a handover
+    deal = crm_services.deal_update(actor=manager, deal=deal, responsible=other_manager)
+    deal = crm_services.deal_update(actor=other_manager, deal=deal, responsible=manager)
+    assert _titles(manager) == [
+        "Deal handed to you: Линия розлива 2 (Сидоров Олег)",
+        "Deal handed to you: Линия розлива (Сидоров Олег)",
+    ]
+    assert _titles(other_manager) == ["Deal handed to you: Линия розлива 2 (Сидоров Олег)"]
+    assert _titles(head) == []
