@@ -33,8 +33,8 @@ def _language(user: Any) -> str | None:
 @subscribe("lead.created")
 def notify_lead(*, lead_id: int, actor_id: int | None = None, **extra: Any) -> None:
     lead = Lead.objects.select_related("contact", "responsible").filter(pk=lead_id).first()
-    if lead is None or lead.responsible is None or lead.responsible_id == actor_id:
-        return
+    if lead is None or lead.responsible is None or lead.responsible_id == actor_id or lead.verdict:
+        return  # (a lead triaged before this ran needs no "new lead": a deal or nothing follows)
     with override(_language(lead.responsible)):
         title = _("New lead: %(who)s (%(channel)s)") % {
             "who": lead.contact.full_name,

@@ -28,6 +28,8 @@ from django.utils import timezone
 
 from otdel.accounts import services as account_services
 from otdel.accounts.models import Department, Role, User
+from otdel.automation.handlers import notify_inbound
+from otdel.comms.models import CallState, CallStatus, Direction, Interaction, InteractionKind
 from otdel.core.identity import normalize_identity
 from otdel.core.models import ObjectChange
 from otdel.crm import services
@@ -335,6 +337,29 @@ CONTACT_NOTES = (
     "Удобнее связываться в Telegram.",
     "Был на нашей выставке в марте.",
     "Сказал, что в следующем квартале будет новый объект.",
+)
+EMAIL_SUBJECTS = (
+    "Запрос коммерческого предложения",
+    "Уточнение по спецификации",
+    "Сроки поставки",
+    "Счёт на оплату",
+    "Договор: правки юристов",
+    "Re: Коммерческое предложение",
+    "Сертификаты соответствия",
+)
+EMAIL_BODIES = (
+    "Добрый день! Направляем уточнённую спецификацию, просим пересчитать стоимость.",
+    "Подскажите, пожалуйста, реальные сроки поставки при оплате на этой неделе.",
+    "Во вложении правки нашего юриста к договору. Посмотрите, пожалуйста.",
+    "Спасибо за предложение, руководство рассматривает, вернёмся с ответом.",
+    "Пришлите, пожалуйста, счёт на предоплату 50%.",
+)
+TELEGRAM_TEXTS = (
+    "Добрый день! Можно созвониться сегодня после обеда?",
+    "Получили КП, спасибо. Есть вопрос по доставке.",
+    "Оплату провели, посмотрите, пожалуйста.",
+    "Когда будет монтажная бригада на объекте?",
+    "Скиньте, пожалуйста, реквизиты ещё раз.",
 )
 LEAD_COMMENTS = (
     "Прошу перезвонить, интересует поставка насосов для нового объекта.",
@@ -662,6 +687,7 @@ class _DemoBuilder:
         self.deals()
         self.leads()
         self.notes()
+        self.timeline()
         self.apply_dates()
         self.result.counts = {
             "users": User.objects.count(),
@@ -671,6 +697,7 @@ class _DemoBuilder:
             "deals": Deal.objects.count(),
             "leads": Lead.objects.count(),
             "notes": Note.objects.count(),
+            "interactions": Interaction.objects.count(),
         }
         return self.result
 
@@ -1081,6 +1108,69 @@ class _DemoBuilder:
                     actor=contact.responsible, body=rng.choice(CONTACT_NOTES), contact=contact
                 )
                 self.backdate(note, self.later(created, 0.5, max(1.0, (self.now - created).days)))
+
+    def timeline(self) -> None:
+        """Calls, e-mails and Telegram messages with the clients of open and recent deals.
+
+        Stored as they would have been ingested (routed to the deal's owner), without the ingest
+        side effects: what is older than two days was handled; newer inbound items wait in the
+        owner's Inbox, with a notification.
+        """
+        rng = self.rng
+        rows: list[Interaction] = []
+        phones = dict(Identity.objects.filter(kind="phone").values_list("contact_id", "value"))
+        emails = dict(Identity.objects.filter(kind="email").values_list("contact_id", "value"))
+        for deal, created, closed in self.deal_log:
+            contact, owner = deal.contact, deal.responsible
+            if contact is None or owner is None or rng.random() < 0.4:
+                continue
+            end = closed or self.now
+            span = max(0.1, (end - created).total_seconds() / 86400)
+            for k in range(rng.randint(1, 4)):
+                at = self.later(created, 0.02, span)
+                choice, inbound = rng.random(), rng.random() < 0.6
+                row = Interaction(
+                    provider="demo",
+                    external_id=f"demo-{deal.pk}-{k}",
+                    occurred_at=at,
+                    contact=contact,
+                    deal=deal,
+                    user=owner,
+                    direction=Direction.IN if inbound else Direction.OUT,
+                    routed_to=owner if inbound else None,
+                )
+                if choice < 0.5 and contact.pk in phones:
+                    seconds = rng.randint(40, 900)
+                    missed = inbound and rng.random() < 0.15
+                    row.kind, row.channel = InteractionKind.CALL, "call"
+                    row.status = CallStatus.MISSED if missed else CallStatus.ANSWERED
+                    row.call_state = CallState.ENDED
+                    row.duration = 0 if missed else seconds
+                    extension = owner.extension or ""
+                    row.caller = phones[contact.pk] if inbound else extension
+                    row.called = extension if inbound else phones[contact.pk]
+                    row.extension = extension
+                    row.ended_at = at + datetime.timedelta(seconds=row.duration or 30)
+                elif choice < 0.8 and contact.pk in emails:
+                    row.kind, row.channel = InteractionKind.EMAIL, "email"
+                    row.subject = rng.choice(EMAIL_SUBJECTS)
+                    row.body = rng.choice(EMAIL_BODIES)
+                    row.message_id = f"<demo-{deal.pk}-{k}@otdel.demo>"
+                    row.thread_key = row.message_id
+                else:
+                    row.kind, row.channel = InteractionKind.MESSAGE, "telegram"
+                    row.body = rng.choice(TELEGRAM_TEXTS) if inbound else rng.choice(DEAL_NOTES)
+                if inbound and self.now - at > datetime.timedelta(days=2):
+                    row.handled_by, row.handled_at = (
+                        owner,
+                        at + datetime.timedelta(minutes=rng.randint(5, 90)),
+                    )
+                rows.append(row)
+        Interaction.objects.bulk_create(rows, batch_size=500)
+        for row in rows:
+            self.backdate(row, row.occurred_at)
+            if row.routed_to is not None and row.handled_at is None:
+                notify_inbound(interaction_id=row.pk)  # as ingesting it would have, after commit
 
     def apply_dates(self) -> None:
         """Move creation times back (auto_now_add can't be set on create), and the change log with them."""

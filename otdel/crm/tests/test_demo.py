@@ -12,6 +12,9 @@ from django.db import transaction
 from django.utils import timezone, translation
 
 from otdel.accounts.models import Role, User
+from otdel.automation.models import Notification
+from otdel.comms.models import Interaction
+from otdel.comms.selectors import inbox
 from otdel.core.identity import normalize_email, normalize_phone
 from otdel.crm import demo
 from otdel.crm.models import (
@@ -174,6 +177,19 @@ def test_load_demo_fills_an_empty_database_once(db):
     assert Note.objects.filter(deal__isnull=False).count() >= 100
     assert Note.objects.filter(deal__isnull=True, contact__isnull=False).exists()
 
+    # The timeline: calls, e-mails and Telegram with the clients of deals, back-dated; the newest
+    # inbound ones wait in their owner's Inbox, each with a notification in Russian.
+    kinds = Counter(Interaction.objects.values_list("kind", flat=True))
+    assert kinds["call"] >= 100 and kinds["email"] >= 50 and kinds["message"] >= 50
+    assert not Interaction.objects.filter(occurred_at__gt=now).exists()
+    assert Interaction.objects.filter(created_at__lt=now - datetime.timedelta(days=150)).exists()
+    manager = User.objects.filter(role=Role.SALES_MANAGER).first()
+    waiting = inbox(user=manager)
+    assert waiting.exists()
+    titles = set(Notification.objects.filter(user=manager).values_list("title", flat=True))
+    assert {t for t in titles if " от " in t} and not {t for t in titles if " from " in t}
+    assert Notification.objects.filter(user=manager, kind="inbound").count() == waiting.count()
+
     # Run again: --if-empty says so and adds nothing; without it the command refuses.
     before = counts()
     assert "not loaded" in load_demo("--if-empty")
@@ -198,6 +214,9 @@ def test_the_demo_is_the_same_on_every_run(db):
             ),
             *Lead.objects.order_by("created_at").values_list(
                 "contact__full_name", "verdict", "verdict_reason"
+            ),
+            *Interaction.objects.order_by("occurred_at", "contact__full_name", "kind").values_list(
+                "contact__full_name", "kind", "direction", "occurred_at", "duration", "subject", "body"
             ),
         ]
 
