@@ -127,33 +127,30 @@ def notify_missed_call(*, interaction_id: int, **extra: Any) -> None:
         .filter(origin=f"interaction:{interaction_id}", done_at__isnull=True)
         .first()
     )
-    if task is None or task.assignee is None:
-        return
-    with override(_language(task.assignee)):
-        title = task.title
-        if task.due_at:
-            due = formats.date_format(timezone.localtime(task.due_at), "SHORT_DATETIME_FORMAT")
-            title = _("%(task)s, by %(due)s") % {"task": task.title, "due": due}
-    notify(
-        user=task.assignee,
-        kind=Notification.Kind.MISSED_CALL,
-        key=f"task:{task.pk}",
-        title=title,
-        url=_card(task.contact_id),
-        contact=task.contact,
-    )
+    if task is not None and task.assignee is not None:
+        _notify_assignee(task, Notification.Kind.MISSED_CALL)
 
 
 @subscribe("task.created")
 def notify_task(*, task_id: int, actor_id: int | None = None, **extra: Any) -> None:
     task = Task.objects.select_related("assignee", "contact").filter(pk=task_id).first()
-    if task is None or task.assignee is None or task.assignee_id == actor_id:
-        return
+    if task is not None and task.assignee is not None and task.assignee_id != actor_id:
+        _notify_assignee(task, Notification.Kind.TASK)
+
+
+def _notify_assignee(task: Task, kind: str) -> None:
+    """A call-back task reads as itself with its due time; any other task as "New task: ..."."""
     with override(_language(task.assignee)):
-        title = _("New task: %(title)s") % {"title": task.title}
+        if kind == Notification.Kind.MISSED_CALL:
+            title = task.title
+            if task.due_at:
+                due = formats.date_format(timezone.localtime(task.due_at), "SHORT_DATETIME_FORMAT")
+                title = _("%(task)s, by %(due)s") % {"task": task.title, "due": due}
+        else:
+            title = _("New task: %(title)s") % {"title": task.title}
     notify(
         user=task.assignee,
-        kind=Notification.Kind.TASK,
+        kind=kind,
         key=f"task:{task.pk}",
         title=title,
         url=_card(task.contact_id),
