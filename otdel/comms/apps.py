@@ -11,12 +11,12 @@ class CommsConfig(AppConfig):
         # Importing the adapters registers their parsers and event handlers.
         # Periodic jobs run by `manage.py scheduler` (started by `serve`).
         from otdel.comms import handlers  # noqa: F401
-        from otdel.comms.email.imap import mail_setting
         from otdel.comms.email_tasks import mail_sync_all
         from otdel.comms.telegram import parse, services  # noqa: F401
         from otdel.comms.telephony import generic  # noqa: F401
         from otdel.comms.telephony.recordings import recordings_sweep
+        from otdel.core.conf import int_setting
         from otdel.core.scheduler import register_periodic
 
-        register_periodic("mail.sync_all", int(mail_setting("OTDEL_MAIL_POLL_SECONDS", 60)), mail_sync_all)
+        register_periodic("mail.sync_all", int(int_setting("OTDEL_MAIL_POLL_SECONDS", 60)), mail_sync_all)
         register_periodic("telephony.recordings_sweep", 15 * 60, recordings_sweep)

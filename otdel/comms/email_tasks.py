@@ -10,8 +10,9 @@ from django.utils import timezone
 from django_tasks import TaskContext, task
 
 from otdel.comms.email import sync
-from otdel.comms.email.imap import mail_setting
 from otdel.comms.models import Mailbox
+from otdel.core.conf import int_setting
+from otdel.core.scheduler import on_database_backend
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +39,7 @@ def mailbox_sync_now(mailbox_id: int) -> dict[str, Any] | None:
 
 def _pending(exclude: str | None) -> bool:
     """Is a periodic poll already waiting? (Known for the database backend; other backends: assume not.)"""
-    backend = mail_sync_all.get_backend()
-    if type(backend).__module__.split(".")[0] != "django_tasks_db":
+    if not on_database_backend(mail_sync_all):
         return False
     from django_tasks_db.models import DBTaskResult
 
@@ -58,7 +58,7 @@ def mail_sync_schedule(*, delay: float | None = None, exclude: str | None = None
         return False
     if _pending(exclude):
         return True
-    seconds = mail_setting("OTDEL_MAIL_POLL_SECONDS", 60) if delay is None else delay
+    seconds = int_setting("OTDEL_MAIL_POLL_SECONDS", 60) if delay is None else delay
     run_after = timezone.now() + datetime.timedelta(seconds=max(0.0, seconds))
     mail_sync_all.using(run_after=run_after).enqueue(reschedule=True)
     return True

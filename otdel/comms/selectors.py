@@ -6,10 +6,11 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from otdel.comms.models import Direction, Interaction, InteractionKind
+from otdel.comms.models import Direction, IntakeLog, Interaction, InteractionKind
 from otdel.core.scoping import scope
 from otdel.crm.models import Contact, Deal, Note, Task
 
@@ -210,3 +211,17 @@ def inbox(*, user: Any) -> QuerySet[Interaction]:
         .select_related("contact", "deal", "lead")
         .order_by("-occurred_at", "-id")
     )
+
+
+# Received deliveries older than this mean the background worker is not processing them.
+INTAKE_STALLED_AFTER = datetime.timedelta(minutes=5)
+
+
+def intake_waiting(*, user: Any) -> dict[str, Any]:
+    """Deliveries not processed yet: how many, since when, and whether that means no worker runs."""
+    waiting = scope(IntakeLog.objects.filter(status=IntakeLog.Status.RECEIVED), user).aggregate(
+        count=Count("id"), oldest=Min("created_at")
+    )
+    oldest = waiting["oldest"]
+    waiting["stalled"] = bool(oldest and timezone.now() - oldest > INTAKE_STALLED_AFTER)
+    return waiting

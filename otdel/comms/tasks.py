@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime
-import os
 import time
 
-from django.conf import settings
 from django.utils import timezone
 from django_tasks import TaskContext, task
 
-from otdel.core.scheduler import register_periodic
+from otdel.core.conf import int_setting
+from otdel.core.scheduler import on_database_backend, register_periodic
 
 # The scheduler queues a drain this often whatever happens (crashed workers, lost wake-ups).
 SWEEP_SECONDS = 60
@@ -19,10 +18,6 @@ SWEEP_SECONDS = 60
 # recordings) or it has run for DRAIN_SECONDS (so a stopping worker is not held up for long).
 DRAIN_SLICE = 100
 DRAIN_SECONDS = 10.0
-
-
-def _on_database_backend() -> bool:
-    return type(intake_drain.get_backend()).__module__.split(".")[0] == "django_tasks_db"
 
 
 def _waiting(current: str) -> tuple[bool, bool]:
@@ -47,7 +42,7 @@ def intake_drain(context: TaskContext) -> int:
     from otdel.comms.intake import intake_drain_now
 
     total = 0
-    looks_around = _on_database_backend()  # an inline backend runs nothing else meanwhile
+    looks_around = on_database_backend(intake_drain)  # an inline backend runs nothing else meanwhile
     deadline = time.monotonic() + DRAIN_SECONDS
     while True:
         done, empty = intake_drain_now(batch=DRAIN_SLICE)
@@ -80,10 +75,6 @@ INTAKE_KEEP_REFUSED_DAYS = 90
 PRUNE_BATCH = 5000
 
 
-def _days(name: str, default: int) -> int:
-    return int(getattr(settings, name, None) or os.environ.get(name) or default)
-
-
 @task()
 def intake_log_prune() -> int:
     """Delete old intake-log rows (``OTDEL_INTAKE_KEEP_DAYS`` / ``OTDEL_INTAKE_KEEP_REFUSED_DAYS``)
@@ -93,10 +84,10 @@ def intake_log_prune() -> int:
     now = timezone.now()
     total = 0
     ages = (
-        ([IntakeLog.Status.PROCESSED], _days("OTDEL_INTAKE_KEEP_DAYS", INTAKE_KEEP_DAYS)),
+        ([IntakeLog.Status.PROCESSED], int_setting("OTDEL_INTAKE_KEEP_DAYS", INTAKE_KEEP_DAYS)),
         (
             [IntakeLog.Status.REJECTED, IntakeLog.Status.FAILED],
-            _days("OTDEL_INTAKE_KEEP_REFUSED_DAYS", INTAKE_KEEP_REFUSED_DAYS),
+            int_setting("OTDEL_INTAKE_KEEP_REFUSED_DAYS", INTAKE_KEEP_REFUSED_DAYS),
         ),
     )
     for statuses, days in ages:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime
 import json
 import mimetypes
 import posixpath
@@ -15,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
@@ -898,10 +897,6 @@ def webform_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     return _settings_page(request, "comms/settings/webform_form.html", "forms", **context)
 
 
-# Received deliveries older than this mean the background worker is not processing them.
-INTAKE_STALLED_AFTER = datetime.timedelta(minutes=5)
-
-
 @admin_required
 def intake_list(request: HttpRequest) -> HttpResponse:
     logs = scope(IntakeLog.objects.all(), request.user)
@@ -915,18 +910,13 @@ def intake_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(logs.defer("body", "headers").order_by("-created_at", "-id"), LIST_PAGE).get_page(
         request.GET.get("page")
     )
-    waiting = scope(IntakeLog.objects.filter(status=IntakeLog.Status.RECEIVED), request.user).aggregate(
-        count=Count("id"), oldest=Min("created_at")
-    )
-    stalled = bool(waiting["oldest"] and timezone.now() - waiting["oldest"] > INTAKE_STALLED_AFTER)
     return _settings_page(
         request,
         "comms/settings/intake_list.html",
         "intake",
         page=page,
         filter_form=filter_form,
-        waiting=waiting,
-        stalled=stalled,
+        waiting=selectors.intake_waiting(user=request.user),
     )
 
 

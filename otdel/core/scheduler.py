@@ -25,6 +25,11 @@ class Periodic:
 _registry: dict[str, Periodic] = {}
 
 
+def on_database_backend(task: Any) -> bool:
+    """Does ``task`` run on the database backend (django_tasks_db), whose queue can be looked into?"""
+    return type(task.get_backend()).__module__.split(".")[0] == "django_tasks_db"
+
+
 def register_periodic(name: str, seconds: int, task: Any) -> None:
     _registry[name] = Periodic(name, seconds, task)
 

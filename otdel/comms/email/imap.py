@@ -4,33 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import os
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from imapclient import IMAPClient
 
 from otdel.comms.models import Mailbox
-
-
-def mail_setting(name: str, default: int) -> int:
-    """Tunables of the mail channel (Django settings, else the environment), e.g. OTDEL_MAIL_TIMEOUT."""
-    value = getattr(settings, name, None)
-    if value is None:
-        value = os.environ.get(name) or default
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
+from otdel.core.conf import int_setting
 
 
 @contextlib.contextmanager
 def imap_connect(mailbox: Mailbox) -> Iterator[IMAPClient]:
     """A logged-in connection; TLS from the first byte (993) or upgraded with STARTTLS when offered."""
-    timeout = mail_setting("OTDEL_MAIL_TIMEOUT", 30)
+    timeout = int_setting("OTDEL_MAIL_TIMEOUT", 30)
     context = ssl.create_default_context()
     client = IMAPClient(
         mailbox.imap_host,

@@ -16,11 +16,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from otdel.comms.email.imap import mail_setting
 from otdel.comms.email.parse import parse_message
 from otdel.comms.email.sync import mail_event, mail_store, own_addresses
 from otdel.comms.models import Direction, Interaction, InteractionKind, Mailbox
 from otdel.comms.services import interaction_mark_handled
+from otdel.core.conf import int_setting
 from otdel.core.context import acting_as
 from otdel.core.exceptions import field_error
 from otdel.core.identity import normalize_email
@@ -173,7 +173,7 @@ def _smtp_error(exc: Exception) -> ValidationError:
 
 def smtp_deliver(*, mailbox: Mailbox, message: EmailMessage, recipients: list[str]) -> None:
     """Hand the message to the mailbox's SMTP server (SSL, STARTTLS or plain, as configured)."""
-    timeout = mail_setting("OTDEL_MAIL_TIMEOUT", 30)
+    timeout = int_setting("OTDEL_MAIL_TIMEOUT", 30)
     context = ssl.create_default_context()
     try:
         smtp: smtplib.SMTP
@@ -235,9 +235,7 @@ def email_send(
     if recipient in own_addresses():
         raise field_error("contact", _("This address is one of our own mailboxes."), "own_address")
     files = _attachment_parts(attachments)
-    if sum(len(data) for _name, data, _type in files) > mail_setting(
-        "OTDEL_MAIL_MAX_BYTES", 25 * 1024 * 1024
-    ):
+    if sum(len(data) for _name, data, _type in files) > int_setting("OTDEL_MAIL_MAX_BYTES", 25 * 1024 * 1024):
         raise field_error("attachments", _("The attachments are too large for e-mail."), "too_large")
     message = _compose(
         actor=actor,

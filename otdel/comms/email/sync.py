@@ -32,7 +32,6 @@ from otdel.comms.email.imap import (
     folder_open,
     folder_resolve,
     imap_connect,
-    mail_setting,
     uids_after,
 )
 from otdel.comms.email.parse import MailAttachment, ParsedMail, clean_text, parse_message
@@ -47,6 +46,7 @@ from otdel.comms.models import (
     MailFolderCursor,
 )
 from otdel.comms.services import InboundEvent, IngestResult, ingest_event
+from otdel.core.conf import int_setting
 from otdel.core.context import acting_as
 
 logger = logging.getLogger(__name__)
@@ -313,7 +313,7 @@ def _retry_later(
             headers__uidvalidity=uidvalidity,
         ).count()
     )
-    limit = mail_setting("OTDEL_MAIL_MAX_ATTEMPTS", 5)
+    limit = int_setting("OTDEL_MAIL_MAX_ATTEMPTS", 5)
     error = traceback.format_exc()
     if attempts >= limit:
         error += f"\nGave up after {attempts} attempts; the message is skipped."
@@ -391,7 +391,7 @@ def _sync_folder(
 ) -> None:
     state = folder_open(client, folder)
     cursor = MailFolderCursor.objects.filter(mailbox=mailbox, folder=folder).first()
-    window = datetime.timedelta(days=mail_setting("OTDEL_MAIL_INITIAL_DAYS", 7))
+    window = datetime.timedelta(days=int_setting("OTDEL_MAIL_INITIAL_DAYS", 7))
     since: datetime.date | None = None
     last_uid = 0
     if cursor is None:
@@ -405,10 +405,10 @@ def _sync_folder(
     else:
         last_uid = cursor.last_uid
     found = uids_after(client, last_uid, since)
-    limit = mail_setting("OTDEL_MAIL_MAX_PER_POLL", 500)
+    limit = int_setting("OTDEL_MAIL_MAX_PER_POLL", 500)
     uids = found[:limit]
-    batch_size = max(1, mail_setting("OTDEL_MAIL_FETCH_BATCH", 25))
-    max_bytes = mail_setting("OTDEL_MAIL_MAX_BYTES", 25 * 1024 * 1024)
+    batch_size = max(1, int_setting("OTDEL_MAIL_FETCH_BATCH", 25))
+    max_bytes = int_setting("OTDEL_MAIL_MAX_BYTES", 25 * 1024 * 1024)
     done_up_to = last_uid
     blocked = False
 

@@ -9,9 +9,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections, connection
 
-from otdel.comms.email.imap import mail_setting
 from otdel.comms.email.sync import SyncResult, mailbox_sync
 from otdel.comms.models import Mailbox
+from otdel.core.conf import int_setting
 
 
 class Command(BaseCommand):
@@ -35,7 +35,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         interval = options["interval"]
         if interval is None:
-            interval = float(mail_setting("OTDEL_MAIL_POLL_SECONDS", 60))
+            interval = float(int_setting("OTDEL_MAIL_POLL_SECONDS", 60))
         if not options["loop"]:
             self._poll(options["mailbox"])
             return
