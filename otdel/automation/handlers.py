@@ -17,7 +17,15 @@ from django.utils.translation import gettext_noop, override
 from otdel.automation.models import Notification
 from otdel.automation.services import notify
 from otdel.comms.models import Direction, Interaction, InteractionKind
-from otdel.core.events import subscribe
+from otdel.core.events import (
+    CallMissed,
+    DealCreated,
+    DealReassigned,
+    InteractionReceived,
+    LeadCreated,
+    TaskCreated,
+    subscribe,
+)
 from otdel.crm.models import Channel, Deal, Lead, Task
 
 
@@ -30,8 +38,9 @@ def _language(user: Any) -> str | None:
     return getattr(user, "language", None) or None
 
 
-@subscribe("lead.created")
-def notify_lead(*, lead_id: int, actor_id: int | None = None, **extra: Any) -> None:
+@subscribe(LeadCreated)
+def notify_lead(event: LeadCreated) -> None:
+    lead_id, actor_id = event.lead_id, event.actor_id
     lead = Lead.objects.select_related("contact", "responsible").filter(pk=lead_id).first()
     if lead is None or lead.responsible is None or lead.responsible_id == actor_id or lead.verdict:
         return  # (a lead triaged before this ran needs no "new lead": a deal or nothing follows)
@@ -50,17 +59,20 @@ def notify_lead(*, lead_id: int, actor_id: int | None = None, **extra: Any) -> N
     )
 
 
-@subscribe("deal.created")
-def notify_deal(*, deal_id: int, actor_id: int | None = None, **extra: Any) -> None:
+@subscribe(DealCreated)
+def notify_deal(event: DealCreated) -> None:
     """A deal someone else opened for you (a qualified lead from triage, the head of sales)."""
-    _notify_deal_owner(deal_id, actor_id, gettext_noop("New deal: %(title)s"), key="deal:{pk}")
+    _notify_deal_owner(event.deal_id, event.actor_id, gettext_noop("New deal: %(title)s"), key="deal:{pk}")
 
 
-@subscribe("deal.reassigned")
-def notify_deal_reassigned(*, deal_id: int, actor_id: int | None = None, **extra: Any) -> None:
+@subscribe(DealReassigned)
+def notify_deal_reassigned(event: DealReassigned) -> None:
     """A deal someone else handed over to you (each handover once: the key holds the version)."""
     _notify_deal_owner(
-        deal_id, actor_id, gettext_noop("Deal handed to you: %(title)s"), key="deal:{pk}:v{version}"
+        event.deal_id,
+        event.actor_id,
+        gettext_noop("Deal handed to you: %(title)s"),
+        key="deal:{pk}:v{version}",
     )
 
 
@@ -87,8 +99,9 @@ def _notify_deal_owner(deal_id: int, actor_id: int | None, template: str, *, key
 _NOTIFIED_KINDS = (InteractionKind.EMAIL, InteractionKind.MESSAGE, InteractionKind.FORM)
 
 
-@subscribe("interaction.created")
-def notify_inbound(*, interaction_id: int, **extra: Any) -> None:
+@subscribe(InteractionReceived)
+def notify_inbound(event: InteractionReceived) -> None:
+    interaction_id = event.interaction_id
     interaction = (
         Interaction.objects.select_related("contact", "routed_to", "lead").filter(pk=interaction_id).first()
     )
@@ -120,8 +133,9 @@ def notify_inbound(*, interaction_id: int, **extra: Any) -> None:
     )
 
 
-@subscribe("call.missed")
-def notify_missed_call(*, interaction_id: int, **extra: Any) -> None:
+@subscribe(CallMissed)
+def notify_missed_call(event: CallMissed) -> None:
+    interaction_id = event.interaction_id
     task = (
         Task.objects.select_related("assignee", "contact")
         .filter(origin=f"interaction:{interaction_id}", done_at__isnull=True)
@@ -131,8 +145,9 @@ def notify_missed_call(*, interaction_id: int, **extra: Any) -> None:
         _notify_assignee(task, Notification.Kind.MISSED_CALL)
 
 
-@subscribe("task.created")
-def notify_task(*, task_id: int, actor_id: int | None = None, **extra: Any) -> None:
+@subscribe(TaskCreated)
+def notify_task(event: TaskCreated) -> None:
+    task_id, actor_id = event.task_id, event.actor_id
     task = Task.objects.select_related("assignee", "contact").filter(pk=task_id).first()
     if task is not None and task.assignee is not None and task.assignee_id != actor_id:
         _notify_assignee(task, Notification.Kind.TASK)

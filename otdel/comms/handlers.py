@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.utils import timezone
 
 from otdel.accounts.models import User
 from otdel.comms.models import Interaction
-from otdel.core.events import subscribe
+from otdel.core.events import TaskCompleted, subscribe
 from otdel.crm.models import Task
 
 
-@subscribe("task.completed")
-def missed_call_called_back(*, task_id: int, actor_id: int | None = None, **_kwargs: Any) -> None:
+@subscribe(TaskCompleted)
+def missed_call_called_back(event: TaskCompleted) -> None:
+    task_id, actor_id = event.task_id, event.actor_id
     """Done with the call-back task of a missed call = the call is handled; it leaves the Inbox."""
     task = Task.objects.filter(pk=task_id).only("origin", "assignee_id", "done_at").first()
     if task is None or not task.origin.startswith("interaction:"):

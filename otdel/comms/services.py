@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from otdel.accounts.models import User
 from otdel.comms.models import CallState, CallStatus, Direction, Interaction, InteractionKind
 from otdel.core.context import acting_as
-from otdel.core.events import emit
+from otdel.core.events import CallMissed, InteractionReceived, LeadCreated, emit
 from otdel.core.identity import normalize_identity
 from otdel.crm.models import Contact, Deal, Identity, Lead, LeadSource, Stage, Task
 from otdel.crm.selectors import contact_by_identity
@@ -143,7 +143,7 @@ def _ingest(event: InboundEvent) -> IngestResult:
     with transaction.atomic():
         interaction.save()
     _after_call_change(interaction, previous_state=CallState.NONE)
-    emit("interaction.created", interaction_id=interaction.pk)
+    emit(InteractionReceived(interaction_id=interaction.pk))
     return IngestResult(interaction, created=True, destination=destination)
 
 
@@ -267,7 +267,7 @@ def _attach_to_work(
             contact.save(update_fields=["responsible", "version", "updated_at"])
     interaction.lead = lead
     interaction.deal = deal
-    emit("lead.created", lead_id=lead.pk)
+    emit(LeadCreated(lead_id=lead.pk))
 
 
 # --- calls ---------------------------------------------------------------------------------
@@ -408,7 +408,7 @@ def _after_call_change(interaction: Interaction, *, previous_state: int) -> None
             "lead": interaction.lead,
         },
     )
-    emit("call.missed", interaction_id=interaction.pk)
+    emit(CallMissed(interaction_id=interaction.pk))
 
 
 @transaction.atomic

@@ -30,6 +30,7 @@ from otdel.accounts import services as account_services
 from otdel.accounts.models import Department, Role, User
 from otdel.automation.handlers import notify_inbound
 from otdel.comms.models import CallState, CallStatus, Direction, Interaction, InteractionKind
+from otdel.core.events import InteractionReceived
 from otdel.core.identity import normalize_identity
 from otdel.core.models import ObjectChange
 from otdel.crm import services
@@ -1170,7 +1171,7 @@ class _DemoBuilder:
         for row in rows:
             self.backdate(row, row.occurred_at)
             if row.routed_to is not None and row.handled_at is None:
-                notify_inbound(interaction_id=row.pk)  # as ingesting it would have, after commit
+                notify_inbound(InteractionReceived(interaction_id=row.pk))  # as ingesting it would have, after commit
 
     def apply_dates(self) -> None:
         """Move creation times back (auto_now_add can't be set on create), and the change log with them."""

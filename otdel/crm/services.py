@@ -14,7 +14,23 @@ from django.utils.translation import gettext as _
 
 from otdel.core.changelog import check_version, record_change
 from otdel.core.context import acting_as
-from otdel.core.events import emit
+from otdel.core.events import (
+    ContactCreated,
+    ContactMerged,
+    ContactTargetRestored,
+    DealCreated,
+    DealLost,
+    DealReassigned,
+    DealStageEntered,
+    DealWon,
+    LeadCreated,
+    LeadReturnedToTriage,
+    LeadTriaged,
+    NoteCreated,
+    TaskCompleted,
+    TaskCreated,
+    emit,
+)
 from otdel.core.exceptions import ConflictError, field_error
 from otdel.core.identity import normalize_identity
 from otdel.core.models import ObjectChange
@@ -156,7 +172,7 @@ def contact_create(
         _set_fields(contact, fields, CONTACT_FIELDS)
         _save(contact)
         _attach_identities(contact, pairs)
-        emit("contact.created", contact_id=contact.pk)
+        emit(ContactCreated(contact_id=contact.pk))
         return contact
 
 
@@ -245,7 +261,7 @@ def contact_merge(*, actor: Any, source: Contact, target: Contact) -> Contact:
             from otdel.routing.services import non_target_take_over
 
             non_target_take_over(contact=target)
-        emit("contact.merged", source_id=source.pk, target_id=target.pk)
+        emit(ContactMerged(source_id=source.pk, target_id=target.pk))
         return target
 
 
@@ -267,7 +283,7 @@ def note_create(
     if contact is None and deal is not None:
         contact = deal.contact
     note = Note.objects.create(author=actor, body=body, contact=contact, company=company, deal=deal)
-    emit("note.created", note_id=note.pk)
+    emit(NoteCreated(note_id=note.pk))
     return note
 
 
@@ -338,7 +354,7 @@ def deal_create(
         if stage.is_terminal:
             deal.closed_at = timezone.now()
         _save(deal)
-        emit("deal.created", deal_id=deal.pk, actor_id=getattr(actor, "pk", None))
+        emit(DealCreated(deal_id=deal.pk, actor_id=getattr(actor, "pk", None)))
         return deal
 
 
@@ -361,7 +377,7 @@ def deal_update(*, actor: Any, deal: Deal, expected_version: int | None = None, 
             deal.lost_reason, deal.lost_comment = lost_reason, lost_comment
         _save(deal)
         if deal.responsible_id is not None and deal.responsible_id != previous_responsible:
-            emit("deal.reassigned", deal_id=deal.pk, actor_id=getattr(actor, "pk", None))
+            emit(DealReassigned(deal_id=deal.pk, actor_id=getattr(actor, "pk", None)))
         return deal
 
 
@@ -404,7 +420,16 @@ def deal_move(
             deal.position = _top_position(stage)
         deal.save()
         if stage.pk != old_stage.pk:
-            emit("deal.stage_changed", deal_id=deal.pk, from_stage=old_stage.pk, to_stage=stage.pk)
+            actor_id = getattr(actor, "pk", None)
+            emit(
+                DealStageEntered(
+                    deal_id=deal.pk, from_stage=old_stage.pk, to_stage=stage.pk, actor_id=actor_id
+                )
+            )
+            if stage.kind == Stage.Kind.WON:
+                emit(DealWon(deal_id=deal.pk, actor_id=actor_id))
+            elif stage.kind == Stage.Kind.LOST:
+                emit(DealLost(deal_id=deal.pk, actor_id=actor_id))
         return deal
 
 
@@ -431,7 +456,7 @@ def lead_create(*, actor: Any, contact: Contact, source: str, channel: str, **fi
         if lead.responsible is None:
             lead.responsible = contact.responsible
         _save(lead)
-        emit("lead.created", lead_id=lead.pk, actor_id=getattr(actor, "pk", None))
+        emit(LeadCreated(lead_id=lead.pk, actor_id=getattr(actor, "pk", None)))
         return lead
 
 
@@ -508,7 +533,7 @@ def lead_triage(
             ObjectChange.Action.TRIAGE,
             changes={"verdict": verdict, "reason": lead.verdict_reason},
         )
-        emit("lead.triaged", lead_id=lead.pk, verdict=verdict)
+        emit(LeadTriaged(lead_id=lead.pk, verdict=verdict, actor_id=getattr(actor, "pk", None)))
         return lead
 
 
@@ -586,8 +611,8 @@ def contact_restore_target(*, actor: Any, contact: Contact) -> Contact:
             lead.triaged_at = None
             lead.status = Lead.Status.NEW
             lead.save()
-            emit("lead.returned_to_triage", lead_id=lead.pk)
-    emit("contact.target_restored", contact_id=contact.pk)
+            emit(LeadReturnedToTriage(lead_id=lead.pk))
+    emit(ContactTargetRestored(contact_id=contact.pk))
     return contact
 
 
@@ -705,7 +730,7 @@ def task_create(
     )
     with acting_as(actor):
         _save(task, exclude=["contact", "deal", "lead", "assignee"])
-    emit("task.created", task_id=task.pk, actor_id=getattr(actor, "pk", None))
+    emit(TaskCreated(task_id=task.pk, actor_id=getattr(actor, "pk", None)))
     return task
 
 
@@ -718,5 +743,5 @@ def task_complete(*, actor: Any, task: Task) -> Task:
     task.done_at = timezone.now()
     with acting_as(actor):
         task.save()
-    emit("task.completed", task_id=task.pk, actor_id=getattr(actor, "pk", None))
+    emit(TaskCompleted(task_id=task.pk, actor_id=getattr(actor, "pk", None)))
     return task

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from otdel.core.changelog import record_change
 from otdel.core.context import acting_as
-from otdel.core.events import emit
+from otdel.core.events import ConsentGiven, ConsentTextCreated, emit
 from otdel.core.models import ObjectChange
 from otdel.privacy.models import Consent, ConsentPurpose, ConsentText
 
@@ -87,7 +87,7 @@ def consent_purpose_upsert(
                 },
                 message="consent text changed",
             )
-        emit("consent_text.created", text_id=new_text.pk)
+        emit(ConsentTextCreated(text_id=new_text.pk))
         return PurposeUpsertResult(purpose, new_text, created=created, new_version=True)
 
 
@@ -118,5 +118,5 @@ def consent_record(
         source=(source or "")[:120],
         interaction=interaction,
     )
-    emit("consent.given", consent_id=consent.pk)
+    emit(ConsentGiven(consent_id=consent.pk))
     return consent

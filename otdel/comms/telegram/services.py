@@ -22,7 +22,7 @@ from otdel.comms.services import InboundEvent, ingest_event, interaction_mark_ha
 from otdel.comms.telegram.botapi import DEFAULT_API_BASE_URL, BotApi, BotApiError
 from otdel.comms.telegram.parse import message_file, now_or, provider_for, shared_own_phone
 from otdel.core.context import acting_as
-from otdel.core.events import subscribe
+from otdel.core.events import InteractionReceived, subscribe
 from otdel.core.exceptions import ConflictError, field_error
 from otdel.crm.models import Contact, Identity, Lead, Verdict
 from otdel.crm.selectors import contact_by_identity
@@ -504,8 +504,9 @@ def _fold_into_open_work(*, contact: Contact, chat_leads: list[Lead]) -> None:
         lead_triage(actor=None, lead=chat_lead, verdict=Verdict.DUPLICATE, duplicate_of=contact)
 
 
-@subscribe("interaction.created")
-def telegram_interaction_created(*, interaction_id: int, **_kwargs: Any) -> None:
+@subscribe(InteractionReceived)
+def telegram_interaction_created(event: InteractionReceived) -> None:
+    interaction_id = event.interaction_id
     """After an incoming Telegram message is stored: fetch its file, merge by a shared phone, ask for it."""
     interaction = Interaction.objects.select_related("contact").filter(pk=interaction_id).first()
     if (

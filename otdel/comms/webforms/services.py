@@ -26,7 +26,7 @@ from otdel.comms.services import InboundEvent, ingest_event
 from otdel.comms.webforms.selectors import HONEYPOT, UTM_FIELDS, webform_consents
 from otdel.core.changelog import check_version
 from otdel.core.context import acting_as
-from otdel.core.events import emit
+from otdel.core.events import WebformSubmitted, emit
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import normalize_email, normalize_phone
 from otdel.privacy.models import ConsentPurpose, ConsentText
@@ -583,7 +583,7 @@ def webform_submit(*, form: WebForm, data: Any, meta: SubmissionMeta) -> Submiss
                 **log_meta,
             )
             if result.created:
-                emit("webform.submitted", form_id=form.pk, interaction_id=interaction.pk)
+                emit(WebformSubmitted(form_id=form.pk, interaction_id=interaction.pk))
     except Exception:
         # Everything above rolled back together; keep the delivery so the admin can see what failed.
         IntakeLog.objects.create(

@@ -1,10 +1,13 @@
 """The change log records who changed what, and domain events fire only after commit."""
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import pytest
 from django.db import transaction
 
 from otdel.core.context import acting_as
-from otdel.core.events import emit, subscribe
+from otdel.core.events import DomainEvent, emit, subscribe
 from otdel.core.models import ObjectChange
 from otdel.crm.models import Company
 
@@ -43,16 +46,21 @@ def test_version_grows_on_each_save():
 def test_events_fire_after_commit_and_not_on_rollback():
     received: list[int] = []
 
-    @subscribe("test.happened")
-    def handler(value: int) -> None:
-        received.append(value)
+    @dataclass(frozen=True, kw_only=True)
+    class Happened(DomainEvent):
+        name: ClassVar[str] = "test.happened"
+        value: int
+
+    @subscribe(Happened)
+    def handler(event: Happened) -> None:
+        received.append(event.value)
 
     with transaction.atomic():
-        emit("test.happened", value=1)
+        emit(Happened(value=1))
         assert received == []
     assert received == [1]
 
     with pytest.raises(RuntimeError), transaction.atomic():
-        emit("test.happened", value=2)
+        emit(Happened(value=2))
         raise RuntimeError("rollback")
     assert received == [1]
