@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -26,6 +26,7 @@ from otdel.accounts.views import work_days_text
 from otdel.core import services as core_services
 from otdel.core.exceptions import ConflictError
 from otdel.core.models import CalendarDay
+from otdel.core.scoping import scope
 from otdel.web.forms import StyledForm
 
 View = Callable[..., HttpResponse]
@@ -36,17 +37,8 @@ SCHEDULE_PAGE = 50
 
 
 def managed_users(actor: Any) -> QuerySet[User]:
-    """People whose absences ``actor`` manages: everyone for an administrator, the department for its head."""
-    people = User.objects.exclude(role=Role.INTEGRATION)
-    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
-        return people.none()
-    if actor.is_admin:
-        return people
-    if actor.role == Role.HEAD_OF_SALES:
-        if actor.department_id is None:
-            return people.filter(pk=actor.pk)
-        return people.filter(Q(department_id=actor.department_id) | Q(pk=actor.pk))
-    return people.none()
+    """People whose absences ``actor`` manages (``scope(..., "manage")``)."""
+    return scope(User.objects.all(), actor, "manage")
 
 
 def may_manage_schedules(user: Any) -> bool:

@@ -26,7 +26,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_tasks import TaskResultStatus
 
-from otdel.accounts.models import Role, User
+from otdel.accounts.models import User
+from otdel.accounts.permissions import may_see_team, signed_in
 from otdel.accounts.views import admin_required
 from otdel.comms import selectors, settings_services
 from otdel.comms.email.sanitize import sanitize_html
@@ -356,7 +357,7 @@ def _reply_send(
     deal: Deal | None,
 ) -> str:
     """Call the one service of the tab; returns what to tell the user."""
-    user = request.user
+    user = signed_in(request)
     data = form.cleaned_data
     if tab == "note":
         crm_services.note_create(actor=user, body=data["body"], contact=contact, deal=deal)
@@ -507,7 +508,7 @@ def attachment(request: HttpRequest, pk: int) -> FileResponse:
 @require_POST
 def task_done(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_object_or_404(crm_selectors.task_list(user=request.user), pk=pk)
-    crm_services.task_complete(actor=request.user, task=task)
+    crm_services.task_complete(actor=signed_in(request), task=task)
     if not _is_htmx(request):
         messages.success(request, _("Task done: %(title)s") % {"title": task.title})
         return _back(request, "comms_inbox")
@@ -527,12 +528,8 @@ def _back(request: HttpRequest, default: str) -> HttpResponse:
 
 
 def _inbox_users(viewer: Any) -> QuerySet[User]:
-    """Whose inbox the viewer may open: administrators anyone's, the head of sales their department's."""
-    if viewer.is_admin:
-        return User.objects.filter(is_active=True)
-    if viewer.role == Role.HEAD_OF_SALES and viewer.department_id is not None:
-        return User.objects.filter(Q(department_id=viewer.department_id) | Q(pk=viewer.pk), is_active=True)
-    return User.objects.filter(pk=viewer.pk)
+    """Whose inbox the viewer may open (``scope(..., "inbox")``)."""
+    return scope(User.objects.all(), viewer, "inbox")
 
 
 @login_required
@@ -551,7 +548,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         {"task": task, "overdue": task.due_at is not None and task.due_at < now}
         for task in crm_selectors.task_open_for(user=target)[:INBOX_TASKS]
     ]
-    can_pick = viewer.is_admin or viewer.role == Role.HEAD_OF_SALES  # type: ignore[union-attr]
+    can_pick = may_see_team(viewer)
     return render(
         request,
         "comms/inbox.html",

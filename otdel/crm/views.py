@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from otdel.accounts.permissions import signed_in
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import format_phone, guess_identity
 from otdel.core.models import ObjectChange
@@ -42,6 +43,7 @@ from otdel.crm.forms import (
 )
 from otdel.crm.models import Company, Contact, Deal, Lead, LostReason, Pipeline, Stage, Verdict
 from otdel.crm.templatetags.crm_tags import money_text
+from otdel.routing import triage
 
 KANBAN_PAGE = 20
 LIST_PAGE = 50
@@ -157,7 +159,7 @@ def kanban_column(request: HttpRequest, stage_id: int) -> HttpResponse:
 @require_POST
 def deal_move(request: HttpRequest, pk: int) -> JsonResponse:
     """A kanban drop: JSON in, JSON out (new column totals, or the reason it was refused)."""
-    user = request.user
+    user = signed_in(request)
     deal = get_scoped_or_404(Deal.objects.select_related("pipeline", "stage"), user, "change", pk=pk)
     stage = scope(Stage.objects.all(), user).filter(pk=_int(request.POST.get("stage")) or 0).first()
     if stage is None:
@@ -248,7 +250,7 @@ def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def deal_create(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = signed_in(request)
     if request.method == "POST":
         form = _deal_form(request, request.POST)
         if form.is_valid():
@@ -281,7 +283,7 @@ def deal_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    user = request.user
+    user = signed_in(request)
     deal = get_scoped_or_404(Deal.objects.select_related("pipeline", "stage"), user, "change", pk=pk)
     if request.method == "POST":
         form = _deal_form(request, request.POST, deal=deal)
@@ -372,7 +374,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def contact_create(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = signed_in(request)
     companies = selectors.company_list(user=user)
     if request.method == "POST":
         form = ContactForm(request.POST, companies=companies)
@@ -398,7 +400,7 @@ def contact_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    user = request.user
+    user = signed_in(request)
     contact = get_scoped_or_404(Contact.objects.filter(merged_into__isnull=True), user, "change", pk=pk)
     companies = selectors.company_list(user=user)
     if request.method == "POST":
@@ -427,7 +429,7 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def contact_merge(request: HttpRequest, pk: int) -> HttpResponse:
-    user = request.user
+    user = signed_in(request)
     source = get_scoped_or_404(Contact.objects.filter(merged_into__isnull=True), user, "change", pk=pk)
     form = MergeForm(request.POST, contacts=selectors.contact_list(user=user).exclude(pk=source.pk))
     if not form.is_valid():
@@ -505,7 +507,7 @@ def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def company_create(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = signed_in(request)
     if request.method == "POST":
         form = CompanyForm(request.POST)
         if form.is_valid():
@@ -526,7 +528,7 @@ def company_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def company_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    user = request.user
+    user = signed_in(request)
     company = get_scoped_or_404(Company.objects.all(), user, "change", pk=pk)
     if request.method == "POST":
         form = CompanyForm(request.POST, company=company)
@@ -572,7 +574,7 @@ def note_add(request: HttpRequest, subject: str, pk: int) -> HttpResponse:
     form = NoteForm(request.POST)
     if form.is_valid():
         try:
-            services.note_create(actor=request.user, body=form.cleaned_data["body"], **{subject: obj})
+            services.note_create(actor=signed_in(request), body=form.cleaned_data["body"], **{subject: obj})
         except ValidationError as exc:
             form.add_service_error(exc)
         else:
@@ -636,12 +638,12 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def lead_triage(request: HttpRequest, pk: int) -> HttpResponse:
     """A triage button: htmx swaps the inbox row with the outcome (or the row with its errors)."""
-    user = request.user
+    user = signed_in(request)
     lead = get_scoped_or_404(_lead_queryset(user), user, "change", pk=pk)
     form = _triage_form(request, lead, request.POST)
     if form.is_valid():
         try:
-            lead = services.lead_triage(
+            lead = triage.lead_triage(
                 actor=user,
                 lead=lead,
                 verdict=form.cleaned_data["verdict"],
@@ -677,7 +679,7 @@ def lead_triage(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def lead_create(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = signed_in(request)
     contacts = selectors.contact_list(user=user)
     if request.method == "POST":
         form = LeadCreateForm(request.POST, contacts=contacts)

@@ -58,7 +58,7 @@ def test_completing_the_call_back_task_marks_the_missed_call_handled(client, off
 def test_a_plain_task_touches_no_interaction(client, office_manager):
     _missed_call("m2")
     call = Interaction.objects.get()
-    other = Task.objects.create(title="Отправить КП", assignee=office_manager, origin="")
+    other = Task.objects.create(title="Отправить КП", assignee=office_manager)
     client.force_login(office_manager)
     client.post(reverse("comms_task_done", args=[other.pk]))
     call.refresh_from_db()
