@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from otdel.accounts.permissions import signed_in
 from otdel.api.base import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND, ScopedViewSet, errors_renamed
 from otdel.api.permissions import IsAdminOrReadOnly
-from otdel.comms.selectors import TimelineCursor
+from otdel.comms.selectors import TimelineCursor, timeline_page
 from otdel.core.scoping import scope
 from otdel.crm import selectors, services
 from otdel.crm.api.serializers import (
@@ -47,6 +47,7 @@ from otdel.routing.nontarget import contact_restore_target
 from otdel.routing.triage import lead_triage
 
 WRITE_ERRORS = {400: BAD_REQUEST, 404: NOT_FOUND, 409: CONFLICT}
+TIMELINE_API_PAGE = 200
 
 
 def _valid(serializer_class: type, request: Request, *, partial: bool = False) -> dict[str, Any]:
@@ -224,7 +225,10 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixi
                 raise ValidationError(
                     {"before": [_("Not a timeline position; use the `next` link.")]}
                 ) from None
-        rows, after = selectors.contact_timeline(user=request.user, contact=contact, before=before)
+        items, after = timeline_page(
+            user=request.user, contact=contact, before=before, limit=TIMELINE_API_PAGE, with_leads=True
+        )
+        rows = [item.as_dict() for item in items]
         next_url = None
         if after is not None:
             next_url = request.build_absolute_uri(f"{request.path}?{urlencode({'before': after.encode()})}")
