@@ -28,6 +28,7 @@ from otdel.core.exceptions import ConflictError
 from otdel.core.models import CalendarDay
 from otdel.core.scoping import scope
 from otdel.web.forms import StyledForm
+from otdel.web.http import form_save
 
 View = Callable[..., HttpResponse]
 SCHEDULE_PAGE = 50
@@ -221,14 +222,15 @@ def absence_create(request: HttpRequest, user_id: int) -> HttpResponse:
     if not may_change:
         raise Http404
     form = AbsenceForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.absence_create(actor=request.user, user=person, **form.cleaned_data)
-        except (ValidationError, ConflictError) as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, _("Absence of %(name)s saved.") % {"name": person})
-            return redirect("absence_list", user_id=person.pk)
+    if (
+        request.method == "POST"
+        and form_save(
+            form, lambda: services.absence_create(actor=request.user, user=person, **form.cleaned_data)
+        )
+        is not None
+    ):
+        messages.success(request, _("Absence of %(name)s saved.") % {"name": person})
+        return redirect("absence_list", user_id=person.pk)
     return render(
         request,
         "accounts/absence_form.html",
@@ -247,14 +249,16 @@ def _managed_absence(request: HttpRequest, pk: int) -> Absence:
 def absence_edit(request: HttpRequest, pk: int) -> HttpResponse:
     absence = _managed_absence(request, pk)
     form = AbsenceForm(request.POST or None, absence=absence)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.absence_update(actor=request.user, absence=absence, **form.cleaned_data)
-        except (ValidationError, ConflictError) as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, _("Absence of %(name)s saved.") % {"name": absence.user})
-            return redirect("absence_list", user_id=absence.user_id)
+    if (
+        request.method == "POST"
+        and form_save(
+            form,
+            lambda: services.absence_update(actor=request.user, absence=absence, **form.cleaned_data),
+        )
+        is not None
+    ):
+        messages.success(request, _("Absence of %(name)s saved.") % {"name": absence.user})
+        return redirect("absence_list", user_id=absence.user_id)
     return render(
         request,
         "accounts/absence_form.html",

@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -76,6 +76,7 @@ from otdel.crm import selectors as crm_selectors
 from otdel.crm import services as crm_services
 from otdel.crm.forms import sales_users
 from otdel.crm.models import Contact, Deal, Lead
+from otdel.web.http import TIMELINE_REFRESH_EVENT, form_save, is_htmx, redirect_back
 
 LIST_PAGE = 50
 INBOX_TASKS = 100
@@ -113,7 +114,7 @@ UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term
 # client's file never runs as a page of Otdel.
 INLINE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "audio/", "video/")
 REPLY_TABS = ("email", "telegram", "note", "task")
-REFRESH_EVENT = "comms-timeline-refresh"
+REFRESH_EVENT = TIMELINE_REFRESH_EVENT
 
 
 def _int(value: Any) -> int | None:
@@ -121,10 +122,6 @@ def _int(value: Any) -> int | None:
         return int(str(value))
     except (TypeError, ValueError):
         return None
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
 
 
 def _duration(seconds: int | None) -> str:
@@ -420,7 +417,7 @@ def reply(request: HttpRequest, subject: str, pk: int) -> HttpResponse:
                 form.add_service_error(exc)
             else:
                 forms = _reply_forms(request, client, tab=tab)
-        if not _is_htmx(request):
+        if not is_htmx(request):
             if done:
                 messages.success(request, done)
             for errors in forms[tab].errors.values():
@@ -468,7 +465,7 @@ def contact_call(request: HttpRequest, pk: int) -> HttpResponse:
             error = _errors_text(exc)
         except TelephonyError as exc:
             error = _("The call could not be placed: %(reason)s") % {"reason": exc}
-    if not _is_htmx(request):
+    if not is_htmx(request):
         if error:
             messages.error(request, error)
         else:
@@ -499,29 +496,6 @@ def attachment(request: HttpRequest, pk: int) -> FileResponse:
     return _file_response(
         item.file, item.filename, item.content_type, inline=request.GET.get("inline") == "1"
     )
-
-
-# --- tasks -----------------------------------------------------------------------------------
-
-
-@login_required
-@require_POST
-def task_done(request: HttpRequest, pk: int) -> HttpResponse:
-    task = get_object_or_404(crm_selectors.task_list(user=request.user), pk=pk)
-    crm_services.task_complete(actor=signed_in(request), task=task)
-    if not _is_htmx(request):
-        messages.success(request, _("Task done: %(title)s") % {"title": task.title})
-        return _back(request, "comms_inbox")
-    response = HttpResponse("")
-    response["HX-Trigger"] = REFRESH_EVENT
-    return response
-
-
-def _back(request: HttpRequest, default: str) -> HttpResponse:
-    next_url = request.POST.get("next") or ""
-    if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        return redirect(next_url)
-    return redirect(default)
 
 
 # --- inbox -----------------------------------------------------------------------------------
@@ -579,9 +553,9 @@ def mark_handled(request: HttpRequest, pk: int) -> HttpResponse:
     if interaction is None:
         raise Http404
     interaction_mark_handled(actor=request.user, interaction=interaction)  # type: ignore[arg-type]
-    if not _is_htmx(request):
+    if not is_htmx(request):
         messages.success(request, _("Marked as handled."))
-        return _back(request, "comms_inbox")
+        return redirect_back(request, "comms_inbox")
     response = HttpResponse("")
     response["HX-Trigger"] = REFRESH_EVENT
     return response
@@ -607,12 +581,8 @@ def _save_form(
     redirect_to: Callable[[Any], HttpResponse],
 ) -> HttpResponse | None:
     """Validate, call the service, show its errors on the form; a redirect when it worked."""
-    if not form.is_valid():
-        return None
-    try:
-        saved = save()
-    except (ValidationError, ConflictError) as exc:
-        form.add_service_error(exc)
+    saved = form_save(form, save)
+    if saved is None:
         return None
     messages.success(request, success)
     return redirect_to(saved)
@@ -798,7 +768,7 @@ def mailbox_sync_page(request: HttpRequest, pk: int) -> HttpResponse:
             )
     else:
         messages.info(request, _("Sync started; refresh this page in a minute."))
-    return _back(request, "comms_mailbox_list")
+    return redirect_back(request, "comms_mailbox_list")
 
 
 def _bot_or_404(request: HttpRequest, pk: int) -> Any:

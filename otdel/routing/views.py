@@ -40,6 +40,7 @@ from otdel.routing.forms import (
     WhatIfForm,
 )
 from otdel.routing.models import BlockedIdentity, Queue, QueueMember, RoutingDecision, RoutingSettings
+from otdel.web.http import form_save
 
 View = Callable[..., HttpResponse]
 LOG_PAGE = 50
@@ -221,14 +222,15 @@ def blocked_identity_remove(request: HttpRequest, pk: int) -> HttpResponse:
 def routing_settings(request: HttpRequest) -> HttpResponse:
     current = RoutingSettings.load()
     form = RoutingSettingsForm(request.POST or None, current=current)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.routing_settings_update(actor=request.user, **form.service_fields())
-        except (ValidationError, ConflictError) as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, _("Routing settings saved."))
-            return redirect("routing_settings")
+    if (
+        request.method == "POST"
+        and form_save(
+            form, lambda: services.routing_settings_update(actor=request.user, **form.service_fields())
+        )
+        is not None
+    ):
+        messages.success(request, _("Routing settings saved."))
+        return redirect("routing_settings")
     return render(request, "routing/settings.html", {"form": form, "routing_tab": "settings"})
 
 
@@ -265,16 +267,20 @@ def queue_list(request: HttpRequest) -> HttpResponse:
 @routing_manager_required
 def queue_create(request: HttpRequest) -> HttpResponse:
     form = QueueForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            queue = services.queue_create(
-                actor=request.user, code=form.cleaned_data["code"], **form.service_fields()
+    if (
+        request.method == "POST"
+        and (
+            queue := form_save(
+                form,
+                lambda: services.queue_create(
+                    actor=request.user, code=form.cleaned_data["code"], **form.service_fields()
+                ),
             )
-        except (ValidationError, ConflictError) as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, _("Queue “%(name)s” created.") % {"name": queue.name})
-            return redirect("queue_list")
+        )
+        is not None
+    ):
+        messages.success(request, _("Queue “%(name)s” created.") % {"name": queue.name})
+        return redirect("queue_list")
     return render(request, "routing/queue_form.html", {"form": form, "queue": None, "routing_tab": "queues"})
 
 
@@ -282,14 +288,15 @@ def queue_create(request: HttpRequest) -> HttpResponse:
 def queue_edit(request: HttpRequest, pk: int) -> HttpResponse:
     queue = get_object_or_404(Queue, pk=pk)
     form = QueueForm(request.POST or None, queue=queue)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.queue_update(actor=request.user, queue=queue, **form.service_fields())
-        except (ValidationError, ConflictError) as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, _("Queue “%(name)s” saved.") % {"name": queue.name})
-            return redirect("queue_list")
+    if (
+        request.method == "POST"
+        and form_save(
+            form, lambda: services.queue_update(actor=request.user, queue=queue, **form.service_fields())
+        )
+        is not None
+    ):
+        messages.success(request, _("Queue “%(name)s” saved.") % {"name": queue.name})
+        return redirect("queue_list")
     return render(
         request,
         "routing/queue_form.html",
