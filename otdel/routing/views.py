@@ -17,7 +17,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from otdel.accounts.models import User
 from otdel.accounts.permissions import (
     may_handle_non_target,
     may_manage_routing,
@@ -31,6 +30,7 @@ from otdel.crm import selectors as crm_selectors
 from otdel.crm.forms import use_picker
 from otdel.crm.models import Contact
 from otdel.routing import nontarget, services
+from otdel.routing.explain import explain, people_in_rules
 from otdel.routing.forms import (
     BlockIdentityForm,
     DecisionFilterForm,
@@ -309,119 +309,6 @@ def queue_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-# --- explaining a decision -----------------------------------------------------------------------
-
-
-def _name(user: Any) -> str:
-    return user.get_full_name() if user is not None else _("nobody")
-
-
-def explain(
-    *,
-    reason: str,
-    rule: str,
-    user: Any = None,
-    queue: Queue | None = None,
-    people: dict[int, Any] | None = None,
-) -> str:
-    """One sentence a head of sales understands: why the traffic went where it went.
-
-    ``rule`` is what ``routing_decide`` recorded ("deal:12:backup_of:5", "queue:sales:duty", ...);
-    ``people`` names the users a rule mentions by id (the absent owner).
-    """
-    people = people or {}
-    parts = rule.split(":") if rule else []
-
-    def person(after: str) -> str:
-        if after in parts:
-            index = parts.index(after) + 1
-            if index < len(parts) and parts[index].isdigit():
-                return _name(people.get(int(parts[index])))
-        return _("the owner")
-
-    queue_name = queue.name if queue is not None else (parts[1] if len(parts) > 1 else "—")
-    who = _name(user)
-    if reason == RoutingDecision.Reason.NON_TARGET:
-        if rule == "settings.non_target_user":
-            return _("Non-target contact: goes to %(user)s, who handles non-target traffic.") % {"user": who}
-        if parts and parts[0] == "queue":
-            if user is not None:
-                return _("Non-target contact: goes to the non-target queue “%(queue)s”, to %(user)s.") % {
-                    "queue": queue_name,
-                    "user": who,
-                }
-            return _("Non-target contact: goes to the non-target queue “%(queue)s”.") % {"queue": queue_name}
-        return _(
-            "Non-target contact, but no non-target destination is set: goes to the fallback person %(user)s."
-        ) % {"user": who}
-    if reason == RoutingDecision.Reason.OPEN_DEAL:
-        deal = parts[1] if len(parts) > 1 else "?"
-        if "backup_of" in parts:
-            return _(
-                "Open deal #%(deal)s: its owner %(owner)s is away, so their backup %(user)s takes it."
-            ) % {
-                "deal": deal,
-                "owner": person("backup_of"),
-                "user": who,
-            }
-        return _("Open deal #%(deal)s: its owner %(user)s is at work.") % {"deal": deal, "user": who}
-    if reason == RoutingDecision.Reason.CONTACT_OWNER:
-        if rule == "owner_next_morning":
-            return _(
-                "Known client: their responsible %(user)s is off now and nobody in the team can take it, "
-                "so it waits for them the next working morning."
-            ) % {"user": who}
-        if "backup_of" in parts:
-            return _(
-                "Known client: the responsible %(owner)s is away, so their backup %(user)s takes it."
-            ) % {
-                "owner": person("backup_of"),
-                "user": who,
-            }
-        return _("Known client: their responsible %(user)s is at work.") % {"user": who}
-    if reason == RoutingDecision.Reason.QUEUE:
-        prefix = ""
-        if "owner_off_shift" in parts:
-            prefix = _("The responsible %(owner)s is not at work. ") % {"owner": person("owner_off_shift")}
-        if "duty" in parts:
-            text = _("Nobody in queue “%(queue)s” is at work: the duty person %(user)s takes it.")
-        elif "voicemail" in parts:
-            text = _("Nobody in queue “%(queue)s” is at work: the call goes to voicemail %(voicemail)s.")
-        elif "next_morning" in parts:
-            text = _("Nobody in queue “%(queue)s” is at work: %(user)s gets it for the next working morning.")
-        elif user is not None:
-            text = _("Queue “%(queue)s” (%(strategy)s): it was %(user)s's turn.")
-        else:
-            text = _("Queue “%(queue)s” (%(strategy)s): the next member at work takes it.")
-        strategy = queue.get_strategy_display() if queue is not None else ""
-        voicemail = queue.voicemail if queue is not None else ""
-        return prefix + text % {
-            "queue": queue_name,
-            "user": who,
-            "strategy": strategy,
-            "voicemail": voicemail,
-        }
-    if reason == RoutingDecision.Reason.FALLBACK:
-        if user is None:
-            return _("No rule matched and no fallback person is set: nobody gets it.")
-        return _("No rule matched (unknown client, no usable queue): the fallback person %(user)s.") % {
-            "user": who
-        }
-    return rule or reason
-
-
-def _people_in_rules(rules: Iterable[str]) -> dict[int, Any]:
-    ids: set[int] = set()
-    for rule in rules:
-        parts = (rule or "").split(":")
-        for marker in ("backup_of", "owner_off_shift"):
-            if marker in parts:
-                index = parts.index(marker) + 1
-                if index < len(parts) and parts[index].isdigit():
-                    ids.add(int(parts[index]))
-    return User.objects.in_bulk(ids) if ids else {}
-
-
 def _input_text(data: Any) -> str:
     """The recorded input as a person reads it: "+7 912 345-67-89 · zadarma · queue sales"."""
     if not isinstance(data, dict):
@@ -471,7 +358,7 @@ def routing_log(request: HttpRequest) -> HttpResponse:
     use_picker(form.fields["contact"], "contact_pick", Contact.objects.filter(merged_into__isnull=True))
     page = Paginator(_filtered_decisions(form), LOG_PAGE).get_page(request.GET.get("page"))
     decisions = list(page.object_list)
-    people = _people_in_rules(d.rule for d in decisions)
+    people = people_in_rules(d.rule for d in decisions)
     rows = [
         {
             "decision": d,
@@ -546,7 +433,7 @@ def routing_what_if(request: HttpRequest) -> HttpResponse:
             assign=False,
             identity=guess,
         )
-        people = _people_in_rules([destination.rule])
+        people = people_in_rules([destination.rule])
         members = (
             _queue_at(destination.queue, moment)
             if destination.queue is not None and destination.user is None
