@@ -136,14 +136,12 @@ class CalendarDayForm(StyledForm):
 
 def _status(user: User, moment: datetime.datetime, absence: Absence | None) -> tuple[str, str]:
     """(code, label) of where the person is at ``moment``: at work, off shift, or absent."""
-    from otdel.routing.snapshot import on_shift
-
     if not user.is_active:
         return "inactive", _("Deactivated")
     if absence is not None:
         return "absent", _("Absent until %(date)s") % {"date": date_format(absence.end, "SHORT_DATE_FORMAT")}
     # ``User.works_at`` without its absence query (the absences of the page are read at once).
-    if on_shift(user, moment):
+    if user.on_shift(moment):
         return "at_work", _("At work")
     return "off_shift", _("Off shift")
 

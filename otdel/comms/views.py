@@ -32,7 +32,9 @@ from otdel.accounts.views import admin_required
 from otdel.comms import selectors, settings_services
 from otdel.comms.email.sanitize import sanitize_html
 from otdel.comms.email.selectors import mailbox_get, mailbox_list, mailbox_status
+from otdel.comms.email.send import email_send
 from otdel.comms.email.services import mailbox_create, mailbox_update
+from otdel.comms.email_tasks import mailbox_sync_now
 from otdel.comms.forms import (
     EmailReplyForm,
     IntakeFilterForm,
@@ -67,6 +69,7 @@ from otdel.comms.telegram.services import (
 )
 from otdel.comms.telephony.click_to_call import call_originate
 from otdel.comms.telephony.common import TelephonyError
+from otdel.comms.webforms.api import embed_snippet
 from otdel.comms.webforms.selectors import webform_get, webform_list
 from otdel.comms.webforms.services import webform_create, webform_update
 from otdel.core.exceptions import ConflictError
@@ -373,8 +376,6 @@ def _reply_send(
     if client is None:
         raise ValidationError(_("The deal has no contact to write to."))
     if tab == "email":
-        from otdel.comms.email.send import email_send
-
         reply_to = None
         if data.get("reply_to"):
             reply_to = Interaction.objects.filter(
@@ -752,8 +753,6 @@ def mailbox_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @require_POST
 def mailbox_sync_page(request: HttpRequest, pk: int) -> HttpResponse:
     """The admin's "sync now": poll the mailbox in the background (at once with an inline task backend)."""
-    from otdel.comms.email_tasks import mailbox_sync_now
-
     mailbox = mailbox_get(user=request.user, pk=pk)
     queued = mailbox_sync_now.enqueue(mailbox.pk)
     if queued.status == TaskResultStatus.SUCCESSFUL:
@@ -856,8 +855,6 @@ def webform_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     base = _public_base(request)
     context: dict[str, Any] = {"form": form, "web_form": web_form}
     if web_form is not None:
-        from otdel.comms.webforms.api import embed_snippet
-
         context["public_url"] = base + reverse("webform-page", args=[web_form.slug])
         context["embed"] = embed_snippet(base, web_form.slug)
         context["embed_script"] = base + static("comms/embed.js")

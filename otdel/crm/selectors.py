@@ -8,8 +8,21 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from otdel.accounts.models import Role
 from otdel.core.identity import guess_identity
+from otdel.core.models import ObjectChange
 from otdel.core.scoping import scope, scope_rule
-from otdel.crm.models import Company, Contact, Deal, Identity, Lead, Pipeline, Stage, Verdict
+from otdel.crm.models import (
+    Company,
+    Contact,
+    Deal,
+    Identity,
+    Lead,
+    LostReason,
+    Note,
+    Pipeline,
+    Stage,
+    Task,
+    Verdict,
+)
 
 
 def _department_users_q(user: Any, field: str) -> Q:
@@ -219,8 +232,6 @@ def object_history(*, user: Any, instance: Any, limit: int = 100) -> list[Any]:
     """Change-log rows of one CRM record the user may see, newest first (empty when out of scope)."""
     from django.contrib.contenttypes.models import ContentType
 
-    from otdel.core.models import ObjectChange
-
     model = type(instance)
     if not scope(model.objects.filter(pk=instance.pk), user).exists():
         return []
@@ -230,8 +241,6 @@ def object_history(*, user: Any, instance: Any, limit: int = 100) -> list[Any]:
 
 
 # --- API support: notes, timeline, lost reasons ------------------------------------------------
-
-from otdel.crm.models import LostReason, Note  # noqa: E402
 
 
 @scope_rule(LostReason)
@@ -274,8 +283,6 @@ def non_target_contact_list(*, user: Any) -> QuerySet[Contact]:
 
 
 # --- tasks -----------------------------------------------------------------------------------
-
-from otdel.crm.models import Task  # noqa: E402
 
 
 def task_list(*, user: Any) -> QuerySet[Task]:

@@ -12,11 +12,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from otdel.accounts.models import User
+from otdel.comms.models import Interaction
+from otdel.core.changelog import record_change
+from otdel.core.context import acting_as
+from otdel.core.exceptions import ConflictError, field_error
+from otdel.core.identity import normalize_identity
+from otdel.core.models import ObjectChange
 from otdel.crm.models import Contact, Lead
 from otdel.routing.decide import Destination, RoutingFacts, decide
-from otdel.routing.models import Queue, QueueMember, RoutingDecision, RoutingSettings
-from otdel.routing.selectors import routing_facts_for_contact, snapshot_knowing
-from otdel.routing.snapshot import RoutingSnapshot, on_shift, routing_snapshot, routing_snapshot_clear
+from otdel.routing.models import BlockedIdentity, Queue, QueueMember, RoutingDecision, RoutingSettings
+from otdel.routing.selectors import queue_by_code, routing_facts_for_contact, snapshot_knowing
+from otdel.routing.snapshot import RoutingSnapshot, routing_snapshot, routing_snapshot_clear
 
 
 def _local_now(now: datetime.datetime | None) -> datetime.datetime:
@@ -52,7 +58,7 @@ def _pick_member(
         snapshot = routing_snapshot(moment.date(), refresh=True)
     people = snapshot.users
     if on_shift_only:
-        members = [m for m in members if m[1] not in snapshot.absent and on_shift(people[m[1]], moment)]
+        members = [m for m in members if m[1] not in snapshot.absent and people[m[1]].on_shift(moment)]
     if not members:
         return None
     epoch = datetime.datetime.min.replace(tzinfo=datetime.UTC)
@@ -70,8 +76,6 @@ def _pick_member(
 
 def _workload(user_ids: list[int]) -> dict[int, int]:
     """Open leads plus unanswered inbound interactions per user."""
-    from otdel.comms.models import Interaction
-
     load: dict[int, int] = dict(
         Lead.objects.filter(responsible_id__in=user_ids)
         .exclude(status=Lead.Status.CLOSED)
@@ -162,8 +166,6 @@ def routing_decision_record(
 
 
 def _active_user(user_id: Any, field: str) -> User:
-    from otdel.core.exceptions import field_error
-
     user = User.objects.filter(pk=user_id).first() if user_id not in (None, "") else None
     if user is None or not user.is_active:
         raise field_error(field, _("No active user with id %(id)s.") % {"id": user_id}, "user_inactive")
@@ -171,11 +173,9 @@ def _active_user(user_id: Any, field: str) -> User:
 
 
 def _usable_queue(code: Any, field: str) -> Queue:
-    from otdel.core.exceptions import field_error
-
-    queue = Queue.objects.filter(code=code).first() if code else None
+    queue = queue_by_code(code, field=field)
     if queue is None:
-        raise field_error(field, _("No queue with code “%(code)s”.") % {"code": code}, "queue_unknown")
+        raise field_error(field, _("Choose a queue."), "required")
     if not queue.is_active or not queue.memberships.filter(user__is_active=True).exists():
         raise field_error(
             field,
@@ -195,9 +195,6 @@ def queue_create(
     members: list[Any] | None = None,
     **fields: Any,
 ) -> Queue:
-    from otdel.core.context import acting_as
-    from otdel.core.exceptions import ConflictError
-
     if Queue.objects.filter(code=code).exists():
         raise ConflictError(
             _("A queue with code “%(code)s” already exists.") % {"code": code},
@@ -214,8 +211,6 @@ def queue_create(
 
 @transaction.atomic
 def queue_update(*, actor: Any, queue: Queue, members: list[Any] | None = None, **fields: Any) -> Queue:
-    from otdel.core.context import acting_as
-
     with acting_as(actor):
         for name, value in fields.items():
             setattr(queue, name, value)
@@ -249,9 +244,6 @@ def routing_settings_update(
     callback_minutes: int | None = None,
 ) -> RoutingSettings:
     """Change where traffic goes; refuses settings pointing at inactive users or empty queues."""
-    from otdel.core.context import acting_as
-    from otdel.core.exceptions import field_error
-
     cfg = RoutingSettings.load()
     if non_target_destination is not None:
         if "queue" in non_target_destination:
@@ -282,11 +274,6 @@ def routing_settings_update(
 @transaction.atomic
 def identity_block(*, actor: Any, kind: str, value: str, reason: str, comment: str = "") -> Any:
     """Block a phone/e-mail/chat on its own (a spam number that has no contact)."""
-    from otdel.core.changelog import record_change
-    from otdel.core.identity import normalize_identity
-    from otdel.core.models import ObjectChange
-    from otdel.routing.models import BlockedIdentity
-
     normalized = normalize_identity(kind, value)
     block, created = BlockedIdentity.objects.get_or_create(
         kind=kind, value=normalized, defaults={"reason": reason, "comment": comment, "created_by": actor}
@@ -303,9 +290,6 @@ def identity_block(*, actor: Any, kind: str, value: str, reason: str, comment: s
 
 @transaction.atomic
 def identity_unblock(*, actor: Any, block: Any) -> None:
-    from otdel.core.changelog import record_change
-    from otdel.core.models import ObjectChange
-
     record_change(
         block, ObjectChange.Action.DELETE, changes={"kind": block.kind, "value": block.value}, user=actor
     )

@@ -17,12 +17,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from otdel.accounts.models import Absence
 from otdel.accounts.permissions import (
     may_handle_non_target,
     may_manage_routing,
     may_overrule_triage,
     signed_in,
 )
+from otdel.comms.models import Interaction
+from otdel.comms.selectors import interaction_summary
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import IdentityKind, format_phone, guess_identity
 from otdel.core.scoping import get_scoped_or_404
@@ -138,9 +141,6 @@ def contact_restore_target(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _inbox_interactions(user: Any) -> list[dict[str, Any]]:
     """Latest traffic from non-target people: what was routed to this user (everything for supervisors)."""
-    from otdel.comms.models import Interaction
-    from otdel.comms.selectors import interaction_summary
-
     qs = Interaction.objects.filter(contact__non_target=True).select_related("contact", "routed_to")
     if not may_manage_routing(user):
         codes = list(Queue.objects.filter(memberships__user=user).values_list("code", flat=True))
@@ -381,7 +381,6 @@ def _queue_at(queue: Queue, moment: datetime.datetime) -> list[dict[str, Any]]:
     """Who of the queue could take traffic at ``moment``: what the tester shows beside the answer."""
     day = moment.date()
     members = list(QueueMember.objects.filter(queue=queue).select_related("user").order_by("user__full_name"))
-    from otdel.accounts.models import Absence
 
     absent = set(
         Absence.objects.filter(
