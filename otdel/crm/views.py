@@ -44,7 +44,7 @@ from otdel.crm.forms import (
 from otdel.crm.models import Company, Contact, Deal, Lead, LostReason, Pipeline, Stage, Verdict
 from otdel.crm.templatetags.crm_tags import money_text
 from otdel.routing import triage
-from otdel.web.http import TIMELINE_REFRESH_EVENT, form_save, is_htmx, redirect_back
+from otdel.web.http import TIMELINE_REFRESH_EVENT, form_save, int_or_none, is_htmx, redirect_back
 
 KANBAN_PAGE = 20
 LIST_PAGE = 50
@@ -62,13 +62,6 @@ def _head(queryset: QuerySet[Any], size: int = CARD_LIST) -> dict[str, Any]:
     return {"rows": rows[:size], "more": len(rows) > size}
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return None
-
-
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Salespeople start on their deals; the office manager and call center on the lead inbox."""
@@ -82,7 +75,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _kanban_filters(params: Any) -> dict[str, Any]:
-    return {"responsible": _int(params.get("responsible")), "q": (params.get("q") or "").strip()}
+    return {"responsible": int_or_none(params.get("responsible")), "q": (params.get("q") or "").strip()}
 
 
 def _column_json(columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -101,7 +94,7 @@ def _column_json(columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def kanban(request: HttpRequest) -> HttpResponse:
     user = request.user
     pipelines = list(scope(Pipeline.objects.filter(is_active=True), user))
-    wanted = _int(request.GET.get("pipeline"))
+    wanted = int_or_none(request.GET.get("pipeline"))
     pipeline = next((p for p in pipelines if p.pk == wanted), None)
     pipeline = (
         pipeline
@@ -138,7 +131,7 @@ def kanban(request: HttpRequest) -> HttpResponse:
 def kanban_column(request: HttpRequest, stage_id: int) -> HttpResponse:
     """One more page of cards of a column (htmx, "load more" or scrolled into view)."""
     stage = get_scoped_or_404(Stage.objects.all(), request.user, pk=stage_id)
-    offset = max(_int(request.GET.get("offset")) or 0, 0)
+    offset = max(int_or_none(request.GET.get("offset")) or 0, 0)
     filters = _kanban_filters(request.GET)
     deals = selectors.kanban_page(
         user=request.user, stage=stage, offset=offset, limit=KANBAN_PAGE + 1, filters=filters
@@ -162,21 +155,21 @@ def deal_move(request: HttpRequest, pk: int) -> JsonResponse:
     """A kanban drop: JSON in, JSON out (new column totals, or the reason it was refused)."""
     user = signed_in(request)
     deal = get_scoped_or_404(Deal.objects.select_related("pipeline", "stage"), user, "change", pk=pk)
-    stage = scope(Stage.objects.all(), user).filter(pk=_int(request.POST.get("stage")) or 0).first()
+    stage = scope(Stage.objects.all(), user).filter(pk=int_or_none(request.POST.get("stage")) or 0).first()
     if stage is None:
         return JsonResponse(
             {"errors": {"stage": [_("Choose a stage.")]}, "message": _("Choose a stage.")}, status=400
         )
     visible = selectors.deal_list(user=user)
-    before = visible.filter(pk=_int(request.POST.get("before")) or 0, stage=stage).first()
-    after = visible.filter(pk=_int(request.POST.get("after")) or 0, stage=stage).first()
+    before = visible.filter(pk=int_or_none(request.POST.get("before")) or 0, stage=stage).first()
+    after = visible.filter(pk=int_or_none(request.POST.get("after")) or 0, stage=stage).first()
     lost_reason = LostReason.objects.filter(
-        pk=_int(request.POST.get("lost_reason")) or 0, is_active=True
+        pk=int_or_none(request.POST.get("lost_reason")) or 0, is_active=True
     ).first()
     options: dict[str, Any] = {
         "lost_reason": lost_reason,
         "lost_comment": (request.POST.get("lost_comment") or "").strip(),
-        "expected_version": _int(request.POST.get("version")),
+        "expected_version": int_or_none(request.POST.get("version")),
     }
     try:
         if before is None and after is not None:
@@ -262,10 +255,10 @@ def deal_create(request: HttpRequest) -> HttpResponse:
             return redirect("kanban")
     else:
         initial = {
-            "pipeline": _int(request.GET.get("pipeline")),
-            "stage": _int(request.GET.get("stage")),
-            "contact": _int(request.GET.get("contact")),
-            "company": _int(request.GET.get("company")),
+            "pipeline": int_or_none(request.GET.get("pipeline")),
+            "stage": int_or_none(request.GET.get("stage")),
+            "contact": int_or_none(request.GET.get("contact")),
+            "company": int_or_none(request.GET.get("company")),
             "responsible": user.pk if user.is_sales else None,  # type: ignore[union-attr]
             "currency": "RUB",
         }
@@ -386,7 +379,7 @@ def contact_create(request: HttpRequest) -> HttpResponse:
                 return redirect("contact_detail", pk=contact.pk)
             return redirect("contact_list")
     else:
-        initial = {"company": _int(request.GET.get("company"))}
+        initial = {"company": int_or_none(request.GET.get("company"))}
         if user.is_sales:  # type: ignore[union-attr]
             initial["responsible"] = user.pk
         form = ContactForm(initial=initial, companies=companies)
@@ -698,7 +691,7 @@ def lead_create(request: HttpRequest) -> HttpResponse:
                     return redirect("lead_detail", pk=lead.pk)
                 return redirect("lead_inbox")
     else:
-        form = LeadCreateForm(initial={"contact": _int(request.GET.get("contact"))}, contacts=contacts)
+        form = LeadCreateForm(initial={"contact": int_or_none(request.GET.get("contact"))}, contacts=contacts)
     return render(request, "crm/lead_form.html", {"form": form})
 
 

@@ -44,3 +44,16 @@ def safe_next(request: HttpRequest, next_url: str) -> str:
 def redirect_back(request: HttpRequest, default: str, **kwargs: Any) -> HttpResponse:
     """Back to the POSTed ``next`` page when it is on this site, else to the view ``default``."""
     return redirect(safe_next(request, request.POST.get("next") or "") or default, **kwargs)
+
+
+def int_or_none(value: Any) -> int | None:
+    """A query or form parameter as an int; None when it is missing or not a number."""
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def errors_text(exc: ValidationError) -> str:
+    """A service's refusal as one line for a flash message."""
+    return " ".join(str(m) for m in exc.messages)

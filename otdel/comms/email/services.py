@@ -14,7 +14,8 @@ from otdel.core.context import acting_as
 from otdel.core.exceptions import ConflictError
 from otdel.routing.selectors import queue_by_code
 
-EDITABLE = frozenset(
+MAILBOX_SECRETS = frozenset({"password"})
+MAILBOX_FIELDS = frozenset(
     {
         "address",
         "imap_host",
@@ -38,7 +39,7 @@ SMTP_SECURITY_BY_PORT = {465: (True, False), 587: (False, True)}
 
 
 def _apply(mailbox: Mailbox, changes: dict[str, Any]) -> None:
-    unknown = set(changes) - EDITABLE
+    unknown = set(changes) - MAILBOX_FIELDS
     if unknown:
         raise ValidationError({name: _("This field cannot be changed here.") for name in sorted(unknown)})
     changes = dict(changes)
@@ -83,6 +84,6 @@ def mailbox_update(*, actor: Any, mailbox: Mailbox, version: int | None = None, 
         check_version(mailbox, version)
         _apply(mailbox, changes)
         # Only the settings: the poller writes the sync status at any moment and must not be undone.
-        fields = {f.attname for f in Mailbox._meta.concrete_fields if f.name in EDITABLE}
+        fields = {f.attname for f in Mailbox._meta.concrete_fields if f.name in MAILBOX_FIELDS}
         mailbox.save(update_fields=[*sorted(fields), "version", "updated_at"])
         return mailbox

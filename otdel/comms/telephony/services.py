@@ -33,7 +33,7 @@ PROVIDER_FIELDS = frozenset(
         "queue",
     }
 )
-SECRET_FIELDS = frozenset({"api_secret", "ami_password"})
+PROVIDER_SECRETS = frozenset({"api_secret", "ami_password"})
 # What each kind cannot work without: the signature check of Zadarma and Mango needs the key and
 # its secret (salt); Otdel logs in to Asterisk's AMI with a user and password.
 REQUIRED_BY_KIND: dict[str, tuple[str, ...]] = {
@@ -53,7 +53,7 @@ def _unknown(changes: dict[str, Any], allowed: frozenset[str]) -> None:
 def _apply_provider(provider: TelephonyProvider, changes: dict[str, Any]) -> None:
     _unknown(changes, PROVIDER_FIELDS)
     changes = dict(changes)
-    for name in SECRET_FIELDS:
+    for name in PROVIDER_SECRETS:
         if changes.get(name) in (None, ""):
             changes.pop(name, None)  # write-only: blank keeps the stored secret
     if "queue" in changes:
