@@ -84,10 +84,17 @@ def request_meta(request: HttpRequest) -> dict[str, Any]:
     return {"headers": headers, "remote_addr": request.META.get("REMOTE_ADDR") or None}
 
 
+def intake_record(*, provider: str, status: str, body: str, error: str = "", **fields: Any) -> IntakeLog:
+    """Write one intake-log row for a delivery handled outside the queue: the channels that process
+    in the moment (web forms answer the visitor, mail is fetched by the poller) record what they did
+    with it, as the queue records what it did with call events and messages."""
+    return IntakeLog.objects.create(provider=provider, status=status, body=body, error=error, **fields)
+
+
 def intake_reject(*, provider: str, body: str, error: str, meta: dict[str, Any]) -> IntakeLog:
     """Keep a refused delivery for the admin to inspect; nothing else is written."""
     logger.warning("rejected %s delivery: %s", provider, error)
-    return IntakeLog.objects.create(
+    return intake_record(
         provider=provider, status=IntakeLog.Status.REJECTED, error=error[:5000], body=body, **meta
     )
 

@@ -36,6 +36,7 @@ from otdel.comms.email.imap import (
 )
 from otdel.comms.email.parse import MailAttachment, ParsedMail, clean_text, parse_message
 from otdel.comms.email.sanitize import sanitize_html
+from otdel.comms.intake import intake_record
 from otdel.comms.models import (
     Attachment,
     Direction,
@@ -290,7 +291,7 @@ def _raw_as_text(raw: bytes) -> str:
 def _intake_log(
     mailbox: Mailbox, status: str, fetched: FetchedMessage, error: str, meta: dict[str, Any]
 ) -> IntakeLog:
-    return IntakeLog.objects.create(
+    return intake_record(
         provider=mailbox_provider(mailbox),
         status=status,
         error=error[-5000:],

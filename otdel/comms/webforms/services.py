@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from otdel.comms.intake import intake_reject
+from otdel.comms.intake import intake_record, intake_reject
 from otdel.comms.models import IntakeLog, Interaction, InteractionKind, WebForm
 from otdel.comms.services import InboundEvent, ingest_event
 from otdel.comms.webforms.selectors import HONEYPOT, UTM_FIELDS, webform_consents
@@ -486,7 +486,7 @@ def webform_submit(*, form: WebForm, data: Any, meta: SubmissionMeta) -> Submiss
     Raises SubmissionRateLimited (429) and ValidationError with per-field errors (400).
     """
     provider = form_provider(form)
-    log_meta = {"headers": meta.headers, "remote_addr": meta.ip or None}
+    log_meta: dict[str, Any] = {"headers": meta.headers, "remote_addr": meta.ip or None}
     if _rate_limited(form, meta.ip):
         # Not logged: a flood must not be able to fill the database.
         logger.warning("form %s: rate limit hit by %s", form.slug, meta.ip)
@@ -562,7 +562,7 @@ def webform_submit(*, form: WebForm, data: Any, meta: SubmissionMeta) -> Submiss
                         source=provider,
                         interaction=interaction,
                     )
-            IntakeLog.objects.create(
+            intake_record(
                 provider=provider,
                 status=IntakeLog.Status.PROCESSED,
                 body=raw,
@@ -573,7 +573,7 @@ def webform_submit(*, form: WebForm, data: Any, meta: SubmissionMeta) -> Submiss
                 emit(WebformSubmitted(form_id=form.pk, interaction_id=interaction.pk))
     except Exception:
         # Everything above rolled back together; keep the delivery so the admin can see what failed.
-        IntakeLog.objects.create(
+        intake_record(
             provider=provider,
             status=IntakeLog.Status.FAILED,
             body=raw,
