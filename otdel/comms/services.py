@@ -183,6 +183,9 @@ def _resolve_contact(event: InboundEvent) -> tuple[Contact | None, Identity | No
             non_target=blocked is not None,
             non_target_reason=blocked.reason if blocked else "",
         )
+        from otdel.privacy.destruction import tombstones_seen
+
+        tombstones_seen(pairs)  # a destroyed person came back: counted, never linked to the old data
     # Remember every new way this person reached us (only ones nobody else holds).
     for kind, value in pairs:
         if not Identity.objects.filter(kind=kind, value=value).exists():
