@@ -411,6 +411,7 @@ def contact_destroy(*, actor: Any, contact: Any, reason: str) -> DestructionAct:
     system = conf.information_system or "CRM «Otdel»"
     act = DestructionAct.objects.create(
         number=_next_number(now),
+        contact=contact,
         operator_name=conf.operator_name,
         operator_address=conf.operator_address,
         processor_name=conf.processor_name,

@@ -336,6 +336,10 @@ class DestructionAct(TimeStampedModel):
     """
 
     number = models.CharField(_("number"), max_length=32, unique=True)
+    # The anonymous statistics row left of the person (no data of theirs remains on it).
+    contact = models.ForeignKey(
+        "crm.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     operator_name = models.CharField(_("operator"), max_length=300, blank=True)
     operator_address = models.CharField(_("operator's address"), max_length=500, blank=True)
     processor_name = models.CharField(_("processor"), max_length=300, blank=True)

@@ -573,6 +573,7 @@ classify(
     },
     not_pd=[
         "number",
+        "contact",
         "operator_name",
         "operator_address",
         "processor_name",
