@@ -247,7 +247,9 @@ def act_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     act = get_object_or_404(DestructionAct, pk=pk)
     if not act.pdf:
         raise Http404
-    response: Any = FileResponse(act.pdf.open("rb"), content_type="application/pdf", filename=f"{act.number}.pdf")
+    response: Any = FileResponse(
+        act.pdf.open("rb"), content_type="application/pdf", filename=f"{act.number}.pdf"
+    )
     return response
 
 
