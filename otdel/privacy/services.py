@@ -298,16 +298,18 @@ def processing_require(*, contact: Any, use: str) -> None:
     )
     label = ProcessingUse(use).label if use in ProcessingUse.values else use
     if withdrawn is not None:
-        message = _("%(name)s withdrew the consent “%(purpose)s” on %(date)s: %(use)s are not allowed.") % {
+        message = _(
+            "Consent “%(purpose)s” of %(name)s was withdrawn on %(date)s; without it this is not allowed: %(use)s."
+        ) % {
             "name": contact.full_name,
             "purpose": withdrawn.purpose.title,
             "date": withdrawn.withdrawn_at.strftime("%d.%m.%Y") if withdrawn.withdrawn_at else "",
-            "use": str(label).lower(),
+            "use": label,
         }
     else:
-        message = _("%(name)s has not given consent for this: %(use)s are not allowed.") % {
+        message = _("%(name)s has not given the consent this needs: %(use)s.") % {
             "name": contact.full_name,
-            "use": str(label).lower(),
+            "use": label,
         }
     raise ConsentRequired({"__all__": [message]}, code="consent_required")
 
