@@ -380,6 +380,30 @@ def consent_scan(request: HttpRequest, pk: int) -> FileResponse:
     return FileResponse(scan.file.open("rb"), filename=scan.filename)
 
 
+@login_required
+def consent_proof_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Proof of one consent as a JSON file: wording version and text, SHA-256, when, how, from where."""
+    import json
+
+    from otdel.privacy.models import Consent
+
+    consent = get_object_or_404(Consent.objects.select_related("purpose", "text", "recorded_by"), pk=pk)
+    selectors.contact_for(user=request.user, pk=consent.contact_id)
+    body = json.dumps(selectors.consent_proof(consent), ensure_ascii=False, indent=2)
+    pd_access_record(
+        user=request.user,
+        action=AccessAction.EXPORT,
+        contact=consent.contact_id,
+        query=f"consent proof:{consent.pk}",
+        row_count=1,
+        path=request.path,
+        ip=request.META.get("REMOTE_ADDR"),
+    )
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="consent-{consent.pk}.json"'
+    return response
+
+
 def card_context(contact: Any, user: Any) -> dict[str, Any]:
     """What the contact card's privacy block shows (used by the template tag)."""
     consents = list(selectors.contact_consents(contact=contact))

@@ -24,4 +24,5 @@ urlpatterns = [
         name="privacy_consent_withdraw",
     ),
     path("privacy/consents/<int:pk>/scan/", views.consent_scan, name="privacy_consent_scan"),
+    path("privacy/consents/<int:pk>/proof/", views.consent_proof_view, name="privacy_consent_proof"),
 ]

@@ -93,6 +93,9 @@ def test_card_block_withdraws_and_enters_paper_consent(admin_user, manager, clie
     paper = Consent.objects.get(method="manual")
     assert paper.scan.sha256 and paper.recorded_by == manager
     assert client.get(f"/privacy/consents/{paper.pk}/scan/").status_code == 200
+    proof = client.get(f"/privacy/consents/{paper.pk}/proof/").json()
+    assert proof["method"] == "manual" and proof["scan"]["sha256"] == paper.scan.sha256
+    assert len(proof["text_sha256"]) == 64 and proof["text"] == "Да"
 
 
 @pytest.mark.django_db
