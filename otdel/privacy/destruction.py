@@ -443,6 +443,16 @@ def contact_destroy(*, actor: Any, contact: Any, reason: str) -> DestructionAct:
 
     act.pdf.save(f"{act.number}.pdf", ContentFile(destruction_act_pdf(act)), save=False)
     DestructionAct.objects.filter(pk=act.pk).update(pdf=act.pdf.name)
+    from otdel.core.changelog import record_change
+
+    # The card's history says what happened (no personal data in it: the act number only).
+    record_change(
+        Contact.objects.get(pk=contact.pk),
+        ObjectChange.Action.DELETE,
+        changes={"act": act.number},
+        message="personal data destroyed",
+        user=actor if getattr(actor, "pk", None) else None,
+    )
     files = list(dict.fromkeys(f for f in ctx.files if f))
     transaction.on_commit(lambda: _delete_files(files))
     emit(ContactDestroyed(contact_id=contact.pk, act_id=act.pk))

@@ -210,6 +210,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DirectionEnum": "otdel.comms.models.Direction",
         "CallEventDirectionEnum": ["in", "out"],
+        "SubjectRequestKindEnum": "otdel.privacy.models.SubjectRequest.Kind",
     },
 }
 

@@ -96,6 +96,7 @@ class SubjectRequestListView(generics.GenericAPIView):
 
     @extend_schema(
         summary="Subject requests, the soonest due first",
+        operation_id="subject_requests_list",
         parameters=[
             OpenApiParameter("status", str, enum=SubjectRequest.Status.values),
             OpenApiParameter("overdue", bool),
@@ -332,6 +333,7 @@ class PDAccessLogView(generics.GenericAPIView):
 
     @extend_schema(
         summary="Who opened, searched or exported personal data, newest first",
+        operation_id="pd_access_log_list",
         parameters=[OpenApiParameter("contact", int)],
     )
     def get(self, request: Request) -> Response:
@@ -390,7 +392,7 @@ class BreachListView(generics.GenericAPIView):
     permission_classes = [IsAdministrator]
     serializer_class = BreachSerializer
 
-    @extend_schema(summary="Personal data breaches")
+    @extend_schema(summary="Personal data breaches", operation_id="breaches_list")
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(BreachIncident.objects.order_by("-found_at", "-id"))
         return self.get_paginated_response(BreachSerializer(page, many=True).data)
