@@ -100,6 +100,34 @@ def register_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+@admin_required
+def consent_list(request: HttpRequest) -> HttpResponse:
+    """The consent register: every consent given, by purpose, how, and whether it was withdrawn."""
+    from otdel.privacy.models import Consent
+
+    qs = Consent.objects.select_related("contact", "purpose", "text").order_by("-given_at", "-id")
+    purpose = request.GET.get("purpose", "")
+    state = request.GET.get("state", "")
+    if purpose:
+        qs = qs.filter(purpose__code=purpose)
+    if state == "active":
+        qs = qs.filter(withdrawn_at__isnull=True)
+    elif state == "withdrawn":
+        qs = qs.filter(withdrawn_at__isnull=False)
+    page = Paginator(qs, PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "privacy/consents.html",
+        {
+            "privacy_tab": "consents",
+            "page": page,
+            "purposes": ConsentPurpose.objects.order_by("code"),
+            "purpose": purpose,
+            "state": state,
+        },
+    )
+
+
 # --- subject requests ----------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ from otdel.privacy import views
 urlpatterns = [
     path("privacy/", views.overview, name="privacy_overview"),
     path("privacy/register/", views.register_page, name="privacy_register"),
+    path("privacy/consents/", views.consent_list, name="privacy_consents"),
     path("privacy/requests/", views.request_list, name="privacy_requests"),
     path("privacy/requests/<int:pk>/", views.request_detail, name="privacy_request"),
     path("privacy/requests/<int:pk>/export/", views.request_export, name="privacy_request_export"),
