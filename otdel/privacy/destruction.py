@@ -394,6 +394,15 @@ def contact_destroy(*, actor: Any, contact: Any, reason: str) -> DestructionAct:
         raise ValidationError(
             {"__all__": [_("This contact was merged into another one: destroy that contact instead.")]}
         )
+    done = DestructionAct.objects.filter(contact=contact).first()
+    if done is not None:
+        raise ValidationError(
+            {
+                "__all__": [
+                    _("This person's data was already destroyed (act %(number)s).") % {"number": done.number}
+                ]
+            }
+        )
     if connection.vendor == "sqlite":
         # Deleted rows are overwritten with zeros, not left in free pages of the database file.
         with connection.cursor() as cursor:

@@ -222,3 +222,15 @@ def test_destroy_needs_a_reason(admin_user, person):
     with pytest.raises(ValidationError):
         contact_destroy(actor=admin_user, contact=person["contact"], reason=" ")
     assert Contact.objects.get(pk=person["contact"].pk).full_name == NAME
+
+
+@pytest.mark.django_db
+def test_destroying_twice_is_refused(admin_user, person, django_capture_on_commit_callbacks):
+    from django.core.exceptions import ValidationError
+
+    with django_capture_on_commit_callbacks(execute=True):
+        act = contact_destroy(actor=admin_user, contact=person["contact"], reason="Требование субъекта")
+    with pytest.raises(ValidationError) as refused:
+        contact_destroy(actor=admin_user, contact=person["contact"], reason="Ещё раз")
+    assert act.number in str(refused.value)
+    assert DestructionAct.objects.count() == 1

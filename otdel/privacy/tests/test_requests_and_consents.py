@@ -256,3 +256,31 @@ def test_breach_has_24_and_72_hour_deadlines_and_prefilled_notices(admin_user, a
     assert "Выгрузка базы в открытом доступе" in body["notices"]["notice_24h"]
     assert "120 клиентов" in body["notices"]["notice_24h"] and "24 часов" in body["notices"]["notice_24h"]
     assert "внутреннего расследования" in body["notices"]["notice_72h"]
+
+
+@pytest.mark.django_db
+def test_withdrawal_request_withdraws_every_purpose(admin_user, api_for, marketing, client):
+    contact = contact_create(actor=admin_user, full_name="Всё отозвать")
+    pd = consent_purpose_upsert(actor=admin_user, code="pd", title="ПДн", text="Да").purpose
+    for purpose in (pd, marketing):
+        consent_record(contact=contact, purpose=purpose, text=purpose.current_text, given_at=timezone.now())
+    created = (
+        api_for(admin_user)
+        .post("/api/v1/subject-requests", {"kind": "withdrawal", "contact": contact.pk}, format="json")
+        .json()
+    )
+    client.force_login(admin_user)
+    client.post(f"/privacy/requests/{created['id']}/", {"action": "withdraw"})
+    assert not Consent.objects.filter(contact=contact, withdrawn_at__isnull=True).exists()
+    assert not processing_allowed(contact=contact, use="marketing_email")
+
+
+@pytest.mark.django_db
+def test_access_log_page_shows_the_persons_rows(admin_user, manager, client):
+    contact = contact_create(actor=manager, full_name="Смотрели")
+    client.force_login(manager)
+    client.get(f"/contacts/{contact.pk}/")
+    client.force_login(admin_user)
+    html = client.get(f"/privacy/access-log/?contact={contact.pk}").content.decode()
+    rows = [r for r in html.split("<tr") if 'data-testid="access-row"' in r]
+    assert len(rows) == 1 and manager.get_full_name() in rows[0]
