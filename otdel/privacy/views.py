@@ -436,6 +436,7 @@ def card_context(contact: Any, user: Any) -> dict[str, Any]:
     """What the contact card's privacy block shows (used by the template tag)."""
     consents = list(selectors.contact_consents(contact=contact))
     return {
+        "pd_act": DestructionAct.objects.filter(contact=contact).first(),
         "pd_contact": contact,
         "pd_consents": consents,
         "pd_form": ManualConsentForm(initial={"given_at": timezone.localtime()}),

@@ -108,4 +108,6 @@ def test_admin_confirms_a_proposal_and_gets_an_act(admin_user, client, settings,
     proposal.refresh_from_db()
     act = DestructionAct.objects.get()
     assert proposal.status == "confirmed" and act.subject_name == "Давний Лид"
+    card = client.get(f"/contacts/{contact.pk}/").content.decode()
+    assert 'data-testid="pd-destroyed"' in card and act.number in card and "Давний Лид" not in card
     assert client.get(f"/privacy/acts/{act.pk}/pdf/").status_code == 200
