@@ -342,7 +342,7 @@ classify("crm.Note", pd={"body": (FREE_TEXT, SALES)}, not_pd=["author", "contact
 classify(
     "crm.Task",
     pd={"title": (FREE_TEXT, SALES), "description": (FREE_TEXT, SALES)},
-    not_pd=["kind", "assignee", "due_at", "done_at", "contact", "deal", "lead", "origin"],
+    not_pd=["kind", "assignee", "due_at", "done_at", "contact", "deal", "lead", "interaction"],
 )
 
 classify(
