@@ -178,6 +178,9 @@ def _resolve_contact(event: InboundEvent) -> tuple[Contact | None, Identity | No
         blocked = blocked_reason(pairs)
         if blocked is not None:  # a blocked number's new person is non-target from the start
             contact_mark_blocked(contact=contact, reason=blocked)
+        from otdel.privacy.destruction import tombstones_seen
+
+        tombstones_seen(pairs)  # a destroyed person came back: counted, never linked to the old data
     # Remember every new way this person reached us (only ones nobody else holds).
     crm_services.identities_remember(contact=contact, pairs=pairs)
     identity = Identity.objects.filter(kind=pairs[0][0], value=pairs[0][1]).first()

@@ -333,3 +333,30 @@ class SlaBreached(DomainEvent):
     name: ClassVar[str] = "sla.breached"
     subject_type: ClassVar[str] = "timer"
     timer_id: int
+
+
+# Personal data: withdrawal and destruction (emitted by the privacy app)
+
+
+@catalog
+@dataclass(frozen=True, kw_only=True)
+class ConsentWithdrawn(DomainEvent):
+    """A person withdrew a consent purpose: whatever that purpose covers stops on every channel."""
+
+    name: ClassVar[str] = "consent.withdrawn"
+    subject_type: ClassVar[str] = "contact"
+    contact_id: int
+    purpose: str
+    uses: tuple[str, ...] = ()
+    actor_id: int | None = None
+
+
+@catalog
+@dataclass(frozen=True, kw_only=True)
+class ContactDestroyed(DomainEvent):
+    """A person's data was destroyed; the contact row stays only as an anonymous statistic."""
+
+    name: ClassVar[str] = "contact.destroyed"
+    subject_type: ClassVar[str] = "contact"
+    contact_id: int
+    act_id: int

@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Who opened which contact card or searched whom (152-FZ access log, otdel/privacy/access.py).
+    "otdel.privacy.access.PDAccessMiddleware",
 ]
 
 ROOT_URLCONF = "otdel.urls"
@@ -208,6 +210,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DirectionEnum": "otdel.comms.models.Direction",
         "CallEventDirectionEnum": ["in", "out"],
+        "SubjectRequestKindEnum": "otdel.privacy.models.SubjectRequest.Kind",
     },
 }
 
