@@ -42,7 +42,7 @@ def neutralize(value: Any) -> Any:
 
 
 def _num(money: str | None) -> Decimal | str:
-    return Decimal(money) if money not in (None, "") else ""
+    return Decimal(money) if money else ""
 
 
 def _pct(share: float | None) -> float | str:
@@ -196,14 +196,22 @@ def report_sheets(name: str, data: dict[str, Any]) -> list[Sheet]:
             )
         ]
     if name == "data-quality":
-        return [Sheet(_("Data quality"), [_("Check"), _("Records")], [[r["title"], r["count"]] for r in rows])]
+        return [
+            Sheet(_("Data quality"), [_("Check"), _("Records")], [[r["title"], r["count"]] for r in rows])
+        ]
     if name == "sla":
         return [
             Sheet(
                 _("SLA"),
                 [_("Policy"), _("Person"), _("Met"), _("Breached"), _("Met, %")],
                 [
-                    [r.get("policy"), r.get("person"), r.get("met"), r.get("breached"), _pct(r.get("compliance"))]
+                    [
+                        r.get("policy"),
+                        r.get("person"),
+                        r.get("met"),
+                        r.get("breached"),
+                        _pct(r.get("compliance")),
+                    ]
                     for r in rows
                 ],
             )

@@ -25,7 +25,9 @@ class _PersonChoice(forms.ModelChoiceField):
 
 
 class ReportFilterForm(StyledForm):
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     pipeline = forms.ModelChoiceField(label=_("Pipeline"), queryset=Pipeline.objects.none(), required=False)
     manager = _PersonChoice(label=_("Manager"), queryset=Pipeline.objects.none(), required=False)
@@ -47,7 +49,7 @@ class ReportFilterForm(StyledForm):
                     del self.fields[name]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             raise ValidationError({"date_to": _("The end of the period is before its start.")})
         return data

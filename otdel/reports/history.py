@@ -42,13 +42,15 @@ def stage_entered(change: ObjectChange) -> int | None:
     return None
 
 
-def visit_open(*, deal_id: int, stage_id: int, at: datetime.datetime, change_id: int | None = None) -> StageVisit:
+def visit_open(
+    *, deal_id: int, stage_id: int, at: datetime.datetime, change_id: int | None = None
+) -> StageVisit:
     """Close the deal's current visit at ``at`` and open one in ``stage_id``."""
     for visit in StageVisit.objects.filter(deal_id=deal_id, left_at__isnull=True):
         visit.left_at = at
         visit.seconds = max(0, int((at - visit.entered_at).total_seconds()))
         visit.save(update_fields=["left_at", "seconds"])
-    pipeline_id = Stage.objects.filter(pk=stage_id).values_list("pipeline_id", flat=True).first()
+    pipeline_id = Stage.objects.values_list("pipeline_id", flat=True).get(pk=stage_id)
     return StageVisit.objects.create(
         deal_id=deal_id,
         pipeline_id=pipeline_id,
@@ -60,7 +62,9 @@ def visit_open(*, deal_id: int, stage_id: int, at: datetime.datetime, change_id:
 
 
 @receiver(post_save, sender=ObjectChange, dispatch_uid="reports.stage_history")
-def _on_change_logged(sender: type, instance: ObjectChange, created: bool, raw: bool = False, **kw: Any) -> None:
+def _on_change_logged(
+    sender: type, instance: ObjectChange, created: bool, raw: bool = False, **kw: Any
+) -> None:
     if raw or not created or instance.content_type_id != _deal_type_id():
         return
     stage_id = stage_entered(instance)

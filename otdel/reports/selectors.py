@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, NullIf, Right
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -82,7 +82,9 @@ class ReportFilters:
 
 
 def can_see_reports(user: Any) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and user.is_active and (user.is_admin or user.is_sales))
+    return bool(
+        getattr(user, "is_authenticated", False) and user.is_active and (user.is_admin or user.is_sales)
+    )
 
 
 def report_people(user: Any, manager: Any = None) -> QuerySet[User]:
@@ -236,16 +238,13 @@ def funnel_report(*, user: Any, filters: ReportFilters) -> dict[str, Any]:
     durations: dict[int, list[int]] = defaultdict(list)
     finished = StageVisit.objects.filter(deal__in=cohort.values("pk"), seconds__isnull=False)
     for stage_id, seconds in finished.values_list("stage_id", "seconds").order_by():
-        durations[stage_id].append(seconds)
+        durations[stage_id].append(int(seconds or 0))
 
     rows = []
     previous: int | None = None
     for stage in stages:
         here = reached.get(stage.pk, 0)
-        if stage.kind == Stage.Kind.LOST or previous is None:
-            base = total
-        else:
-            base = previous
+        base = total if stage.kind == Stage.Kind.LOST or previous is None else previous
         rows.append(
             {
                 "stage": stage.name,
@@ -315,7 +314,9 @@ def traffic_source_q(value: str) -> Q:
 
 
 def _reason_q(reason: str) -> Q:
-    return Q(verdict=Verdict.NON_TARGET) & (Q(verdict_reason=reason) | Q(verdict_reason__startswith=f"{reason}:"))
+    return Q(verdict=Verdict.NON_TARGET) & (
+        Q(verdict_reason=reason) | Q(verdict_reason__startswith=f"{reason}:")
+    )
 
 
 def traffic_report(*, user: Any, filters: ReportFilters) -> dict[str, Any]:
@@ -435,14 +436,18 @@ def managers_report(*, user: Any, filters: ReportFilters) -> dict[str, Any]:
     people = list(report_people(user, filters.manager))
     ids = [p.pk for p in people]
     leads = manager_leads_base(Lead.objects.filter(responsible_id__in=ids), filters)
-    lead_counts = dict(leads.values("responsible_id").annotate(n=Count("id")).values_list("responsible_id", "n"))
+    lead_counts = dict(
+        leads.values("responsible_id").annotate(n=Count("id")).values_list("responsible_id", "n")
+    )
     responses: dict[int, list[int]] = defaultdict(list)
     for owner, created, answered, triaged_at, triaged_by in (
         leads.annotate(first_out=_first_response())
         .values_list("responsible_id", "created_at", "first_out", "triaged_at", "triaged_by_id")
         .order_by()
     ):
-        moments = [m for m in (answered, triaged_at if triaged_by else None) if m is not None and m >= created]
+        moments = [
+            m for m in (answered, triaged_at if triaged_by else None) if m is not None and m >= created
+        ]
         if moments:
             responses[owner].append(int((min(moments) - created).total_seconds()))
 
@@ -557,9 +562,7 @@ def _stale_cutoff(filters: ReportFilters) -> datetime.datetime:
 def _duplicate_contact_ids(contacts: QuerySet[Contact]) -> list[int]:
     """Contacts that look like one person: the same name at the same company, or phones that end in
     the same ten digits (one number written with different country codes)."""
-    same_name = (
-        contacts.values("full_name", "company_id").annotate(n=Count("id")).filter(n__gt=1).order_by()
-    )
+    same_name = contacts.values("full_name", "company_id").annotate(n=Count("id")).filter(n__gt=1).order_by()
     ids: set[int] = set()
     if same_name:
         keys = Q()
@@ -608,7 +611,9 @@ def quality_base(check: str, user: Any, filters: ReportFilters, *, records: bool
         return deals.filter(stage__kind=Stage.Kind.OPEN, updated_at__lt=cutoff).exclude(
             Exists(Interaction.objects.filter(deal=OuterRef("pk"), occurred_at__gte=cutoff))
         )
-    contacts = scope(Contact.objects.filter(merged_into__isnull=True), user) if can_see_reports(user) else None
+    contacts = (
+        scope(Contact.objects.filter(merged_into__isnull=True), user) if can_see_reports(user) else None
+    )
     if check == "contacts_without_identity" and contacts is not None:
         return contacts.filter(period_q("created_at", filters)).exclude(
             Exists(Identity.objects.filter(contact=OuterRef("pk")))
@@ -684,12 +689,13 @@ def _visible_interactions(user: Any) -> QuerySet[Interaction]:
 def drill_down(*, user: Any, metric: str, filters: ReportFilters) -> Drill | None:
     """The records behind one figure, through the record scope; None for an unknown metric."""
     x = filters.extra
+    qs: QuerySet[Any]
     deals = scope(Deal.objects.all(), user)
     leads = scope(Lead.objects.all(), user)
     person = _int(x.get("user"))
     if metric in ("funnel.reached", "funnel.now", "funnel.cohort"):
         cohort = funnel_base(deals, filters)
-        stage = _int(x.get("stage"))
+        stage = _int(x.get("stage")) or 0
         if metric == "funnel.reached":
             cohort = cohort.filter(Exists(StageVisit.objects.filter(deal=OuterRef("pk"), stage_id=stage)))
         elif metric == "funnel.now":
@@ -709,13 +715,17 @@ def drill_down(*, user: Any, metric: str, filters: ReportFilters) -> Drill | Non
             qs = qs.filter(verdict="")
         return Drill("leads", qs, str(_("Leads")))
     if metric == "managers.leads":
-        return Drill("leads", manager_leads_base(leads.filter(responsible_id=person), filters), str(_("Leads")))
+        return Drill(
+            "leads", manager_leads_base(leads.filter(responsible_id=person), filters), str(_("Leads"))
+        )
     if metric == "managers.won":
         return Drill("deals", won_base(deals.filter(responsible_id=person), filters), str(_("Deals won")))
     if metric == "managers.overdue":
         from otdel.crm.selectors import task_list
 
-        return Drill("tasks", overdue_base(task_list(user=user).filter(assignee_id=person)), str(_("Overdue tasks")))
+        return Drill(
+            "tasks", overdue_base(task_list(user=user).filter(assignee_id=person)), str(_("Overdue tasks"))
+        )
     if metric.startswith("managers.calls_") or metric in ("managers.emails_sent", "managers.messages_sent"):
         seen = _visible_interactions(user).filter(period_q("occurred_at", filters))
         which = {
@@ -727,26 +737,39 @@ def drill_down(*, user: Any, metric: str, filters: ReportFilters) -> Drill | Non
                 routed_to_id=person, kind=InteractionKind.CALL, direction=Direction.IN, status__in=MISSED
             ),
             "managers.emails_sent": Q(user_id=person, kind=InteractionKind.EMAIL, direction=Direction.OUT),
-            "managers.messages_sent": Q(user_id=person, kind=InteractionKind.MESSAGE, direction=Direction.OUT),
+            "managers.messages_sent": Q(
+                user_id=person, kind=InteractionKind.MESSAGE, direction=Direction.OUT
+            ),
         }
+        calls: QuerySet[Interaction]
         if metric == "managers.calls_returned":
-            qs = seen.filter(which["managers.calls_missed"]).filter(_returned())
+            calls = seen.filter(which["managers.calls_missed"]).filter(_returned())
         elif metric in which:
-            qs = seen.filter(which[metric])
+            calls = seen.filter(which[metric])
         else:
             return None
-        return Drill("interactions", qs, str(_("Interactions")))
+        return Drill("interactions", calls, str(_("Interactions")))
     if metric == "lost.deals":
-        qs = lost_base(deals, filters)
+        lost = lost_base(deals, filters)
         reason = x.get("reason")
-        qs = qs.filter(lost_reason__isnull=True) if reason in ("", "none", None) else qs.filter(lost_reason_id=_int(reason))
-        return Drill("deals", qs, str(_("Lost deals")))
+        lost = (
+            lost.filter(lost_reason__isnull=True)
+            if reason in ("", "none", None)
+            else lost.filter(lost_reason_id=_int(reason))
+        )
+        return Drill("deals", lost, str(_("Lost deals")))
     if metric.startswith("quality."):
         check = metric.removeprefix("quality.")
         if check not in QUALITY_CHECKS:
             return None
         qs = quality_base(check, user, filters, records=True)
-        kind = "leads" if check == "untriaged_leads" else "contacts" if "contacts" in check or check == "likely_duplicates" else "deals"
+        kind = (
+            "leads"
+            if check == "untriaged_leads"
+            else "contacts"
+            if "contacts" in check or check == "likely_duplicates"
+            else "deals"
+        )
         return Drill(kind, qs, str(QUALITY_CHECKS[check]))
     return None
 
@@ -775,5 +798,3 @@ def lost_reason_choices() -> QuerySet[LostReason]:
 def pipeline_default(user: Any) -> Pipeline | None:
     pipelines = scope(Pipeline.objects.filter(is_active=True), user)
     return pipelines.filter(is_default=True).first() or pipelines.first()
-
-

@@ -39,7 +39,11 @@ def plan_set(*, actor: Any, user: Any, month: datetime.date, amount: Any, deals:
     plan, _created = ManagerPlan.objects.update_or_create(
         user=user,
         month=month.replace(day=1),
-        defaults={"amount": value.quantize(Decimal("0.01")), "deals": max(0, int(deals or 0)), "updated_by": actor},
+        defaults={
+            "amount": value.quantize(Decimal("0.01")),
+            "deals": max(0, int(deals or 0)),
+            "updated_by": actor,
+        },
     )
     return plan
 

@@ -203,7 +203,11 @@ class DataQualityReportView(ReportView):
             {
                 "rows": inline_serializer(
                     "DataQualityRow",
-                    {"check": serializers.CharField(), "title": serializers.CharField(), "count": serializers.IntegerField()},
+                    {
+                        "check": serializers.CharField(),
+                        "title": serializers.CharField(),
+                        "count": serializers.IntegerField(),
+                    },
                     many=True,
                 ),
                 "stale_days": serializers.IntegerField(),

@@ -73,13 +73,21 @@ def test_reached_conversion_and_time_in_stage(history, admin_user, pipeline):
     assert rows[1]["time_median"] == 42 * 3600  # [24 h, 42 h, 48 h]
     assert report["won"] == {"count": 1, "amount": "100.00"}
     assert report["lost_reasons"] == [
-        {"reason": "Дорого", "reason_id": report["lost_reasons"][0]["reason_id"], "count": 1, "amount": "200.00", "share": 1.0}
+        {
+            "reason": "Дорого",
+            "reason_id": report["lost_reasons"][0]["reason_id"],
+            "count": 1,
+            "amount": "200.00",
+            "share": 1.0,
+        }
     ]
 
 
 def test_stage_by_manager_table(history, admin_user, manager, other_manager, pipeline):
     report = funnel_report(user=admin_user, filters=ReportFilters(pipeline=pipeline, **NOV))
-    table = {row["manager"]: [(c["reached"], c["amount"]) for c in row["stages"]] for row in report["by_manager"]}
+    table = {
+        row["manager"]: [(c["reached"], c["amount"]) for c in row["stages"]] for row in report["by_manager"]
+    }
     assert table[manager.pk] == [(2, "300.00"), (2, "300.00"), (1, "100.00"), (1, "100.00"), (1, "200.00")]
     assert table[other_manager.pk] == [(2, "700.00"), (1, "400.00"), (1, "400.00"), (0, "0.00"), (0, "0.00")]
 
@@ -91,16 +99,22 @@ def test_manager_sees_own_funnel_head_the_department(history, manager, head, pip
 
 
 def test_rebuild_from_the_change_log_gives_the_same_history(history, admin_user, pipeline):
-    before = list(StageVisit.objects.order_by("deal", "entered_at").values_list("deal", "stage", "seconds", "first"))
+    before = list(
+        StageVisit.objects.order_by("deal", "entered_at").values_list("deal", "stage", "seconds", "first")
+    )
     history_rebuild()
-    after = list(StageVisit.objects.order_by("deal", "entered_at").values_list("deal", "stage", "seconds", "first"))
+    after = list(
+        StageVisit.objects.order_by("deal", "entered_at").values_list("deal", "stage", "seconds", "first")
+    )
     assert after == before and len(after) == 14
 
 
 def test_empty_period_shows_zeros(history, admin_user, pipeline):
     rows = funnel_report(
         user=admin_user,
-        filters=ReportFilters(pipeline=pipeline, date_from=datetime.date(2025, 1, 1), date_to=datetime.date(2025, 1, 31)),
+        filters=ReportFilters(
+            pipeline=pipeline, date_from=datetime.date(2025, 1, 1), date_to=datetime.date(2025, 1, 31)
+        ),
     )["rows"]
     assert [r["reached"] for r in rows] == [0] * 5 and all(r["time_median"] is None for r in rows)
     assert Stage.objects.count() == 5
