@@ -200,7 +200,7 @@ def main() -> None:
             and 'FROM "accounts_user" WHERE "accounts_user"."id" = ' not in sql
         ]
 
-        def raw() -> None:
+        def raw(report_sql: list[tuple[str, Any]] = report_sql) -> None:
             with connection.cursor() as cursor:
                 for sql, params in report_sql:
                     cursor.execute(sql, params)
@@ -213,9 +213,9 @@ def main() -> None:
                 if side == "raw":
                     times["raw"].append(timed(raw))
                 elif side == "api":
-                    times["api"].append(timed(lambda: client.get(api_url)))
+                    times["api"].append(timed(lambda url=api_url: client.get(url)))
                 else:
-                    times["page"].append(timed(lambda: client.get(page_url)))
+                    times["page"].append(timed(lambda url=page_url: client.get(url)))
         r, a, p = (statistics.median(times[k]) * 1000 for k in ("raw", "api", "page"))
         print(f"{name:<14}{r:>10.1f}{a:>10.1f}{p:>10.1f}{a / r:>10.2f}{p / a:>10.2f}")
 
