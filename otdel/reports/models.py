@@ -22,7 +22,8 @@ class StageVisit(models.Model):
 
     deal = models.ForeignKey("crm.Deal", on_delete=models.CASCADE, related_name="stage_visits")
     pipeline = models.ForeignKey("crm.Pipeline", on_delete=models.CASCADE, related_name="+")
-    stage = models.ForeignKey("crm.Stage", on_delete=models.CASCADE, related_name="visits")
+    # A stage deleted later (its deals moved elsewhere first) leaves its stays in the history.
+    stage = models.ForeignKey("crm.Stage", null=True, on_delete=models.SET_NULL, related_name="visits")
     entered_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True, blank=True)
     seconds = models.PositiveBigIntegerField(null=True, blank=True)
