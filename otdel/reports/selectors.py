@@ -573,20 +573,23 @@ def _duplicate_contact_ids(contacts: QuerySet[Contact]) -> list[int]:
         for row in same_name:
             keys |= Q(full_name=row["full_name"], company_id=row["company_id"])
         ids.update(contacts.filter(keys).values_list("pk", flat=True))
-    phones = (
-        Identity.objects.filter(kind="phone", contact__in=contacts.values("pk"))
+    # Two steps: the (few) shared ten-digit tails over all phones, then the visible contacts holding
+    # them; one statement nesting both made PostgreSQL re-run the grouping (5 s on 100k phones).
+    tails = list(
+        Identity.objects.filter(kind="phone")
         .annotate(tail=Right("value", 10))
         .values("tail")
         .annotate(n=Count("contact_id", distinct=True))
         .filter(n__gt=1)
-        .values("tail")
+        .values_list("tail", flat=True)
     )
-    ids.update(
-        Identity.objects.filter(kind="phone", contact__in=contacts.values("pk"))
-        .annotate(tail=Right("value", 10))
-        .filter(tail__in=phones)
-        .values_list("contact_id", flat=True)
-    )
+    for start in range(0, len(tails), 500):
+        ids.update(
+            Identity.objects.filter(kind="phone", contact__in=contacts.values("pk"))
+            .annotate(tail=Right("value", 10))
+            .filter(tail__in=tails[start : start + 500])
+            .values_list("contact_id", flat=True)
+        )
     return sorted(ids)
 
 
