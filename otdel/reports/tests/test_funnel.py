@@ -118,3 +118,20 @@ def test_empty_period_shows_zeros(history, admin_user, pipeline):
     )["rows"]
     assert [r["reached"] for r in rows] == [0] * 5 and all(r["time_median"] is None for r in rows)
     assert Stage.objects.count() == 5
+
+
+def test_a_stage_change_by_any_service_enters_the_history(admin_user, pipeline):
+    from otdel.crm.tests.factories import DealFactory
+
+    new, _talks, invoice, *_ = list(pipeline.stages.order_by("order"))
+    deal = DealFactory(pipeline=pipeline)
+    services.deal_update(actor=admin_user, deal=deal, stage=invoice)  # an edit form, not a drag
+    visits = StageVisit.objects.filter(deal=deal).order_by("entered_at", "id")
+    assert [v.stage_id for v in visits] == [new.pk, invoice.pk]
+    assert visits[0].left_at is not None and visits[1].left_at is None
+
+
+def test_the_summary_job_is_registered_with_the_scheduler():
+    from otdel.core.scheduler import periodic_jobs
+
+    assert "reports.scheduled_send" in {job.name for job in periodic_jobs()}
