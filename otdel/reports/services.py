@@ -74,10 +74,14 @@ def last_complete_period(frequency: str, today: datetime.date) -> tuple[datetime
 def subscriptions_send_due(now: datetime.datetime | None = None) -> int:
     """E-mail each active subscription's last complete period once; returns how many were sent."""
     from otdel.reports.pdf import summary_send
+    from otdel.reports.selectors import can_see_reports
 
     today = timezone.localdate(now or timezone.now(), timezone.get_default_timezone())
     sent = 0
-    for sub in ReportSubscription.objects.filter(is_active=True, user__is_active=True).select_related("user"):
+    subs = ReportSubscription.objects.filter(is_active=True, user__is_active=True).exclude(user__email="")
+    for sub in subs.select_related("user"):
+        if not can_see_reports(sub.user):  # the role changed since they subscribed
+            continue
         start, end = last_complete_period(sub.frequency, today)
         if sub.last_period_end is not None and sub.last_period_end >= end:
             continue
