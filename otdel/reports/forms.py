@@ -16,7 +16,16 @@ from otdel.reports.selectors import ReportFilters, pipeline_default, report_peop
 from otdel.web.forms import StyledForm
 
 # Names of the drill-down's own parameters (which row or cell of a report), kept apart from filters.
-DRILL_PARAMS = ("stage", "responsible", "user", "reason", "traffic_channel", "traffic_source", "verdict")
+DRILL_PARAMS = (
+    "stage",
+    "responsible",
+    "user",
+    "reason",
+    "traffic_channel",
+    "traffic_source",
+    "verdict",
+    "group",
+)
 
 
 class _PersonChoice(forms.ModelChoiceField):
@@ -36,6 +45,18 @@ class ReportFilterForm(StyledForm):
     utm_source = forms.CharField(label="utm_source", required=False, max_length=255)
     utm_medium = forms.CharField(label="utm_medium", required=False, max_length=255)
     utm_campaign = forms.CharField(label="utm_campaign", required=False, max_length=255)
+    breakdown = forms.ChoiceField(
+        label=_("Break down by"),
+        required=False,
+        choices=[
+            ("", "—"),
+            ("source", _("Source")),
+            ("channel", _("Channel")),
+            ("utm_source", "utm_source"),
+            ("utm_medium", "utm_medium"),
+            ("utm_campaign", "utm_campaign"),
+        ],
+    )
     stale_days = forms.IntegerField(label=_("Stale after, days"), required=False, min_value=1, max_value=3650)
 
     def __init__(self, data: Any, *, user: Any, fields: tuple[str, ...] | None = None, **kwargs: Any) -> None:
@@ -71,6 +92,7 @@ class ReportFilterForm(StyledForm):
             utm_medium=(data.get("utm_medium") or "").strip(),
             utm_campaign=(data.get("utm_campaign") or "").strip(),
             stale_days=data.get("stale_days") or 14,
+            breakdown=data.get("breakdown") or "",
             extra=extra or {},
         )
 

@@ -60,6 +60,8 @@ class ReportFilters:
     utm_medium: str = ""
     utm_campaign: str = ""
     stale_days: int = 14
+    # Funnel: also break the cohort down by this attribute of the deal's first lead.
+    breakdown: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def query(self) -> dict[str, str]:
@@ -74,6 +76,7 @@ class ReportFilters:
             "utm_source": self.utm_source,
             "utm_medium": self.utm_medium,
             "utm_campaign": self.utm_campaign,
+            "breakdown": self.breakdown,
         }
         return {k: v for k, v in params.items() if v}
 
@@ -218,7 +221,15 @@ def funnel_report(*, user: Any, filters: ReportFilters) -> dict[str, Any]:
     """
     pipeline = filters.pipeline
     if pipeline is None:
-        return {"rows": [], "total": 0, "by_manager": [], "lost_reasons": [], "won": {}}
+        return {
+            "rows": [],
+            "total": 0,
+            "by_manager": [],
+            "lost_reasons": [],
+            "won": {},
+            "breakdown": "",
+            "by_group": [],
+        }
     stages = list(pipeline.stages.order_by("order", "id"))
     cohort = funnel_base(deals_for_aggregates(user), filters)
     now = {
@@ -296,7 +307,58 @@ def funnel_report(*, user: Any, filters: ReportFilters) -> dict[str, Any]:
         "won": won,
         "by_manager": by_manager,
         "lost_reasons": _lost_reason_rows(cohort.filter(stage__kind=Stage.Kind.LOST)),
+        "breakdown": filters.breakdown if filters.breakdown in BREAKDOWNS else "",
+        "by_group": funnel_breakdown(cohort, stages, filters.breakdown),
     }
+
+
+BREAKDOWNS = ("source", "channel", "utm_source", "utm_medium", "utm_campaign")
+
+
+def _first_lead_value(breakdown: str, deal_ref: str) -> Coalesce:
+    """The ``breakdown`` field of the lead a deal was made from (its first lead), "" when none."""
+    from django.db.models import CharField, Subquery
+
+    first = Lead.objects.filter(deal=OuterRef(deal_ref)).order_by("created_at", "id").values(breakdown)[:1]
+    return Coalesce(Subquery(first, output_field=CharField()), Value(""))
+
+
+def funnel_breakdown(cohort: QuerySet[Deal], stages: list[Stage], breakdown: str) -> list[dict[str, Any]]:
+    """Reached per stage for each value of ``breakdown`` (source, channel or a UTM tag)."""
+    if breakdown not in BREAKDOWNS:
+        return []
+    totals = dict(
+        cohort.annotate(g=_first_lead_value(breakdown, "pk"))
+        .values("g")
+        .annotate(n=Count("id"))
+        .values_list("g", "n")
+    )
+    cells: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
+    visits = (
+        StageVisit.objects.filter(first=True, deal__in=cohort.values("pk"))
+        .annotate(g=_first_lead_value(breakdown, "deal_id"))
+        .values("g", "stage_id")
+        .annotate(n=Count("id"), amount=Sum("deal__amount"))
+        .order_by()
+    )
+    for row in visits:
+        cells[row["g"]][row["stage_id"]] = row
+    return [
+        {
+            "group": group,
+            "total": total,
+            "stages": [
+                {
+                    "stage_id": stage.pk,
+                    "reached": cells[group].get(stage.pk, {}).get("n", 0),
+                    "amount": _money(cells[group].get(stage.pk, {}).get("amount")),
+                    "conversion": _share(cells[group].get(stage.pk, {}).get("n", 0), total),
+                }
+                for stage in stages
+            ],
+        }
+        for group, total in sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+    ]
 
 
 # --- traffic ------------------------------------------------------------------------------------------
@@ -709,6 +771,8 @@ def drill_down(*, user: Any, metric: str, filters: ReportFilters) -> Drill | Non
             cohort = cohort.filter(stage_id=stage)
         if "responsible" in x:
             cohort = cohort.filter(responsible_id=_int(x["responsible"]))
+        if filters.breakdown in BREAKDOWNS and "group" in x:
+            cohort = cohort.annotate(g=_first_lead_value(filters.breakdown, "pk")).filter(g=x["group"])
         return Drill("deals", cohort, str(_("Deals")))
     if metric == "traffic.leads":
         qs = traffic_base(leads, filters)

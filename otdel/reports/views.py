@@ -31,7 +31,7 @@ REPORTS: dict[str, tuple[Any, Any, tuple[str, ...]]] = {
     "funnel": (
         gettext_lazy("Funnel and conversion"),
         selectors.funnel_report,
-        (*PERIOD, "pipeline", "manager", *LEAD_ATTRS),
+        (*PERIOD, "pipeline", "manager", *LEAD_ATTRS, "breakdown"),
     ),
     "traffic": (gettext_lazy("Traffic"), selectors.traffic_report, (*PERIOD, *LEAD_ATTRS, "manager")),
     "managers": (gettext_lazy("Managers"), selectors.managers_report, (*PERIOD, "manager")),

@@ -115,6 +115,16 @@ class FunnelReportView(ReportView):
     report = "funnel"
     selector = staticmethod(selectors.funnel_report)
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "breakdown",
+                OpenApiTypes.STR,
+                enum=list(selectors.BREAKDOWNS),
+                description="Also give reached per stage for each value of this attribute of the deal's lead",
+            )
+        ]
+    )
     @_schema(
         "Funnel",
         {
@@ -135,6 +145,8 @@ class FunnelReportView(ReportView):
         won=serializers.DictField(),
         by_manager=serializers.ListField(child=serializers.DictField()),
         lost_reasons=serializers.ListField(child=serializers.DictField()),
+        breakdown=serializers.CharField(),
+        by_group=serializers.ListField(child=serializers.DictField()),
     )
     def get(self, request: Request) -> Any:
         return super().get(request)

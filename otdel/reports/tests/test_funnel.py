@@ -135,3 +135,30 @@ def test_the_summary_job_is_registered_with_the_scheduler():
     from otdel.core.scheduler import periodic_jobs
 
     assert "reports.scheduled_send" in {job.name for job in periodic_jobs()}
+
+
+def test_breakdown_by_utm_source(history, admin_user, pipeline):
+    from otdel.crm.models import Deal
+    from otdel.crm.tests.factories import LeadFactory
+    from otdel.reports.selectors import drill_down
+
+    d1, d2, d3, d4 = Deal.objects.filter(amount__in=[100, 200, 300, 400]).order_by("amount")
+    for deal, utm in ((d1, "yandex"), (d2, "yandex"), (d4, "vk")):
+        LeadFactory(deal=deal, contact=deal.contact, utm_source=utm, verdict="qualified")
+    filters = ReportFilters(pipeline=pipeline, breakdown="utm_source", **NOV)
+    groups = {g["group"]: g for g in funnel_report(user=admin_user, filters=filters)["by_group"]}
+    assert {k: g["total"] for k, g in groups.items()} == {"yandex": 2, "vk": 1, "": 1}
+    # yandex: d1 went new -> talks -> invoice -> won, d2 new -> talks -> lost.
+    assert [c["reached"] for c in groups["yandex"]["stages"]] == [2, 2, 1, 1, 1]
+    assert [c["reached"] for c in groups["vk"]["stages"]] == [1, 1, 1, 0, 0]
+    drill = drill_down(
+        user=admin_user,
+        metric="funnel.reached",
+        filters=ReportFilters(
+            pipeline=pipeline,
+            breakdown="utm_source",
+            **NOV,
+            extra={"stage": groups["yandex"]["stages"][2]["stage_id"], "group": "yandex"},
+        ),
+    )
+    assert drill is not None and list(drill.queryset) == [d1]

@@ -163,3 +163,12 @@ def test_scheduled_summary_is_sent_once_per_period(head, pipeline, manager, sett
     assert message.to == ["head@example.ru"] and "01.11.2026" in message.subject
     name, content, mimetype = message.attachments[0]
     assert mimetype == "application/pdf" and content[:5] == b"%PDF-"
+
+
+def test_funnel_page_breaks_down_by_utm(head, manager, pipeline):
+    deal = DealFactory(pipeline=pipeline, responsible=manager)
+    LeadFactory(
+        deal=deal, contact=deal.contact, utm_source="yandex", verdict="qualified", responsible=manager
+    )
+    page = _client(head).get("/reports/funnel/?breakdown=utm_source").content.decode()
+    assert 'data-testid="funnel-breakdown"' in page and "yandex" in page
