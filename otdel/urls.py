@@ -16,5 +16,6 @@ urlpatterns = [
     path("", include("otdel.comms.urls")),
     path("", include("otdel.automation.urls")),
     path("", include("otdel.privacy.web_urls")),
+    path("", include("otdel.reports.urls")),
     path("", include("otdel.web.urls")),
 ]

@@ -2,9 +2,17 @@
 
 from django.urls import re_path
 
-from otdel.reports.api.views import FunnelReportView, TrafficReportView
+from otdel.reports.api import views
 
 urlpatterns = [
-    re_path(r"^reports/traffic(?:/)?$", TrafficReportView.as_view(), name="api-report-traffic"),
-    re_path(r"^reports/funnel(?:/)?$", FunnelReportView.as_view(), name="api-report-funnel"),
+    re_path(r"^reports/traffic/?$", views.TrafficReportView.as_view(), name="api-report-traffic"),
+    re_path(r"^reports/funnel/?$", views.FunnelReportView.as_view(), name="api-report-funnel"),
+    re_path(r"^reports/managers/?$", views.ManagersReportView.as_view(), name="api-report-managers"),
+    re_path(
+        r"^reports/lost-reasons/?$", views.LostReasonsReportView.as_view(), name="api-report-lost-reasons"
+    ),
+    re_path(
+        r"^reports/data-quality/?$", views.DataQualityReportView.as_view(), name="api-report-data-quality"
+    ),
+    re_path(r"^reports/sla/?$", views.SLAReportView.as_view(), name="api-report-sla"),
 ]

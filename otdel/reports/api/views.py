@@ -1,101 +1,252 @@
-"""Reports API (CONTRACTS.md "Reports")."""
+"""Reports API (CONTRACTS.md "Reports", both parts): every report as JSON, CSV or XLSX."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import renderers, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from otdel.crm.models import Pipeline
-from otdel.reports.selectors import funnel_report, traffic_report
+from otdel.reports import selectors
+from otdel.reports.export import export_response
+from otdel.reports.forms import ReportFilterForm
 
 
-class PeriodSerializer(serializers.Serializer):
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
-    pipeline = serializers.PrimaryKeyRelatedField(queryset=Pipeline.objects.all(), required=False)
+class _FileRenderer(renderers.BaseRenderer):
+    """Lets ``?format=csv|xlsx`` through content negotiation; the view answers the file itself."""
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
-            raise serializers.ValidationError({"date_to": "date_to is before date_from."})
-        return attrs
+    charset = None
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> Any:
+        return data if isinstance(data, bytes) else b""
 
 
-PERIOD_PARAMS = [
-    OpenApiParameter("date_from", OpenApiTypes.DATE),
-    OpenApiParameter("date_to", OpenApiTypes.DATE),
+class CSVRenderer(_FileRenderer):
+    media_type = "text/csv"
+    format = "csv"
+
+
+class XLSXRenderer(_FileRenderer):
+    media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    format = "xlsx"
+
+
+FILTER_PARAMS = [
+    OpenApiParameter("date_from", OpenApiTypes.DATE, description="First day, department time zone"),
+    OpenApiParameter("date_to", OpenApiTypes.DATE, description="Last day, inclusive"),
+    OpenApiParameter("pipeline", OpenApiTypes.INT),
+    OpenApiParameter("manager", OpenApiTypes.INT, description="A salesperson's user id"),
+    OpenApiParameter("source", OpenApiTypes.STR),
+    OpenApiParameter("channel", OpenApiTypes.STR),
+    OpenApiParameter("utm_source", OpenApiTypes.STR),
+    OpenApiParameter("utm_medium", OpenApiTypes.STR),
+    OpenApiParameter("utm_campaign", OpenApiTypes.STR),
+    OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv", "xlsx"]),
 ]
 
 
-class TrafficReportView(APIView):
-    @extend_schema(
-        parameters=PERIOD_PARAMS,
+def report_filters(request: Any, user: Any, extra: dict[str, Any] | None = None) -> selectors.ReportFilters:
+    """Validate the query string (400 naming the field) and refuse users without reports (403)."""
+    if not selectors.can_see_reports(user):
+        raise PermissionDenied
+    form = ReportFilterForm(request.GET if hasattr(request, "GET") else request.query_params, user=user)
+    if not form.is_valid():
+        raise ValidationError(form.errors.as_data())
+    return form.filters(extra=extra)
+
+
+class ReportView(APIView):
+    report: ClassVar[str] = ""
+    selector: ClassVar[Callable[..., dict[str, Any]]]
+    renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer, XLSXRenderer]
+
+    def get(self, request: Request) -> Any:
+        filters = report_filters(request._request, request.user)
+        data = type(self).selector(user=request.user, filters=filters)
+        fmt = request.query_params.get("format", "json")
+        if fmt in ("csv", "xlsx"):
+            return export_response(self.report, data, fmt)
+        return Response(data)
+
+
+def _schema(name: str, row: dict[str, Any], summary: str, **extra: Any) -> Any:
+    return extend_schema(
+        parameters=FILTER_PARAMS,
         responses=inline_serializer(
-            "TrafficReport",
-            {
-                "rows": inline_serializer(
-                    "TrafficRow",
-                    {
-                        "channel": serializers.CharField(),
-                        "source": serializers.CharField(),
-                        "total": serializers.IntegerField(),
-                        "non_target": serializers.IntegerField(),
-                        "non_target_share": serializers.FloatField(),
-                    },
-                    many=True,
-                )
-            },
+            f"{name}Report", {"rows": inline_serializer(f"{name}Row", row, many=True), **extra}
         ),
-        summary="Traffic by channel and source with the non-target share",
+        summary=summary,
     )
-    def get(self, request: Request) -> Response:
-        params = PeriodSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        rows = traffic_report(
-            user=request.user,
-            date_from=params.validated_data.get("date_from"),
-            date_to=params.validated_data.get("date_to"),
-        )
-        return Response({"rows": rows})
 
 
-class FunnelReportView(APIView):
+MONEY = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class TrafficReportView(ReportView):
+    report = "traffic"
+    selector = staticmethod(selectors.traffic_report)
+
+    @_schema(
+        "Traffic",
+        {
+            "channel": serializers.CharField(),
+            "source": serializers.CharField(),
+            "total": serializers.IntegerField(),
+            "non_target": serializers.IntegerField(),
+            "non_target_share": serializers.FloatField(),
+            "qualified": serializers.IntegerField(),
+            "untriaged": serializers.IntegerField(),
+            "non_target_reasons": serializers.DictField(child=serializers.IntegerField()),
+        },
+        "Traffic by channel and source with non-target counts (for everyone who may see the report)",
+        totals=serializers.DictField(),
+    )
+    def get(self, request: Request) -> Any:
+        return super().get(request)
+
+
+class FunnelReportView(ReportView):
+    report = "funnel"
+    selector = staticmethod(selectors.funnel_report)
+
     @extend_schema(
-        parameters=[*PERIOD_PARAMS, OpenApiParameter("pipeline", OpenApiTypes.INT)],
+        parameters=[
+            OpenApiParameter(
+                "breakdown",
+                OpenApiTypes.STR,
+                enum=list(selectors.BREAKDOWNS),
+                description="Also give reached per stage for each value of this attribute of the deal's lead",
+            )
+        ]
+    )
+    @_schema(
+        "Funnel",
+        {
+            "stage": serializers.CharField(),
+            "stage_id": serializers.IntegerField(),
+            "kind": serializers.CharField(),
+            "count": serializers.IntegerField(),
+            "amount": MONEY,
+            "reached": serializers.IntegerField(),
+            "reached_amount": MONEY,
+            "step_conversion": serializers.FloatField(),
+            "conversion": serializers.FloatField(),
+            "time_median": serializers.IntegerField(allow_null=True, help_text="seconds"),
+            "time_p90": serializers.IntegerField(allow_null=True, help_text="seconds"),
+        },
+        "Sales funnel from the stage history: reached, conversion, time in stage, stage x manager",
+        total=serializers.IntegerField(),
+        won=serializers.DictField(),
+        by_manager=serializers.ListField(child=serializers.DictField()),
+        lost_reasons=serializers.ListField(child=serializers.DictField()),
+        breakdown=serializers.CharField(),
+        by_group=serializers.ListField(child=serializers.DictField()),
+    )
+    def get(self, request: Request) -> Any:
+        return super().get(request)
+
+
+class ManagersReportView(ReportView):
+    report = "managers"
+    selector = staticmethod(selectors.managers_report)
+
+    @_schema(
+        "Managers",
+        {
+            "manager": serializers.IntegerField(),
+            "name": serializers.CharField(),
+            "leads": serializers.IntegerField(),
+            "first_response_median": serializers.IntegerField(allow_null=True, help_text="seconds"),
+            "first_response_p90": serializers.IntegerField(allow_null=True, help_text="seconds"),
+            "calls_made": serializers.IntegerField(),
+            "calls_answered": serializers.IntegerField(),
+            "calls_missed": serializers.IntegerField(),
+            "calls_returned": serializers.IntegerField(),
+            "emails_sent": serializers.IntegerField(),
+            "messages_sent": serializers.IntegerField(),
+            "sla_compliance": serializers.FloatField(allow_null=True),
+            "deals_won": serializers.IntegerField(),
+            "revenue": MONEY,
+            "average_deal": MONEY,
+            "tasks_overdue": serializers.IntegerField(),
+            "plan": serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True),
+            "plan_percent": serializers.FloatField(allow_null=True),
+        },
+        "Salespeople: leads, first response, calls, e-mails, messages, won deals, revenue, plan vs fact",
+    )
+    def get(self, request: Request) -> Any:
+        return super().get(request)
+
+
+class LostReasonsReportView(ReportView):
+    report = "lost-reasons"
+    selector = staticmethod(selectors.lost_reasons_report)
+
+    @_schema(
+        "LostReasons",
+        {
+            "reason": serializers.CharField(),
+            "reason_id": serializers.IntegerField(allow_null=True),
+            "count": serializers.IntegerField(),
+            "amount": MONEY,
+            "share": serializers.FloatField(),
+        },
+        "Deals lost in the period by reason",
+        total=serializers.IntegerField(),
+    )
+    def get(self, request: Request) -> Any:
+        return super().get(request)
+
+
+class DataQualityReportView(ReportView):
+    report = "data-quality"
+    selector = staticmethod(selectors.data_quality_report)
+
+    @extend_schema(
+        parameters=[*FILTER_PARAMS, OpenApiParameter("stale_days", OpenApiTypes.INT)],
         responses=inline_serializer(
-            "FunnelReport",
+            "DataQualityReport",
             {
                 "rows": inline_serializer(
-                    "FunnelRow",
+                    "DataQualityRow",
                     {
-                        "stage": serializers.CharField(),
-                        "stage_id": serializers.IntegerField(),
-                        "kind": serializers.CharField(),
+                        "check": serializers.CharField(),
+                        "title": serializers.CharField(),
                         "count": serializers.IntegerField(),
-                        "amount": serializers.DecimalField(max_digits=16, decimal_places=2),
-                        "conversion": serializers.FloatField(),
                     },
                     many=True,
-                )
+                ),
+                "stale_days": serializers.IntegerField(),
             },
         ),
-        summary="Sales funnel: deals per stage and conversion",
+        summary="Data quality: deals without source or amount, contacts without identity, duplicates, stale deals, untriaged leads",
     )
-    def get(self, request: Request) -> Response:
-        params = PeriodSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        pipeline = params.validated_data.get("pipeline") or Pipeline.objects.filter(is_default=True).first()
-        if pipeline is None:
-            return Response({"rows": []})
-        rows = funnel_report(
-            user=request.user,
-            pipeline=pipeline,
-            date_from=params.validated_data.get("date_from"),
-            date_to=params.validated_data.get("date_to"),
-        )
-        return Response({"rows": rows})
+    def get(self, request: Request) -> Any:
+        return super().get(request)
+
+
+class SLAReportView(ReportView):
+    report = "sla"
+    selector = staticmethod(selectors.sla_report)
+
+    @_schema(
+        "SLA",
+        {
+            "policy": serializers.CharField(),
+            "person": serializers.CharField(),
+            "met": serializers.IntegerField(),
+            "breached": serializers.IntegerField(),
+            "compliance": serializers.FloatField(),
+        },
+        "SLA met / breached by policy and person (empty with available=false until SLA policies exist)",
+        available=serializers.BooleanField(),
+        longest=serializers.ListField(child=serializers.DictField()),
+    )
+    def get(self, request: Request) -> Any:
+        return super().get(request)

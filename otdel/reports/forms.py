@@ -1,0 +1,110 @@
+"""The filters of every report (the same for the pages and the API), and the monthly plan form."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from otdel.core.scoping import scope
+from otdel.crm.models import Channel, LeadSource, Pipeline
+from otdel.reports.selectors import ReportFilters, pipeline_default, report_people
+from otdel.web.forms import StyledForm
+
+# Names of the drill-down's own parameters (which row or cell of a report), kept apart from filters.
+DRILL_PARAMS = (
+    "stage",
+    "responsible",
+    "user",
+    "reason",
+    "traffic_channel",
+    "traffic_source",
+    "verdict",
+    "group",
+)
+
+
+class _PersonChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return obj.get_full_name()
+
+
+class ReportFilterForm(StyledForm):
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    pipeline = forms.ModelChoiceField(label=_("Pipeline"), queryset=Pipeline.objects.none(), required=False)
+    manager = _PersonChoice(label=_("Manager"), queryset=Pipeline.objects.none(), required=False)
+    source = forms.ChoiceField(label=_("Source"), choices=[("", "—"), *LeadSource.choices], required=False)
+    channel = forms.ChoiceField(label=_("Channel"), choices=[("", "—"), *Channel.choices], required=False)
+    utm_source = forms.CharField(label="utm_source", required=False, max_length=255)
+    utm_medium = forms.CharField(label="utm_medium", required=False, max_length=255)
+    utm_campaign = forms.CharField(label="utm_campaign", required=False, max_length=255)
+    breakdown = forms.ChoiceField(
+        label=_("Break down by"),
+        required=False,
+        choices=[
+            ("", "—"),
+            ("source", _("Source")),
+            ("channel", _("Channel")),
+            ("utm_source", "utm_source"),
+            ("utm_medium", "utm_medium"),
+            ("utm_campaign", "utm_campaign"),
+        ],
+    )
+    stale_days = forms.IntegerField(label=_("Stale after, days"), required=False, min_value=1, max_value=3650)
+
+    def __init__(self, data: Any, *, user: Any, fields: tuple[str, ...] | None = None, **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        self.user = user
+        self.fields["pipeline"].queryset = scope(Pipeline.objects.filter(is_active=True), user)  # type: ignore[attr-defined]
+        self.fields["manager"].queryset = report_people(user)  # type: ignore[attr-defined]
+        if fields is not None:
+            for name in list(self.fields):
+                if name not in fields:
+                    del self.fields[name]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise ValidationError({"date_to": _("The end of the period is before its start.")})
+        return data
+
+    def filters(self, *, default_period: bool = False, extra: dict[str, Any] | None = None) -> ReportFilters:
+        data = self.cleaned_data
+        date_from, date_to = data.get("date_from"), data.get("date_to")
+        if default_period and not date_from and not date_to:
+            today = timezone.localdate(timezone.now(), timezone.get_default_timezone())
+            date_from, date_to = today.replace(day=1), today
+        return ReportFilters(
+            date_from=date_from,
+            date_to=date_to,
+            pipeline=data.get("pipeline") or pipeline_default(self.user),
+            manager=data.get("manager"),
+            source=data.get("source") or "",
+            channel=data.get("channel") or "",
+            utm_source=(data.get("utm_source") or "").strip(),
+            utm_medium=(data.get("utm_medium") or "").strip(),
+            utm_campaign=(data.get("utm_campaign") or "").strip(),
+            stale_days=data.get("stale_days") or 14,
+            breakdown=data.get("breakdown") or "",
+            extra=extra or {},
+        )
+
+
+def drill_extra(params: Any) -> dict[str, str]:
+    return {name: params[name] for name in DRILL_PARAMS if name in params}
+
+
+def month_choices(today: datetime.date, back: int = 3, ahead: int = 9) -> list[datetime.date]:
+    first = today.replace(day=1)
+    months = []
+    for shift in range(-back, ahead + 1):
+        year, month = divmod(first.month - 1 + shift, 12)
+        months.append(datetime.date(first.year + year, month + 1, 1))
+    return months
