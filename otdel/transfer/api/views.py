@@ -189,6 +189,10 @@ def export_queue(request: Any, kind: str, file_format: str, params: Any) -> Expo
 class ExportView(APIView):
     permission_classes = [IsAuthenticated]
 
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # ``?format=csv|xlsx`` names the file format here, not a DRF renderer.
+        return super().perform_content_negotiation(request, force=True)
+
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["csv", "xlsx"])],
         responses={200: bytes, 202: ExportSerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
