@@ -230,13 +230,17 @@ def _changes_since(marker: int, obj: Any) -> list[int]:
     )
 
 
+def _marker() -> int:
+    return ObjectChange.objects.aggregate(m=Max("id"))["m"] or 0
+
+
 def _label(obj: Any) -> str:
     return obj._meta.label_lower
 
 
 def apply_row(ctx: ImportContext, number: int, values: list[Any], kind: str) -> RowResult:
     rec = parse_row(ctx, values)
-    marker = 0 if ctx.dry else (ObjectChange.objects.aggregate(m=Max("id"))["m"] or 0)
+    marker = 0  # the change log position is read only where an existing record is changed
     result = RowResult(row=number, outcome=Outcome.SKIPPED)
     if kind == "companies":
         _company_row(ctx, rec, result, marker)
@@ -331,6 +335,7 @@ def _company_step(
     if changes:
         result.outcome = Outcome.UPDATED
         if not ctx.dry:
+            marker = _marker()
             crm.company_update(actor=ctx.actor, company=company, **changes)
             result.objects.append([_label(company), company.pk, "changed", _changes_since(marker, company)])
     else:
@@ -429,6 +434,7 @@ def _contact_step(
             _note(result, _("Nothing new for contact #%(id)s.") % {"id": contact.pk})
     if ctx.dry or outcome == Outcome.SKIPPED:
         return contact
+    marker = _marker()
     if changes:
         crm.contact_update(actor=ctx.actor, contact=contact, **changes)
     for kind, value in new_pairs:

@@ -362,6 +362,8 @@ def _after_batch(job: ImportJob) -> None:
 
 def _commit_batch(job: ImportJob, ctx: engine.ImportContext, batch: list[tuple[int, list[Any]]]) -> bool:
     counts = {o: 0 for o in ImportRow.Outcome.values}
+    if job.route_owners and not job.dry_run:
+        _warm_routing()
     with transaction.atomic():
         done = set(
             ImportRow.objects.filter(job=job, row__in=[n for n, _v in batch]).values_list("row", flat=True)
@@ -400,6 +402,15 @@ def _commit_batch(job: ImportJob, ctx: engine.ImportContext, batch: list[tuple[i
         job.save(update_fields=["status", "finished_at"])
         return False
     return True
+
+
+def _warm_routing() -> None:
+    """Read the routing configuration outside the batch's transaction: inside it the routing
+    snapshot is kept only on commit, so every row of the batch would read it again."""
+    from otdel.routing.services import _local_now
+    from otdel.routing.snapshot import routing_snapshot
+
+    routing_snapshot(_local_now(None).date())
 
 
 def import_resume_stale(*, now: datetime.datetime | None = None) -> list[int]:
