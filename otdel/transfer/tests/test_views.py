@@ -135,3 +135,31 @@ def test_a_large_export_from_a_list_goes_to_my_exports(client, manager, monkeypa
     log = ExportLog.objects.get()
     assert f'href="/exports/{log.pk}/download/"' in page
     assert client.get(f"/exports/{log.pk}/download/").status_code == 200
+
+
+def test_the_import_pages_speak_russian(client, admin_user):
+    from django.utils import translation
+
+    admin_user.language = "ru"
+    admin_user.save()
+    client.force_login(admin_user)
+    with translation.override("ru"):
+        client.post(
+            "/imports/", {"file": files.upload(files.bitrix_contacts()), "kind": "auto", "dedupe": "fill"}
+        )
+        job = ImportJob.objects.get()
+        page = client.get(f"/imports/{job.pk}/mapping/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Сопоставление столбцов" in page and "распознано как «Битрикс24: контакты»" in page
+    assert "— не загружать —" in page
+
+
+def test_demo_import_is_deterministic_and_idempotent(admin_user, settings):
+    from otdel.transfer.demo import seed_demo
+
+    admin_user.username = "admin"
+    admin_user.save()
+    seed_demo()
+    seed_demo()
+    job = ImportJob.objects.get()
+    assert job.status == "done" and (job.created, job.errors) == (5, 0)
+    assert Contact.objects.get(full_name="Баранов Олег Игоревич").identities.count() == 2
