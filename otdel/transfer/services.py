@@ -556,3 +556,23 @@ def export_log_create(
         status=status,
         finished_at=timezone.now() if status == ExportLog.Status.DONE else None,
     )
+
+
+KEEP_FILES_DAYS = 7
+
+
+def transfer_files_prune(*, now: datetime.datetime | None = None) -> int:
+    """Uploaded import files and background export files hold personal data: remove them once the
+    import can no longer be undone (7 days) and exports after 7 days. Rows and logs stay."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(days=KEEP_FILES_DAYS)
+    removed = 0
+    for job in ImportJob.objects.filter(finished_at__lt=cutoff).exclude(file=""):
+        job.file.delete(save=False)
+        ImportJob.objects.filter(pk=job.pk).update(file="")
+        removed += 1
+    for log in ExportLog.objects.filter(at__lt=cutoff).exclude(file=""):
+        log.file.delete(save=False)
+        ExportLog.objects.filter(pk=log.pk).update(file="")
+        removed += 1
+    return removed

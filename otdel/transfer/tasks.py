@@ -28,4 +28,12 @@ def export_run_task(log_id: int) -> None:
     export_run(log_id)
 
 
+@task()
+def transfer_files_prune_task() -> int:
+    from otdel.transfer.services import transfer_files_prune
+
+    return transfer_files_prune()
+
+
 register_periodic("transfer.import_resume_stale", 60, import_resume_stale_task)
+register_periodic("transfer.files_prune", 6 * 60 * 60, transfer_files_prune_task)

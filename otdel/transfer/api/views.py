@@ -135,6 +135,10 @@ class ImportReportView(APIView):
 
 
 def report_response(job: Any) -> FileResponse:
+    if not job.file:  # removed after the undo period (it held personal data)
+        from django.http import Http404
+
+        raise Http404
     tmp = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115  (closed by FileResponse)
     selectors.report_xlsx(job, tmp.name)
     tmp.seek(0)

@@ -320,3 +320,23 @@ def test_an_unrecognized_layout_in_auto_asks_for_the_kind(admin_user):
     with pytest.raises(ValidationError) as exc:
         services.import_create(actor=admin_user, upload=files.upload(files.csv_bytes(rows)), kind="auto")
     assert "amoCRM or Bitrix24" in str(exc.value)
+
+
+def test_files_with_personal_data_are_removed_after_seven_days(admin_user):
+    import datetime
+
+    from django.utils import timezone
+
+    rows = [["ФИО", "Телефон"], ["Клиент", "+79120000001"]]
+    job = run(
+        admin_user, files.csv_bytes(rows, encoding="utf-8", delimiter=","), kind="contacts", dry_run=False
+    )
+    path = job.file.path
+    assert services.transfer_files_prune(now=timezone.now()) == 0
+    assert services.transfer_files_prune(now=timezone.now() + datetime.timedelta(days=8)) == 1
+    job.refresh_from_db()
+    assert not job.file
+    import os
+
+    assert not os.path.exists(path)
+    assert job.rows.count() == 1
