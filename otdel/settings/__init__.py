@@ -209,6 +209,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DirectionEnum": "otdel.comms.models.Direction",
         "CallEventDirectionEnum": ["in", "out"],
+        "ImportKindEnum": "otdel.transfer.models.ImportKind",
     },
 }
 

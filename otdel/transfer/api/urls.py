@@ -15,6 +15,8 @@ urlpatterns = [
     re_path(
         r"^imports/(?P<pk>\d+)/report(?:/)?$", views.ImportReportView.as_view(), name="api-import-report"
     ),
-    re_path(r"^exports/(?P<pk>\d+)(?:/)?$", views.ExportDetailView.as_view(), name="api-export"),
+    re_path(
+        r"^exports/(?P<kind>[a-z]+)/(?P<pk>\d+)(?:/)?$", views.ExportDetailView.as_view(), name="api-export"
+    ),
     re_path(r"^exports/(?P<kind>[a-z]+)(?:/)?$", views.ExportView.as_view(), name="api-export-list"),
 ]

@@ -198,6 +198,7 @@ class ExportView(APIView):
         return super().perform_content_negotiation(request, force=True)
 
     @extend_schema(
+        operation_id="exports_download",
         parameters=[OpenApiParameter("format", str, enum=["csv", "xlsx"])],
         responses={200: bytes, 202: ExportSerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
         summary="Export a list (contacts, companies, deals, leads, tasks) with the list's filters",
@@ -219,8 +220,11 @@ class ExportView(APIView):
 class ExportDetailView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: ExportSerializer, 404: NOT_FOUND}, summary="A background export's status")
-    def get(self, request: Request, pk: int) -> Response:
-        return Response(
-            ExportSerializer(get_object_or_404(selectors.export_list(user=request.user), pk=pk)).data
-        )
+    @extend_schema(
+        operation_id="exports_status",
+        responses={200: ExportSerializer, 404: NOT_FOUND},
+        summary="A background export's status",
+    )
+    def get(self, request: Request, kind: str, pk: int) -> Response:
+        log = get_object_or_404(selectors.export_list(user=request.user), pk=pk, kind=kind)
+        return Response(ExportSerializer(log).data)

@@ -203,7 +203,7 @@ def test_a_large_export_runs_in_the_background_and_is_offered_for_download(
         response = api_for(manager).get("/api/v1/exports/contacts?format=csv")
     assert response.status_code == 202
     log = ExportLog.objects.get()
-    body = api_for(manager).get(f"/api/v1/exports/{log.pk}").json()
+    body = api_for(manager).get(f"/api/v1/exports/contacts/{log.pk}").json()
     assert body["status"] == "done" and body["rows"] == 3
     client.force_login(manager)
     download = client.get(body["download"])
