@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -360,15 +361,49 @@ def _after_batch(job: ImportJob) -> None:
     """A seam for tests (a worker killed between batches)."""
 
 
+def batch_seconds() -> float:
+    from django.conf import settings
+
+    return float(getattr(settings, "OTDEL_IMPORT_BATCH_SECONDS", 2.0))
+
+
 def _commit_batch(job: ImportJob, ctx: engine.ImportContext, batch: list[tuple[int, list[Any]]]) -> bool:
+    """Apply the rows in transactions of at most ``OTDEL_IMPORT_BATCH_SECONDS`` each: short
+    transactions keep the progress bar moving, other writers unblocked on SQLite, and the routing
+    snapshot (kept only outside a transaction, for a few seconds) fresh."""
+    while batch:
+        batch = _commit_some(job, ctx, batch)
+        job.refresh_from_db()
+        _after_batch(job)
+        if job.cancel_requested:
+            job.status = ImportJob.Status.CANCELLED
+            job.finished_at = timezone.now()
+            job.save(update_fields=["status", "finished_at"])
+            return False
+    return True
+
+
+def _commit_some(
+    job: ImportJob, ctx: engine.ImportContext, batch: list[tuple[int, list[Any]]]
+) -> list[tuple[int, list[Any]]]:
+    """Apply rows from the start of ``batch`` until it is done or the time is up; commit them with
+    their report rows and the position reached; return the rows left."""
     counts = {o: 0 for o in ImportRow.Outcome.values}
     if job.route_owners and not job.dry_run:
         _warm_routing()
+    deadline = time.monotonic() + batch_seconds()
     with transaction.atomic():
         done = set(
             ImportRow.objects.filter(job=job, row__in=[n for n, _v in batch]).values_list("row", flat=True)
         )
-        results = [engine.apply_safely(ctx, n, v, job.kind) for n, v in batch if n not in done]
+        results = []
+        taken = 0
+        for number, values in batch:
+            taken += 1
+            if number not in done:
+                results.append(engine.apply_safely(ctx, number, values, job.kind))
+            if time.monotonic() > deadline:
+                break
         ImportRow.objects.bulk_create(
             [
                 ImportRow(
@@ -385,7 +420,7 @@ def _commit_batch(job: ImportJob, ctx: engine.ImportContext, batch: list[tuple[i
         for r in results:
             counts[r.outcome] += 1
         ImportJob.objects.filter(pk=job.pk).update(
-            last_row=batch[-1][0],
+            last_row=batch[taken - 1][0],
             done_rows=F("done_rows") + len(results),
             heartbeat_at=timezone.now(),
             created=F("created") + counts["created"],
@@ -394,14 +429,7 @@ def _commit_batch(job: ImportJob, ctx: engine.ImportContext, batch: list[tuple[i
             skipped=F("skipped") + counts["skipped"],
             errors=F("errors") + counts["error"],
         )
-    job.refresh_from_db()
-    _after_batch(job)
-    if job.cancel_requested:
-        job.status = ImportJob.Status.CANCELLED
-        job.finished_at = timezone.now()
-        job.save(update_fields=["status", "finished_at"])
-        return False
-    return True
+    return batch[taken:]
 
 
 def _warm_routing() -> None:
