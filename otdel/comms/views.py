@@ -20,18 +20,21 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_tasks import TaskResultStatus
 
-from otdel.accounts.models import Role, User
+from otdel.accounts.models import User
+from otdel.accounts.permissions import may_see_team, signed_in
 from otdel.accounts.views import admin_required
 from otdel.comms import selectors, settings_services
 from otdel.comms.email.sanitize import sanitize_html
 from otdel.comms.email.selectors import mailbox_get, mailbox_list, mailbox_status
+from otdel.comms.email.send import email_send
 from otdel.comms.email.services import mailbox_create, mailbox_update
+from otdel.comms.email_tasks import mailbox_sync_now
 from otdel.comms.forms import (
     EmailReplyForm,
     IntakeFilterForm,
@@ -66,6 +69,7 @@ from otdel.comms.telegram.services import (
 )
 from otdel.comms.telephony.click_to_call import call_originate
 from otdel.comms.telephony.common import TelephonyError
+from otdel.comms.webforms.api import embed_snippet
 from otdel.comms.webforms.selectors import webform_get, webform_list
 from otdel.comms.webforms.services import webform_create, webform_update
 from otdel.core.exceptions import ConflictError
@@ -75,6 +79,7 @@ from otdel.crm import selectors as crm_selectors
 from otdel.crm import services as crm_services
 from otdel.crm.forms import sales_users
 from otdel.crm.models import Contact, Deal, Lead
+from otdel.web.http import TIMELINE_REFRESH_EVENT, form_save, is_htmx, redirect_back
 
 LIST_PAGE = 50
 INBOX_TASKS = 100
@@ -112,7 +117,7 @@ UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term
 # client's file never runs as a page of Otdel.
 INLINE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "audio/", "video/")
 REPLY_TABS = ("email", "telegram", "note", "task")
-REFRESH_EVENT = "comms-timeline-refresh"
+REFRESH_EVENT = TIMELINE_REFRESH_EVENT
 
 
 def _int(value: Any) -> int | None:
@@ -120,10 +125,6 @@ def _int(value: Any) -> int | None:
         return int(str(value))
     except (TypeError, ValueError):
         return None
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
 
 
 def _duration(seconds: int | None) -> str:
@@ -356,7 +357,7 @@ def _reply_send(
     deal: Deal | None,
 ) -> str:
     """Call the one service of the tab; returns what to tell the user."""
-    user = request.user
+    user = signed_in(request)
     data = form.cleaned_data
     if tab == "note":
         crm_services.note_create(actor=user, body=data["body"], contact=contact, deal=deal)
@@ -375,8 +376,6 @@ def _reply_send(
     if client is None:
         raise ValidationError(_("The deal has no contact to write to."))
     if tab == "email":
-        from otdel.comms.email.send import email_send
-
         reply_to = None
         if data.get("reply_to"):
             reply_to = Interaction.objects.filter(
@@ -419,7 +418,7 @@ def reply(request: HttpRequest, subject: str, pk: int) -> HttpResponse:
                 form.add_service_error(exc)
             else:
                 forms = _reply_forms(request, client, tab=tab)
-        if not _is_htmx(request):
+        if not is_htmx(request):
             if done:
                 messages.success(request, done)
             for errors in forms[tab].errors.values():
@@ -467,7 +466,7 @@ def contact_call(request: HttpRequest, pk: int) -> HttpResponse:
             error = _errors_text(exc)
         except TelephonyError as exc:
             error = _("The call could not be placed: %(reason)s") % {"reason": exc}
-    if not _is_htmx(request):
+    if not is_htmx(request):
         if error:
             messages.error(request, error)
         else:
@@ -500,39 +499,12 @@ def attachment(request: HttpRequest, pk: int) -> FileResponse:
     )
 
 
-# --- tasks -----------------------------------------------------------------------------------
-
-
-@login_required
-@require_POST
-def task_done(request: HttpRequest, pk: int) -> HttpResponse:
-    task = get_object_or_404(crm_selectors.task_list(user=request.user), pk=pk)
-    crm_services.task_complete(actor=request.user, task=task)
-    if not _is_htmx(request):
-        messages.success(request, _("Task done: %(title)s") % {"title": task.title})
-        return _back(request, "comms_inbox")
-    response = HttpResponse("")
-    response["HX-Trigger"] = REFRESH_EVENT
-    return response
-
-
-def _back(request: HttpRequest, default: str) -> HttpResponse:
-    next_url = request.POST.get("next") or ""
-    if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        return redirect(next_url)
-    return redirect(default)
-
-
 # --- inbox -----------------------------------------------------------------------------------
 
 
 def _inbox_users(viewer: Any) -> QuerySet[User]:
-    """Whose inbox the viewer may open: administrators anyone's, the head of sales their department's."""
-    if viewer.is_admin:
-        return User.objects.filter(is_active=True)
-    if viewer.role == Role.HEAD_OF_SALES and viewer.department_id is not None:
-        return User.objects.filter(Q(department_id=viewer.department_id) | Q(pk=viewer.pk), is_active=True)
-    return User.objects.filter(pk=viewer.pk)
+    """Whose inbox the viewer may open (``scope(..., "inbox")``)."""
+    return scope(User.objects.all(), viewer, "inbox")
 
 
 @login_required
@@ -551,7 +523,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         {"task": task, "overdue": task.due_at is not None and task.due_at < now}
         for task in crm_selectors.task_open_for(user=target)[:INBOX_TASKS]
     ]
-    can_pick = viewer.is_admin or viewer.role == Role.HEAD_OF_SALES  # type: ignore[union-attr]
+    can_pick = may_see_team(viewer)
     return render(
         request,
         "comms/inbox.html",
@@ -582,9 +554,9 @@ def mark_handled(request: HttpRequest, pk: int) -> HttpResponse:
     if interaction is None:
         raise Http404
     interaction_mark_handled(actor=request.user, interaction=interaction)  # type: ignore[arg-type]
-    if not _is_htmx(request):
+    if not is_htmx(request):
         messages.success(request, _("Marked as handled."))
-        return _back(request, "comms_inbox")
+        return redirect_back(request, "comms_inbox")
     response = HttpResponse("")
     response["HX-Trigger"] = REFRESH_EVENT
     return response
@@ -610,12 +582,8 @@ def _save_form(
     redirect_to: Callable[[Any], HttpResponse],
 ) -> HttpResponse | None:
     """Validate, call the service, show its errors on the form; a redirect when it worked."""
-    if not form.is_valid():
-        return None
-    try:
-        saved = save()
-    except (ValidationError, ConflictError) as exc:
-        form.add_service_error(exc)
+    saved = form_save(form, save)
+    if saved is None:
         return None
     messages.success(request, success)
     return redirect_to(saved)
@@ -785,8 +753,6 @@ def mailbox_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @require_POST
 def mailbox_sync_page(request: HttpRequest, pk: int) -> HttpResponse:
     """The admin's "sync now": poll the mailbox in the background (at once with an inline task backend)."""
-    from otdel.comms.email_tasks import mailbox_sync_now
-
     mailbox = mailbox_get(user=request.user, pk=pk)
     queued = mailbox_sync_now.enqueue(mailbox.pk)
     if queued.status == TaskResultStatus.SUCCESSFUL:
@@ -801,7 +767,7 @@ def mailbox_sync_page(request: HttpRequest, pk: int) -> HttpResponse:
             )
     else:
         messages.info(request, _("Sync started; refresh this page in a minute."))
-    return _back(request, "comms_mailbox_list")
+    return redirect_back(request, "comms_mailbox_list")
 
 
 def _bot_or_404(request: HttpRequest, pk: int) -> Any:
@@ -889,8 +855,6 @@ def webform_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     base = _public_base(request)
     context: dict[str, Any] = {"form": form, "web_form": web_form}
     if web_form is not None:
-        from otdel.comms.webforms.api import embed_snippet
-
         context["public_url"] = base + reverse("webform-page", args=[web_form.slug])
         context["embed"] = embed_snippet(base, web_form.slug)
         context["embed_script"] = base + static("comms/embed.js")

@@ -12,7 +12,7 @@ from otdel.comms.models import Mailbox
 from otdel.core.changelog import check_version
 from otdel.core.context import acting_as
 from otdel.core.exceptions import ConflictError
-from otdel.routing.models import Queue
+from otdel.routing.selectors import queue_by_code
 
 EDITABLE = frozenset(
     {
@@ -37,24 +37,13 @@ EDITABLE = frozenset(
 SMTP_SECURITY_BY_PORT = {465: (True, False), 587: (False, True)}
 
 
-def _queue(value: Any) -> Queue | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, Queue):
-        return value
-    queue = Queue.objects.filter(code=str(value)).first()
-    if queue is None:
-        raise ValidationError({"queue": _("There is no queue with code “%(code)s”.") % {"code": value}})
-    return queue
-
-
 def _apply(mailbox: Mailbox, changes: dict[str, Any]) -> None:
     unknown = set(changes) - EDITABLE
     if unknown:
         raise ValidationError({name: _("This field cannot be changed here.") for name in sorted(unknown)})
     changes = dict(changes)
     if "queue" in changes:
-        changes["queue"] = _queue(changes["queue"])
+        changes["queue"] = queue_by_code(changes["queue"])
     if changes.get("password") in (None, ""):
         changes.pop("password", None)  # write-only: leaving it out (or blank) keeps the stored one
     if "address" in changes:
