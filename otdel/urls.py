@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/v1/", include("otdel.comms.api.urls")),
     path("api/v1/", include("otdel.routing.api.urls")),
     path("api/v1/", include("otdel.reports.api.urls")),
+    path("api/v1/", include("otdel.transfer.api.urls")),
     path("api/", include("otdel.api.urls")),
     path("", include("otdel.accounts.urls")),
     path("", include("otdel.crm.urls")),
@@ -17,5 +18,6 @@ urlpatterns = [
     path("", include("otdel.automation.urls")),
     path("", include("otdel.privacy.web_urls")),
     path("", include("otdel.reports.urls")),
+    path("", include("otdel.transfer.urls")),
     path("", include("otdel.web.urls")),
 ]

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "otdel.automation",
     "otdel.privacy",
     "otdel.reports",
+    "otdel.transfer",
     "otdel.web",
     "otdel.api",
 ]
@@ -211,6 +212,7 @@ SPECTACULAR_SETTINGS = {
         "DirectionEnum": "otdel.comms.models.Direction",
         "CallEventDirectionEnum": ["in", "out"],
         "SubjectRequestKindEnum": "otdel.privacy.models.SubjectRequest.Kind",
+        "ImportKindEnum": "otdel.transfer.models.ImportKind",
     },
 }
 

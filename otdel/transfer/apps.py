@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class TransferConfig(AppConfig):
+    name = "otdel.transfer"
+    label = "transfer"
+    verbose_name = _("Import and export")
+
+    def ready(self) -> None:
+        from otdel.transfer import tasks  # noqa: F401  (registers the stale-import sweep)
