@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("otdel.routing.urls")),
     path("", include("otdel.comms.urls")),
     path("", include("otdel.automation.urls")),
+    path("", include("otdel.ops.urls")),
     path("", include("otdel.web.urls")),
 ]

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "otdel.automation",
     "otdel.privacy",
     "otdel.reports",
+    "otdel.ops",
     "otdel.web",
     "otdel.api",
 ]
@@ -86,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Request latency for Prometheus; removes itself unless OTDEL_METRICS_TOKEN is set.
+    "otdel.ops.metrics.RequestMetricsMiddleware",
 ]
 
 ROOT_URLCONF = "otdel.urls"

@@ -1,0 +1,24 @@
+"""Operations reads for the status page (administrators only: the page checks the role)."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from otdel.ops.models import Backup, RestoreRecord, SchedulerLease
+from otdel.ops.services import SCHEDULER_LEASE
+
+
+def backup_last_ok() -> Backup | None:
+    return Backup.objects.filter(status=Backup.Status.OK).order_by("-finished_at", "-id").first()
+
+
+def backup_recent(limit: int = 10) -> QuerySet[Backup]:
+    return Backup.objects.all()[:limit]
+
+
+def restore_recent(limit: int = 5) -> QuerySet[RestoreRecord]:
+    return RestoreRecord.objects.all()[:limit]
+
+
+def scheduler_lease() -> SchedulerLease | None:
+    return SchedulerLease.objects.filter(name=SCHEDULER_LEASE).first()
