@@ -94,12 +94,14 @@ class SchedulerLock:
 
     @transaction.atomic
     def _claim(self, now: datetime) -> bool:
-        SchedulerLease.objects.get_or_create(name=SCHEDULER_LEASE, defaults={"expires_at": now})
+        SchedulerLease.objects.get_or_create(
+            name=SCHEDULER_LEASE, defaults={"expires_at": now - timedelta(seconds=1)}
+        )
         until = now + timedelta(seconds=self.seconds)
         lease = SchedulerLease.objects.filter(name=SCHEDULER_LEASE)
         renewed = lease.filter(holder=self.holder).update(renewed_at=now, expires_at=until)
         if not renewed:
-            renewed = lease.filter(expires_at__lt=now).update(
+            renewed = lease.filter(expires_at__lte=now).update(
                 holder=self.holder, acquired_at=now, renewed_at=now, expires_at=until
             )
             if renewed:

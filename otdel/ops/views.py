@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -15,13 +17,20 @@ from otdel.ops.health import health_report
 from otdel.ops.metrics import CONTENT_TYPE, metrics_enabled, render_metrics, token_matches
 from otdel.ops.tasks import backup_now
 
+logger = logging.getLogger(__name__)
+
 
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     """No login: numbers and check names only, no host names, paths, users or personal data."""
     report = health_report()
-    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+    response = JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+    if report["failing"]:
+        # A load balancer probes every few seconds: one warning line each, not Django's error with a trace.
+        logger.warning("healthz: failing %s", ", ".join(report["failing"]))
+        response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
 
 
 @never_cache

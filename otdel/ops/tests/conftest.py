@@ -20,6 +20,7 @@ def data_dir(settings, tmp_path) -> Path:
     """The installation's OTDEL_DATA_DIR for this test (uploads go under its media/)."""
     path = tmp_path / "data"
     (path / "media").mkdir(parents=True)
+    (path / "static").mkdir()
     (path / "secret_key").write_text("test-secret")
     settings.DATA_DIR = path
     settings.MEDIA_ROOT = path / "media"
