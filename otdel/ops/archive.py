@@ -184,7 +184,8 @@ class Made:
 
 def make_archive(output_dir: Path, *, using: str = "default") -> Made:
     """Write one archive into ``output_dir`` (atomically: a reader never sees half of one)."""
-    output_dir.mkdir(parents=True, exist_ok=True)
+    # The archive holds every client's personal data and the secret key: owner only.
+    output_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     now = timezone.now()
     data_dir = Path(settings.DATA_DIR)
     with tempfile.TemporaryDirectory(prefix=".otdel-backup-", dir=output_dir) as tmp:
@@ -209,6 +210,7 @@ def make_archive(output_dir: Path, *, using: str = "default") -> Made:
         (work / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
         final = output_dir / archive_name(now)
         partial = output_dir / f"{final.name}.partial"
+        partial.touch(mode=0o600)
         with tarfile.open(partial, "w") as tar:
             for part in (MANIFEST, database_part, FILES_PART):
                 tar.add(work / part, arcname=part)

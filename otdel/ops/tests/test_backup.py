@@ -69,6 +69,7 @@ def test_backup_while_contacts_are_written_restores_every_committed_row_and_file
     assert backup.status == Backup.Status.OK
     archive = Path(backup.location)
     assert archive.parent == tmp_path / "out"
+    assert archive.stat().st_mode & 0o777 == 0o600  # personal data inside: owner only
     assert backup.manifest["database"]["vendor"] == connection.vendor
     assert ["ops", "0001_initial"] in backup.manifest["migrations"]
 
