@@ -82,6 +82,20 @@ class Target:
         with psycopg.connect(self.url) as db:
             return list(db.execute(sql))  # type: ignore[arg-type]
 
+    def execute(self, *statements: str) -> None:
+        if self.vendor == "sqlite":
+            import sqlite3
+
+            with sqlite3.connect(self.data_dir / "otdel.sqlite3") as db:
+                for sql in statements:
+                    db.execute(sql)
+            return
+        import psycopg
+
+        with psycopg.connect(self.url) as db:
+            for sql in statements:
+                db.execute(sql)  # type: ignore[arg-type]
+
     def drop(self) -> None:
         if self.pg_name:
             with connection.cursor() as cursor:
