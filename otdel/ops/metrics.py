@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import hmac
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +27,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from otdel.ops.conf import str_setting
+
+logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -51,11 +54,20 @@ def metrics_enabled() -> bool:
     return bool(metrics_token())
 
 
+def _multiprocess_dir_missing() -> bool:
+    shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return bool(shared) and not os.path.isdir(str(shared))
+
+
 class RequestMetricsMiddleware:
     """Times every request; not even installed (MiddlewareNotUsed) while metrics are off."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         if not metrics_enabled():
+            raise MiddlewareNotUsed
+        if _multiprocess_dir_missing():
+            # Every observation would fail: better no latency metric than failing requests.
+            logger.error("PROMETHEUS_MULTIPROC_DIR does not exist: request metrics are off")
             raise MiddlewareNotUsed
         self.get_response = get_response
 
@@ -64,7 +76,8 @@ class RequestMetricsMiddleware:
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
         # The pattern, not the path: /contacts/<int:pk>/ is one series, not one per contact.
-        route = match.route if match is not None else "unmatched"
+        # "-": answered by a middleware before URL routing (the PBX's live route, static files).
+        route = match.route if match is not None else "-"
         REQUEST_LATENCY.labels(request.method, route, f"{response.status_code // 100}xx").observe(
             time.perf_counter() - started
         )
@@ -74,6 +87,8 @@ class RequestMetricsMiddleware:
 @receiver(task_finished)
 def _task_finished(sender: Any, task_result: Any, **kwargs: Any) -> None:
     if not metrics_enabled() or task_result.started_at is None or task_result.finished_at is None:
+        return
+    if _multiprocess_dir_missing():
         return
     seconds = (task_result.finished_at - task_result.started_at).total_seconds()
     TASK_DURATION.labels(task_result.task.name, str(task_result.status).lower()).observe(max(0.0, seconds))

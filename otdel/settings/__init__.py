@@ -73,6 +73,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Request latency for Prometheus, outermost so it times everything; removes itself unless
+    # OTDEL_METRICS_TOKEN is set (otdel/ops/metrics.py).
+    "otdel.ops.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Answers the PBX's route question before sessions, CSRF and DRF (otdel/routing/middleware.py).
     "otdel.routing.middleware.LiveRouteMiddleware",
@@ -87,8 +90,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    # Request latency for Prometheus; removes itself unless OTDEL_METRICS_TOKEN is set.
-    "otdel.ops.metrics.RequestMetricsMiddleware",
 ]
 
 ROOT_URLCONF = "otdel.urls"
