@@ -74,11 +74,6 @@ def test_two_scheduler_processes_fire_from_one_only():
         try:
             _wait_for_line(second, "standing by")
             assert f":{first.pid}:" in SchedulerLease.objects.get().holder
-            # The jobs were enqueued by the first one only: one claim per job, all at its start.
-            from otdel.core.models import ScheduledJob
-
-            claims = set(ScheduledJob.objects.values_list("last_enqueued_at", flat=True))
-            assert len(claims) == 1
 
             # The holder dies without a word (no release): the other takes over once the lease expires.
             first.send_signal(signal.SIGKILL)
