@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 from django.utils import timezone
@@ -55,13 +56,19 @@ def _start_scheduler(env: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
-def _wait_for_line(process: subprocess.Popen[str], needle: str) -> str:
+def _next_state(process: subprocess.Popen[str]) -> str:
+    """The scheduler's next line about the lease (a stuck scheduler is killed, failing the test)."""
     assert process.stdout is not None
-    while True:
-        line = process.stdout.readline()
-        assert line, f"scheduler exited without saying {needle!r}"
-        if needle in line:
-            return line
+    watchdog = threading.Timer(120, process.kill)
+    watchdog.start()
+    try:
+        while True:
+            line = process.stdout.readline()
+            assert line, "the scheduler exited (or hung and was killed) without a word about the lease"
+            if "lease" in line:
+                return line
+    finally:
+        watchdog.cancel()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -69,16 +76,16 @@ def test_two_scheduler_processes_fire_from_one_only():
     env = {**os.environ, "DATABASE_URL": database_url(), "OTDEL_SCHEDULER_LEASE_SECONDS": "3"}
     first = _start_scheduler(env)
     try:
-        _wait_for_line(first, "holds the lease")
+        assert "holds the lease" in _next_state(first)
         second = _start_scheduler(env)
         try:
-            _wait_for_line(second, "standing by")
+            assert "standing by" in _next_state(second)
             assert f":{first.pid}:" in SchedulerLease.objects.get().holder
 
             # The holder dies without a word (no release): the other takes over once the lease expires.
             first.send_signal(signal.SIGKILL)
             first.wait()
-            _wait_for_line(second, "holds the lease")
+            assert "holds the lease" in _next_state(second)
             assert f":{second.pid}:" in SchedulerLease.objects.get().holder
         finally:
             second.terminate()
