@@ -6,15 +6,15 @@ Run on a data set made by bench/generate.py, in its own data dir (the Makefile's
     DATABASE_URL=postgres://.../otdel_bench OTDEL_DATA_DIR=bench/data .venv/bin/python bench/backup.py
 
 Prints, in the same process and on the same data:
-- the time of an Otdel backup (database + files + manifest + checksums) against the raw baseline:
-  SQLite: the database file copied with shutil.copyfile (only safe with no writer); PostgreSQL:
-  `pg_dump --format=custom` alone;
+- the time of an Otdel backup (database + files + manifest + checksums) against the raw baseline of
+  a bare consistent copy of the database: SQLite: the online backup API into a file (what
+  `sqlite3 otdel.sqlite3 .backup copy` does), uncompressed; PostgreSQL: `pg_dump --format=custom` alone;
 - contacts committed per second by a writer thread while no backup runs, and while one runs.
 """
 
 from __future__ import annotations
 
-import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -43,7 +43,10 @@ def main() -> None:
         out = Path(tmp)
         started = time.perf_counter()
         if connection.vendor == "sqlite":
-            shutil.copyfile(db["NAME"], out / "raw.sqlite3")
+            source, target = sqlite3.connect(db["NAME"]), sqlite3.connect(out / "raw.sqlite3")
+            source.backup(target)
+            target.close()
+            source.close()
             raw_size = (out / "raw.sqlite3").stat().st_size
         else:
             args, env = pg_command_env(db)
@@ -59,7 +62,9 @@ def main() -> None:
         backup = backup_run(output=out / "otdel")
         otdel_seconds = time.perf_counter() - started
         print(f"raw copy:     {raw_seconds:7.2f} s, {raw_size / 1e6:8.1f} MB")
-        print(f"otdel backup: {otdel_seconds:7.2f} s, {backup.size / 1e6:8.1f} MB (gzip, with files and manifest)")
+        print(
+            f"otdel backup: {otdel_seconds:7.2f} s, {backup.size / 1e6:8.1f} MB (gzip, with files and manifest)"
+        )
         print(f"ratio otdel/raw time: {otdel_seconds / raw_seconds:.2f}")
 
         def writes_per_second(seconds: float, during: threading.Event | None = None) -> float:
