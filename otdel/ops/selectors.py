@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 
 from otdel.ops.models import Backup, RestoreRecord, SchedulerLease
@@ -22,3 +24,14 @@ def restore_recent(limit: int = 5) -> QuerySet[RestoreRecord]:
 
 def scheduler_lease() -> SchedulerLease | None:
     return SchedulerLease.objects.filter(name=SCHEDULER_LEASE).first()
+
+
+def telephony_links() -> list[dict[str, Any]]:
+    """Active PBX connections with their last event and last error, for the status page."""
+    from otdel.comms.models import TelephonyProvider
+
+    return list(
+        TelephonyProvider.objects.filter(is_active=True)
+        .order_by("name")
+        .values("pk", "name", "kind", "last_event_at", "last_error")
+    )

@@ -61,6 +61,7 @@ def status_page(request: HttpRequest) -> HttpResponse:
             "backups": selectors.backup_recent(),
             "restores": selectors.restore_recent(),
             "lease": selectors.scheduler_lease(),
+            "telephony": selectors.telephony_links(),
         },
     )
 

@@ -116,6 +116,21 @@ def test_status_page_shows_checks_and_the_last_backup_to_admins_only(client, adm
     assert 'data-check="worker" data-ok="1"' in html
 
 
+def test_status_page_shows_each_pbx_link_with_its_last_error(client, admin_user, alive):
+    from otdel.comms.models import TelephonyProvider
+
+    TelephonyProvider.objects.create(
+        kind="asterisk", name="Офисная АТС", key="office", last_error="AMI: connection refused"
+    )
+    TelephonyProvider.objects.create(kind="mango", name="Mango", key="mango", last_event_at=timezone.now())
+    client.force_login(admin_user)
+    html = client.get("/settings/status/").content.decode()
+    assert "Офисная АТС" in html and "AMI: connection refused" in html
+    assert "Mango" in html and "last event" in html
+    # Not on /healthz: names and errors of integrations are for administrators only.
+    assert "Офисная" not in client.get("/healthz").content.decode()
+
+
 def test_back_up_now_from_the_status_page(client, admin_user, data_dir, settings, tmp_path):
     settings.OTDEL_BACKUP_DIR = str(tmp_path / "backups")
     client.force_login(admin_user)
