@@ -30,8 +30,5 @@ def telephony_links() -> list[dict[str, Any]]:
     """Active PBX connections with their last event and last error, for the status page."""
     from otdel.comms.models import TelephonyProvider
 
-    return list(
-        TelephonyProvider.objects.filter(is_active=True)
-        .order_by("name")
-        .values("pk", "name", "kind", "last_event_at", "last_error")
-    )
+    links = TelephonyProvider.objects.filter(is_active=True).order_by("name")
+    return [dict(row) for row in links.values("pk", "name", "kind", "last_event_at", "last_error")]
