@@ -19,5 +19,6 @@ urlpatterns = [
     path("", include("otdel.privacy.web_urls")),
     path("", include("otdel.reports.urls")),
     path("", include("otdel.transfer.urls")),
+    path("", include("otdel.ops.urls")),
     path("", include("otdel.web.urls")),
 ]

@@ -68,11 +68,15 @@ INSTALLED_APPS = [
     "otdel.privacy",
     "otdel.reports",
     "otdel.transfer",
+    "otdel.ops",
     "otdel.web",
     "otdel.api",
 ]
 
 MIDDLEWARE = [
+    # Request latency for Prometheus, outermost so it times everything; removes itself unless
+    # OTDEL_METRICS_TOKEN is set (otdel/ops/metrics.py).
+    "otdel.ops.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Answers the PBX's route question before sessions, CSRF and DRF (otdel/routing/middleware.py).
     "otdel.routing.middleware.LiveRouteMiddleware",
@@ -228,3 +232,12 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     X_FRAME_OPTIONS = "DENY"
+
+# Behind nginx terminating TLS (deploy/nginx/otdel.conf, docs/operations.md): trust its
+# X-Forwarded-Proto, send cookies over HTTPS only, ask browsers for HTTPS (HSTS). nginx itself
+# redirects port 80, so PBXs on the LAN may still call gunicorn directly over HTTP.
+if env_bool("OTDEL_HTTPS", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("OTDEL_HSTS_SECONDS", 31536000))
