@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "otdel.reports",
     "otdel.transfer",
     "otdel.ops",
+    "otdel.demo",
     "otdel.web",
     "otdel.api",
 ]
