@@ -185,15 +185,19 @@ def _dotted(node: nodes.Node, loops: dict[str, str]) -> str | None:
     return None
 
 
+def _names(target: nodes.Node) -> list[nodes.Name]:
+    return [target] if isinstance(target, nodes.Name) else list(target.find_all(nodes.Name))
+
+
 def _collect(node: nodes.Node, loops: dict[str, str], found: set[str]) -> None:
     if isinstance(node, (nodes.Assign, nodes.AssignBlock)):
-        for name in node.target.find_all(nodes.Name):
+        for name in _names(node.target):
             loops[name.name] = "="  # assigned in the template: not a context variable
     if isinstance(node, nodes.For):
         source = _dotted(node.iter, loops)
         _collect(node.iter, loops, found)
         inner = dict(loops)
-        for target in node.target.find_all(nodes.Name):
+        for target in _names(node.target):
             inner[target.name] = f"{source}[]" if source and isinstance(node.target, nodes.Name) else "="
         for child in [*node.body, *node.else_]:
             _collect(child, inner, found)

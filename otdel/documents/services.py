@@ -244,11 +244,8 @@ def template_check(data: bytes, filename: str) -> list[str]:
     rendering.docx_check(data, filename)
     variables = rendering.template_variables(data)
     known = {name for name, _d, _e in reference()}
-    roots = {name.split(".")[0].split("[")[0] for name in known}
     for name in variables:
-        if name in known or any(k.startswith(name + ".") or k.startswith(name + "[]") for k in known):
-            continue
-        if name.split(".")[0].split("[")[0] in roots or "." not in name:
+        if name not in known and not any(k.startswith((name + ".", name + "[]")) for k in known):
             raise rendering.TemplateProblem(
                 _("Unknown variable “%(name)s” in the template.") % {"name": name}, code="unknown_variable"
             )
