@@ -85,7 +85,7 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
         process.communicate(timeout=5)
 
 
-def _base_profile(soffice: str) -> Path | None:
+def _base_profile(soffice: str, timeout: float) -> Path | None:
     """A profile LibreOffice has initialised once; copied for each conversion (own dir each time)."""
     base = Path(settings.DATA_DIR) / "soffice-profile"
     if (base / "user").is_dir():
@@ -96,7 +96,7 @@ def _base_profile(soffice: str) -> Path | None:
         sample = work / "empty.txt"
         sample.write_text("init")
         try:
-            _run(_command(soffice, profile, sample, work), home=work, timeout=120)
+            _run(_command(soffice, profile, sample, work), home=work, timeout=timeout)
         except ConversionFailed:
             return None
         if not (profile / "user").is_dir():
@@ -122,7 +122,7 @@ def docx_to_pdf(data: bytes, *, timeout: float | None = None) -> bytes:
     with tempfile.TemporaryDirectory(prefix="otdel-soffice-") as tmp:
         work = Path(tmp)
         profile = work / "profile"
-        base = _base_profile(soffice)
+        base = _base_profile(soffice, timeout)
         if base is not None:
             shutil.copytree(base, profile, symlinks=True)
         source = work / "document.docx"

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -381,8 +382,16 @@ class DocumentRetryView(GenericAPIView):
         return Response(_document_out(document, request.user))
 
 
+class FileNegotiation(DefaultContentNegotiation):
+    """``?format=pdf|docx`` names the file's format here, not DRF's renderer: don't negotiate on it."""
+
+    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
+        return renderers[0], renderers[0].media_type
+
+
 class DocumentDownloadView(GenericAPIView):
     serializer_class = s.DocumentSerializer
+    content_negotiation_class = FileNegotiation
 
     @extend_schema(
         tags=["documents"],
