@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from django.db import transaction
 
@@ -72,7 +73,7 @@ def seed_demo() -> None:
         return
     entity = LegalEntity.objects.filter(is_default=True).first()
     if entity is None:
-        fields = dict(SAMPLE_MY_COMPANY)
+        fields: dict[str, Any] = dict(SAMPLE_MY_COMPANY)
         fields["name"] = "ООО «Станкоторг»"
         fields["full_name"] = "Общество с ограниченной ответственностью «Станкоторг»"
         fields["signatory"] = "Смирнов А. В."
