@@ -59,9 +59,15 @@ def _run(command: list[str], *, home: Path, timeout: float) -> subprocess.Comple
         "LANG": "C.UTF-8",
         "SAL_USE_VCLPLUGIN": "svp",
     }
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True, cwd=home
-    )
+    try:
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True, cwd=home
+        )
+    except OSError as exc:
+        raise ConversionFailed(
+            _("LibreOffice could not be started (%(error)s).") % {"error": exc.strerror or exc},
+            code="no_soffice",
+        ) from exc
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
