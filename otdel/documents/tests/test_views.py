@@ -1,4 +1,6 @@
 """The deal card's Documents block (htmx pages): items saved inline, generation, download, e-mail
+
+# ruff: noqa: F811  (the shared e-mail fixtures are imported by name; tests take them as arguments)
 with the PDF attached over real SMTP, catalog and template pages; Russian and English."""
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def test_the_block_shows_items_and_saves_them_inline(web, priced_deal):
 
 def test_generate_download_and_send_by_email(
     web, manager, priced_deal, invoice_template, smtp_server, django_capture_on_commit_callbacks
-):  # noqa: F811
+):
     Mailbox.objects.create(
         address="sales@otdel.test",
         smtp_host=smtp_server.host,
