@@ -1,7 +1,7 @@
 """The deal card's Documents block (htmx pages): items saved inline, generation, download, e-mail
+with the PDF attached over real SMTP, catalog and template pages; Russian and English."""
 
 # ruff: noqa: F811  (the shared e-mail fixtures are imported by name; tests take them as arguments)
-with the PDF attached over real SMTP, catalog and template pages; Russian and English."""
 
 from __future__ import annotations
 
