@@ -45,10 +45,15 @@ def _messages_of(exc: Exception) -> list[str]:
 
 
 def _panel(
-    request: HttpRequest, deal: Deal, *, errors: list[str] | None = None, rows: Any = None
+    request: HttpRequest,
+    deal: Deal,
+    *,
+    errors: list[str] | None = None,
+    rows: Any = None,
+    amount_changed: bool = False,
 ) -> HttpResponse:
     user = request.user
-    items = list(selectors.deal_items(user=user, deal=deal))
+    items: list[Any] = list(selectors.deal_items(user=user, deal=deal))
     documents = list(selectors.document_list(user=user, deal=deal))
     for document in documents:
         versions = list(document.versions.all())
@@ -62,8 +67,10 @@ def _panel(
         "documents/_deal_panel.html",
         {
             "deal": deal,
-            "items": items,
-            "rows": rows,
+            # After a refused save the user's own input is shown again, to correct it.
+            "items": items
+            if rows is None
+            else [{**row, "product_id": getattr(row.get("product"), "pk", "")} for row in rows],
             "totals": services.items_totals(items),
             "documents": documents,
             "templates": selectors.template_list(user=user),
@@ -73,6 +80,7 @@ def _panel(
             "errors": errors or [],
             "can_change": can_change,
             "polling": any(d.status == DocumentStatus.GENERATING for d in documents),
+            "amount_changed": amount_changed,
         },
     )
 
@@ -135,9 +143,7 @@ def deal_items_save(request: HttpRequest, pk: int) -> HttpResponse:
     except (ValidationError, ConflictError) as exc:
         return _panel(request, deal, errors=_messages_of(exc), rows=rows)
     deal.refresh_from_db()
-    response = _panel(request, deal)
-    response["HX-Trigger"] = "dealAmountChanged"
-    return response
+    return _panel(request, deal, amount_changed=True)
 
 
 @login_required

@@ -26,6 +26,9 @@ def test_documents_block_on_the_deal_card(live_server, login_page, manager, pric
     block.get_by_test_id("items-save").click()
     expect(block.get_by_test_id("item-row")).to_have_count(3, timeout=SLOW)
     expect(block.get_by_test_id("items-total")).to_contain_text("892", timeout=SLOW)
+    expect(page.get_by_test_id("deal-amount")).to_contain_text(
+        "892", timeout=SLOW
+    )  # the card's amount follows
     priced_deal.refresh_from_db()
     assert str(priced_deal.amount) == "892500.00"
 
