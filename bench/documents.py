@@ -130,7 +130,7 @@ def otdel_end_to_end(admin, deal, template, repeat: int) -> tuple[list[float], i
     from otdel.documents.services import document_file, document_generate
 
     token, _ = Token.objects.get_or_create(user=admin)
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_HOST="127.0.0.1")
     times, pages = [], 0
     for _ in range(repeat + 1):
         start = time.perf_counter()

@@ -22,7 +22,7 @@ from otdel.crm.models import Deal
 from otdel.documents import selectors, services
 from otdel.documents.api import serializers as s
 from otdel.documents.context import reference
-from otdel.documents.models import Document, LegalEntity, Product
+from otdel.documents.models import Document, DocumentTemplate, LegalEntity, Product
 
 WRITE_ERRORS = {400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT}
 
@@ -54,6 +54,7 @@ class ProductListView(GenericAPIView):
 
     @extend_schema(
         tags=["catalog"],
+        operation_id="products_list",
         summary="Products and services; ?q= searches SKU and name, ?active=1 only active ones",
         parameters=[OpenApiParameter("q", str), OpenApiParameter("active", bool)],
     )
@@ -284,6 +285,7 @@ class TemplateListView(GenericAPIView):
 
 class TemplateReferenceView(GenericAPIView):
     serializer_class = s.ReferenceRowSerializer
+    queryset = DocumentTemplate.objects.none()
 
     @extend_schema(
         tags=["documents"],
