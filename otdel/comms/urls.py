@@ -16,7 +16,6 @@ urlpatterns = [
     path("contacts/<int:pk>/call/", views.contact_call, name="comms_contact_call"),
     path("interactions/<int:pk>/recording", views.recording, name="comms_recording"),
     path("attachments/<int:pk>/", views.attachment, name="comms_attachment"),
-    path("tasks/<int:pk>/done/", views.task_done, name="comms_task_done"),
     # Inbox
     path("inbox/", views.inbox, name="comms_inbox"),
     path("inbox/<int:pk>/handled/", views.mark_handled, name="comms_mark_handled"),

@@ -20,13 +20,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_tasks import TaskResultStatus
 
-from otdel.accounts.models import Role, User
+from otdel.accounts.models import User
+from otdel.accounts.permissions import may_see_team, signed_in
 from otdel.accounts.views import admin_required
 from otdel.comms import selectors, settings_services
 from otdel.comms.email.sanitize import sanitize_html
@@ -75,6 +76,7 @@ from otdel.crm import selectors as crm_selectors
 from otdel.crm import services as crm_services
 from otdel.crm.forms import sales_users
 from otdel.crm.models import Contact, Deal, Lead
+from otdel.web.http import TIMELINE_REFRESH_EVENT, form_save, is_htmx, redirect_back
 
 LIST_PAGE = 50
 INBOX_TASKS = 100
@@ -112,7 +114,7 @@ UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term
 # client's file never runs as a page of Otdel.
 INLINE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "audio/", "video/")
 REPLY_TABS = ("email", "telegram", "note", "task")
-REFRESH_EVENT = "comms-timeline-refresh"
+REFRESH_EVENT = TIMELINE_REFRESH_EVENT
 
 
 def _int(value: Any) -> int | None:
@@ -120,10 +122,6 @@ def _int(value: Any) -> int | None:
         return int(str(value))
     except (TypeError, ValueError):
         return None
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
 
 
 def _duration(seconds: int | None) -> str:
@@ -356,7 +354,7 @@ def _reply_send(
     deal: Deal | None,
 ) -> str:
     """Call the one service of the tab; returns what to tell the user."""
-    user = request.user
+    user = signed_in(request)
     data = form.cleaned_data
     if tab == "note":
         crm_services.note_create(actor=user, body=data["body"], contact=contact, deal=deal)
@@ -419,7 +417,7 @@ def reply(request: HttpRequest, subject: str, pk: int) -> HttpResponse:
                 form.add_service_error(exc)
             else:
                 forms = _reply_forms(request, client, tab=tab)
-        if not _is_htmx(request):
+        if not is_htmx(request):
             if done:
                 messages.success(request, done)
             for errors in forms[tab].errors.values():
@@ -467,7 +465,7 @@ def contact_call(request: HttpRequest, pk: int) -> HttpResponse:
             error = _errors_text(exc)
         except TelephonyError as exc:
             error = _("The call could not be placed: %(reason)s") % {"reason": exc}
-    if not _is_htmx(request):
+    if not is_htmx(request):
         if error:
             messages.error(request, error)
         else:
@@ -500,39 +498,12 @@ def attachment(request: HttpRequest, pk: int) -> FileResponse:
     )
 
 
-# --- tasks -----------------------------------------------------------------------------------
-
-
-@login_required
-@require_POST
-def task_done(request: HttpRequest, pk: int) -> HttpResponse:
-    task = get_object_or_404(crm_selectors.task_list(user=request.user), pk=pk)
-    crm_services.task_complete(actor=request.user, task=task)
-    if not _is_htmx(request):
-        messages.success(request, _("Task done: %(title)s") % {"title": task.title})
-        return _back(request, "comms_inbox")
-    response = HttpResponse("")
-    response["HX-Trigger"] = REFRESH_EVENT
-    return response
-
-
-def _back(request: HttpRequest, default: str) -> HttpResponse:
-    next_url = request.POST.get("next") or ""
-    if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        return redirect(next_url)
-    return redirect(default)
-
-
 # --- inbox -----------------------------------------------------------------------------------
 
 
 def _inbox_users(viewer: Any) -> QuerySet[User]:
-    """Whose inbox the viewer may open: administrators anyone's, the head of sales their department's."""
-    if viewer.is_admin:
-        return User.objects.filter(is_active=True)
-    if viewer.role == Role.HEAD_OF_SALES and viewer.department_id is not None:
-        return User.objects.filter(Q(department_id=viewer.department_id) | Q(pk=viewer.pk), is_active=True)
-    return User.objects.filter(pk=viewer.pk)
+    """Whose inbox the viewer may open (``scope(..., "inbox")``)."""
+    return scope(User.objects.all(), viewer, "inbox")
 
 
 @login_required
@@ -551,7 +522,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         {"task": task, "overdue": task.due_at is not None and task.due_at < now}
         for task in crm_selectors.task_open_for(user=target)[:INBOX_TASKS]
     ]
-    can_pick = viewer.is_admin or viewer.role == Role.HEAD_OF_SALES  # type: ignore[union-attr]
+    can_pick = may_see_team(viewer)
     return render(
         request,
         "comms/inbox.html",
@@ -582,9 +553,9 @@ def mark_handled(request: HttpRequest, pk: int) -> HttpResponse:
     if interaction is None:
         raise Http404
     interaction_mark_handled(actor=request.user, interaction=interaction)  # type: ignore[arg-type]
-    if not _is_htmx(request):
+    if not is_htmx(request):
         messages.success(request, _("Marked as handled."))
-        return _back(request, "comms_inbox")
+        return redirect_back(request, "comms_inbox")
     response = HttpResponse("")
     response["HX-Trigger"] = REFRESH_EVENT
     return response
@@ -610,12 +581,8 @@ def _save_form(
     redirect_to: Callable[[Any], HttpResponse],
 ) -> HttpResponse | None:
     """Validate, call the service, show its errors on the form; a redirect when it worked."""
-    if not form.is_valid():
-        return None
-    try:
-        saved = save()
-    except (ValidationError, ConflictError) as exc:
-        form.add_service_error(exc)
+    saved = form_save(form, save)
+    if saved is None:
         return None
     messages.success(request, success)
     return redirect_to(saved)
@@ -801,7 +768,7 @@ def mailbox_sync_page(request: HttpRequest, pk: int) -> HttpResponse:
             )
     else:
         messages.info(request, _("Sync started; refresh this page in a minute."))
-    return _back(request, "comms_mailbox_list")
+    return redirect_back(request, "comms_mailbox_list")
 
 
 def _bot_or_404(request: HttpRequest, pk: int) -> Any:

@@ -23,10 +23,6 @@ def _local_now(now: datetime.datetime | None) -> datetime.datetime:
     return timezone.localtime(now or timezone.now())
 
 
-def user_available(user: User | None, now: datetime.datetime | None = None) -> bool:
-    return bool(user is not None and user.is_active and user.works_at(_local_now(now)))
-
-
 def _pick_member(
     queue: Queue,
     now: datetime.datetime | None,
@@ -280,81 +276,7 @@ def routing_settings_update(
     return cfg
 
 
-# --- non-target marking --------------------------------------------------------------------
-
-
-@transaction.atomic
-def contact_mark_non_target(*, actor: Any, contact: Contact, reason: str) -> Contact:
-    """Mark a contact (and so all its identities) non-target; audited, reversible, nothing deleted."""
-    from otdel.core.context import acting_as
-    from otdel.core.exceptions import field_error
-    from otdel.crm.models import NonTargetReason
-
-    if reason not in NonTargetReason.values:
-        raise field_error(
-            "reason",
-            _("Choose a reason: %(values)s.") % {"values": ", ".join(NonTargetReason.values)},
-            "invalid_reason",
-        )
-    with acting_as(actor):
-        contact.non_target, contact.non_target_reason = True, reason
-        contact.save()
-        non_target_take_over(contact=contact)
-    return contact
-
-
-def non_target_take_over(*, contact: Contact, keep_lead: Any = None) -> int:
-    """Take a contact that is now non-target away from sales: what waits for an answer moves too.
-
-    Called in the transaction that marks the contact (triage, the contact's button, a merge into a
-    non-target contact). Inbound interactions nobody has answered are routed again, as the person's
-    new traffic would be (reason ``non_target``, a decision recorded on each), the open call-back
-    tasks of missed calls follow them, and the contact's other leads still waiting for triage are
-    closed as non-target with the contact's reason (``keep_lead``, the one being triaged, is left to
-    the caller). Answered traffic keeps its history. Returns how many interactions moved.
-    """
-    from otdel.comms.models import CallStatus, Direction, Interaction, InteractionKind
-    from otdel.core.context import current_actor
-    from otdel.crm.models import Task, Verdict
-
-    if not contact.non_target:
-        return 0
-    actor = current_actor()
-    waiting = (
-        Interaction.objects.filter(contact=contact, direction=Direction.IN, handled_at__isnull=True)
-        .exclude(kind=InteractionKind.CALL, status=CallStatus.ANSWERED)
-        .order_by("occurred_at", "id")
-    )
-    moved = 0
-    for interaction in waiting:
-        destination = routing_decide(contact=contact, channel=interaction.channel, assign=True)
-        decision = routing_decision_record(
-            destination=destination,
-            channel=interaction.channel,
-            input={"interaction": interaction.pk, "rerouted": "non_target"},
-        )
-        Interaction.objects.filter(pk=interaction.pk).update(
-            routed_to=destination.user,
-            routed_queue=destination.queue.code if destination.queue else "",
-            routing_decision=decision,
-            updated_at=timezone.now(),
-        )
-        if destination.user is not None:
-            Task.objects.filter(origin=f"interaction:{interaction.pk}", done_at__isnull=True).update(
-                assignee=destination.user, updated_at=timezone.now()
-            )
-        moved += 1
-    untriaged = Lead.objects.filter(contact=contact, verdict="").exclude(status=Lead.Status.CLOSED)
-    if keep_lead is not None:
-        untriaged = untriaged.exclude(pk=keep_lead.pk)
-    for lead in untriaged.order_by("id"):
-        lead.verdict = Verdict.NON_TARGET
-        lead.verdict_reason = contact.non_target_reason or "other"
-        lead.triaged_by = actor if getattr(actor, "pk", None) else None
-        lead.triaged_at = timezone.now()
-        lead.status = Lead.Status.CLOSED
-        lead.save()
-    return moved
+# --- blocked identities ----------------------------------------------------------------------
 
 
 @transaction.atomic

@@ -17,15 +17,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from otdel.accounts.models import Role, User
+from otdel.accounts.models import User
+from otdel.accounts.permissions import (
+    may_handle_non_target,
+    may_manage_routing,
+    may_overrule_triage,
+    signed_in,
+)
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import IdentityKind, format_phone, guess_identity
 from otdel.core.scoping import get_scoped_or_404
 from otdel.crm import selectors as crm_selectors
-from otdel.crm import services as crm_services
 from otdel.crm.forms import use_picker
 from otdel.crm.models import Contact
-from otdel.routing import services
+from otdel.routing import nontarget, services
 from otdel.routing.forms import (
     BlockIdentityForm,
     DecisionFilterForm,
@@ -35,29 +40,12 @@ from otdel.routing.forms import (
     WhatIfForm,
 )
 from otdel.routing.models import BlockedIdentity, Queue, QueueMember, RoutingDecision, RoutingSettings
+from otdel.web.http import form_save
 
 View = Callable[..., HttpResponse]
 LOG_PAGE = 50
 INBOX_PAGE = 50
 INTERACTIONS_SHOWN = 30
-
-# Who may mark a contact non-target, and who works the non-target inbox.
-NON_TARGET_ROLES = {Role.HEAD_OF_SALES, Role.OFFICE_MANAGER, Role.CALL_CENTER}
-
-
-def may_manage_routing(user: Any) -> bool:
-    return bool(user.is_authenticated and (user.is_admin or user.role == Role.HEAD_OF_SALES))
-
-
-def may_handle_non_target(user: Any) -> bool:
-    return bool(user.is_authenticated and (user.is_admin or user.role in NON_TARGET_ROLES))
-
-
-def may_restore_target(user: Any) -> bool:
-    """As ``contact_restore_target`` allows: overruling a verdict is for supervisors, not call center."""
-    return bool(
-        user.is_authenticated and (user.is_admin or user.role in {Role.HEAD_OF_SALES, Role.OFFICE_MANAGER})
-    )
 
 
 def _only_for(test: Callable[[Any], bool]) -> Callable[[View], View]:
@@ -95,7 +83,7 @@ def _service_messages(exc: ValidationError | ConflictError | PermissionDenied) -
 def contact_mark_non_target(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         return redirect("contact_detail", pk=pk)
-    user = request.user
+    user = signed_in(request)
     contact = get_scoped_or_404(Contact.objects.filter(merged_into__isnull=True), user, "change", pk=pk)
     form = NonTargetForm(request.POST)
     if not form.is_valid():
@@ -104,7 +92,7 @@ def contact_mark_non_target(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, str(error))
         return redirect("contact_detail", pk=contact.pk)
     try:
-        services.contact_mark_non_target(actor=user, contact=contact, reason=form.cleaned_data["reason"])
+        nontarget.contact_mark_non_target(actor=user, contact=contact, reason=form.cleaned_data["reason"])
     except (ValidationError, ConflictError) as exc:
         for message in _service_messages(exc):
             messages.error(request, message)
@@ -125,10 +113,10 @@ def contact_mark_non_target(request: HttpRequest, pk: int) -> HttpResponse:
 def contact_restore_target(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         return redirect("non_target_inbox")
-    user = request.user
+    user = signed_in(request)
     contact = get_object_or_404(crm_selectors.non_target_contact_list(user=user), pk=pk)
     try:
-        contact = crm_services.contact_restore_target(actor=user, contact=contact)
+        contact = nontarget.contact_restore_target(actor=user, contact=contact)
     except (ValidationError, ConflictError, PermissionDenied) as exc:
         for message in _service_messages(exc):
             messages.error(request, message)
@@ -154,7 +142,7 @@ def _inbox_interactions(user: Any) -> list[dict[str, Any]]:
     from otdel.comms.selectors import interaction_summary
 
     qs = Interaction.objects.filter(contact__non_target=True).select_related("contact", "routed_to")
-    if not (user.is_admin or user.role == Role.HEAD_OF_SALES):
+    if not may_manage_routing(user):
         codes = list(Queue.objects.filter(memberships__user=user).values_list("code", flat=True))
         qs = qs.filter(Q(routed_to=user) | Q(routed_to__isnull=True, routed_queue__in=codes))
     return [
@@ -180,7 +168,7 @@ def _inbox_context(request: HttpRequest, block_form: BlockIdentityForm | None = 
         "interactions": _inbox_interactions(user),
         "blocked": blocked,
         "block_form": block_form or BlockIdentityForm(),
-        "may_restore": may_restore_target(user),
+        "may_restore": may_overrule_triage(user),
     }
 
 
@@ -234,14 +222,15 @@ def blocked_identity_remove(request: HttpRequest, pk: int) -> HttpResponse:
 def routing_settings(request: HttpRequest) -> HttpResponse:
     current = RoutingSettings.load()
     form = RoutingSettingsForm(request.POST or None, current=current)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.routing_settings_update(actor=request.user, **form.service_fields())
-        except (ValidationError, ConflictError) as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, _("Routing settings saved."))
-            return redirect("routing_settings")
+    if (
+        request.method == "POST"
+        and form_save(
+            form, lambda: services.routing_settings_update(actor=request.user, **form.service_fields())
+        )
+        is not None
+    ):
+        messages.success(request, _("Routing settings saved."))
+        return redirect("routing_settings")
     return render(request, "routing/settings.html", {"form": form, "routing_tab": "settings"})
 
 
@@ -278,16 +267,20 @@ def queue_list(request: HttpRequest) -> HttpResponse:
 @routing_manager_required
 def queue_create(request: HttpRequest) -> HttpResponse:
     form = QueueForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            queue = services.queue_create(
-                actor=request.user, code=form.cleaned_data["code"], **form.service_fields()
+    if (
+        request.method == "POST"
+        and (
+            queue := form_save(
+                form,
+                lambda: services.queue_create(
+                    actor=request.user, code=form.cleaned_data["code"], **form.service_fields()
+                ),
             )
-        except (ValidationError, ConflictError) as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, _("Queue “%(name)s” created.") % {"name": queue.name})
-            return redirect("queue_list")
+        )
+        is not None
+    ):
+        messages.success(request, _("Queue “%(name)s” created.") % {"name": queue.name})
+        return redirect("queue_list")
     return render(request, "routing/queue_form.html", {"form": form, "queue": None, "routing_tab": "queues"})
 
 
@@ -295,14 +288,15 @@ def queue_create(request: HttpRequest) -> HttpResponse:
 def queue_edit(request: HttpRequest, pk: int) -> HttpResponse:
     queue = get_object_or_404(Queue, pk=pk)
     form = QueueForm(request.POST or None, queue=queue)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.queue_update(actor=request.user, queue=queue, **form.service_fields())
-        except (ValidationError, ConflictError) as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, _("Queue “%(name)s” saved.") % {"name": queue.name})
-            return redirect("queue_list")
+    if (
+        request.method == "POST"
+        and form_save(
+            form, lambda: services.queue_update(actor=request.user, queue=queue, **form.service_fields())
+        )
+        is not None
+    ):
+        messages.success(request, _("Queue “%(name)s” saved.") % {"name": queue.name})
+        return redirect("queue_list")
     return render(
         request,
         "routing/queue_form.html",

@@ -26,8 +26,9 @@ from otdel.core.events import InteractionReceived, subscribe
 from otdel.core.exceptions import ConflictError, field_error
 from otdel.crm.models import Contact, Identity, Lead, Verdict
 from otdel.crm.selectors import contact_by_identity
-from otdel.crm.services import contact_merge, identity_add, lead_triage
+from otdel.crm.services import contact_merge, identity_add
 from otdel.routing.models import Queue
+from otdel.routing.triage import lead_triage
 
 logger = logging.getLogger(__name__)
 

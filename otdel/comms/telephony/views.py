@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NoReturn
 
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
@@ -16,7 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from otdel.comms.intake import IntakeError, intake_accept, intake_reject, request_meta
+from otdel.comms.errors import CommsErrorCode
+from otdel.comms.intake import IntakeError, intake_accept, intake_refuse, request_meta
 from otdel.comms.models import TelephonyProvider
 from otdel.comms.telephony.click_to_call import call_originate
 from otdel.comms.telephony.common import TelephonyError, active_provider, provider_string
@@ -31,6 +32,7 @@ from otdel.comms.telephony.mango import (
 from otdel.comms.telephony.recordings import recording_followup_enqueue
 from otdel.comms.telephony.zadarma import EVENTS as ZADARMA_EVENTS
 from otdel.comms.telephony.zadarma import zadarma_signature_valid, zadarma_start_reply
+from otdel.core.exceptions import ApiError
 from otdel.core.scoping import get_scoped_or_404
 from otdel.crm.models import Contact
 
@@ -42,27 +44,27 @@ def _provider_or_404(kind: str, key: str) -> TelephonyProvider:
     return provider
 
 
-def _unauthorized(provider: TelephonyProvider, body: str, meta: dict[str, Any], error: str) -> Response:
-    intake_reject(provider=provider_string(provider), body=body, error=error, meta=meta)
-    return Response(
-        {"errors": {"__all__": [_("The signature does not match.")]}, "code": "bad_signature"},
-        status=status.HTTP_401_UNAUTHORIZED,
+def _unauthorized(provider: TelephonyProvider, body: str, meta: dict[str, Any], reason: str) -> NoReturn:
+    intake_refuse(
+        provider=provider_string(provider),
+        body=body,
+        meta=meta,
+        reason=reason,
+        error=ApiError(
+            _("The signature does not match."),
+            CommsErrorCode.BAD_SIGNATURE,
+            status=status.HTTP_401_UNAUTHORIZED,
+        ),
     )
 
 
-def _accept(
-    provider: TelephonyProvider, payload: dict[str, Any], body: str, meta: dict[str, Any]
-) -> Response | None:
-    """Store a verified delivery for background processing; a 400 Response when it can't be used."""
-    source = provider_string(provider)
+def _accept(provider: TelephonyProvider, payload: dict[str, Any], body: str, meta: dict[str, Any]) -> None:
+    """Store a verified delivery for background processing (IntakeError: refused, answered 400)."""
     stored = json.dumps(payload, ensure_ascii=False)
-    try:
-        log = intake_accept(provider=source, body=stored, payload=payload, meta=meta)
-    except IntakeError as exc:
-        intake_reject(provider=source, body=body, error=json.dumps(exc.errors, ensure_ascii=False), meta=meta)
-        return Response({"errors": exc.errors, "code": exc.code}, status=status.HTTP_400_BAD_REQUEST)
+    log = intake_accept(
+        provider=provider_string(provider), body=stored, payload=payload, meta=meta, raw_body=body
+    )
     recording_followup_enqueue(log)
-    return None
 
 
 def _form(request: Request) -> dict[str, str]:
@@ -127,14 +129,10 @@ class ZadarmaWebhookView(APIView):
             return HttpResponse(status=status.HTTP_200_OK)
         signature = request.headers.get("Signature", "")
         if not zadarma_signature_valid(secret=provider.api_secret, payload=payload, signature=signature):
-            return _unauthorized(
-                provider, body, meta, "missing signature" if not signature else "bad signature"
-            )
+            _unauthorized(provider, body, meta, "missing signature" if not signature else "bad signature")
         # Live routing reads the call as it arrives, before this very event is stored.
         reply = zadarma_start_reply(provider, payload) if event == "NOTIFY_START" else None
-        failure = _accept(provider, payload, body, meta)
-        if failure is not None:
-            return failure
+        _accept(provider, payload, body, meta)
         if reply:
             return HttpResponse(json.dumps(reply), content_type="application/json")
         return HttpResponse(status=status.HTTP_200_OK)
@@ -164,7 +162,7 @@ class MangoWebhookView(APIView):
             json_text=json_text,
             sign=form.get("sign", ""),
         ):
-            return _unauthorized(
+            _unauthorized(
                 provider, body, meta, "missing signature" if not form.get("sign") else "bad signature"
             )
         path = event.strip("/")
@@ -178,18 +176,16 @@ class MangoWebhookView(APIView):
             return HttpResponse(status=status.HTTP_200_OK)  # dtmf, sms, other results: not ours to keep
         payload = _json_object(json_text)
         if payload is None:
-            intake_reject(
-                provider=provider_string(provider), body=body, error="json is not a JSON object", meta=meta
-            )
-            return Response(
-                {"errors": {"json": [_("Send a JSON object.")]}, "code": "invalid_json"},
-                status=status.HTTP_400_BAD_REQUEST,
+            intake_refuse(
+                provider=provider_string(provider),
+                body=body,
+                meta=meta,
+                reason="json is not a JSON object",
+                error=IntakeError({"json": [_("Send a JSON object.")]}, CommsErrorCode.INVALID_JSON),
             )
         # Live routing reads the call as it arrives, before this very event is stored.
         plan = mango_route_plan(provider, payload) if name == "call" else None
-        failure = _accept(provider, {**payload, EVENT_FIELD: name}, body, meta)
-        if failure is not None:
-            return failure
+        _accept(provider, {**payload, EVENT_FIELD: name}, body, meta)
         if plan is not None:
             # The call rings now: the command goes out in this request, with a short timeout.
             mango_route_send(provider, plan)
@@ -244,10 +240,7 @@ class TelephonyCallView(APIView):
         if data.validated_data.get("provider"):
             provider = TelephonyProvider.objects.filter(key=data.validated_data["provider"]).first()
             if provider is None:
-                return Response(
-                    {"errors": {"provider": [_("Unknown telephony provider.")]}, "code": "invalid"},
-                    status=status.HTTP_400_BAD_REQUEST,
-                )
+                raise ApiError({"provider": [_("Unknown telephony provider.")]}, CommsErrorCode.INVALID)
         try:
             placed = call_originate(
                 actor=request.user,  # type: ignore[arg-type]  # IsAuthenticated: a real user
@@ -256,10 +249,9 @@ class TelephonyCallView(APIView):
                 provider=provider,
             )
         except TelephonyError as exc:
-            return Response(
-                {"errors": {"__all__": [str(exc)]}, "code": "telephony_unavailable"},
-                status=status.HTTP_502_BAD_GATEWAY,
-            )
+            raise ApiError(
+                str(exc), CommsErrorCode.TELEPHONY_UNAVAILABLE, status=status.HTTP_502_BAD_GATEWAY
+            ) from exc
         return Response(
             {
                 "status": "calling",
