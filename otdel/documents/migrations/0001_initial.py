@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('crm', '0003_company_account_company_bank_name_company_bik_and_more'),
+        ('crm', '0004_company_requisites'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

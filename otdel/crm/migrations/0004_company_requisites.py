@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0002_task'),
+        ('crm', '0003_task_interaction'),
     ]
 
     operations = [
