@@ -61,3 +61,4 @@ bench: install
 	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) bench/route.py --duration $(BENCH_DURATION)
 	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) bench/intake.py --duration $(BENCH_DURATION)
 	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) bench/distribution.py --duration $(BENCH_DURATION)
+	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) bench/documents.py
