@@ -80,6 +80,14 @@ def test_invoice_pdf_carries_the_number_requisites_items_and_totals(
         "Восемьсот восемьдесят три тысячи рублей 00 копеек",
     ]:
         assert expected in text, expected
+    # Every font is embedded, so the PDF looks the same wherever it is opened.
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            descriptor = (font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font)[
+                "/FontDescriptor"
+            ]
+            assert {"/FontFile", "/FontFile2", "/FontFile3"} & set(descriptor.get_object()), font["/BaseFont"]
     docx = client.get(f"{V1}/documents/{created['id']}/download?format=docx").content
     assert "Восемьсот восемьдесят три тысячи рублей 00 копеек" in docx_text(docx)
 
