@@ -151,3 +151,30 @@ def test_catalog_templates_and_requisites_pages(client, admin_user, manager, inv
     response = client.post(reverse("documents_requisites"), {"name": "ООО «Отдел»", "inn": "7707083894"})
     assert "control digit" in response.content.decode()
     assert services.items_totals([]).gross == 0
+
+
+def test_company_form_takes_requisites_and_names_a_wrong_one(client, manager):
+    client.force_login(manager)
+    page = client.get(reverse("company_create")).content.decode()
+    assert 'data-testid="company-requisites"' in page
+    response = client.post(
+        reverse("company_create"),
+        {"name": "ООО «Ромашка»", "inn": "7736050003", "kpp": "772801001", "ogrn": "1027700070519"},
+    )
+    assert response.status_code == 200
+    assert "control digit" in response.content.decode()
+    response = client.post(
+        reverse("company_create"),
+        {
+            "name": "ООО «Ромашка»",
+            "inn": "7736050003",
+            "kpp": "772801001",
+            "ogrn": "1027700070518",
+            "bik": "044525225",
+            "account": "40702810200000012345",
+            "signatory": "Иванов И. И.",
+        },
+    )
+    assert response.status_code == 302
+    detail = client.get(response["Location"]).content.decode()
+    assert "772801001" in detail and "40702810200000012345" in detail
