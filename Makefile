@@ -6,7 +6,18 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install run test test-postgres lint messages bench clean
 
+# Documents need LibreOffice (DOCX -> PDF), poppler (previews) and Cyrillic fonts: installed when
+# running as root on Debian/Ubuntu, otherwise `make install` says what to install (docs/documents.md).
+DOC_PACKAGES := libreoffice-writer-nogui poppler-utils fonts-liberation2 fonts-dejavu-core fonts-crosextra-carlito fonts-crosextra-caladea
+
 $(STAMP): requirements.lock pyproject.toml
+	@if ! command -v soffice >/dev/null || ! command -v pdftoppm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DOC_PACKAGES); \
+	  else \
+	    echo "Documents need LibreOffice and fonts: sudo apt-get install --no-install-recommends $(DOC_PACKAGES)"; \
+	  fi; \
+	fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
@@ -50,3 +61,4 @@ bench: install
 	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) bench/route.py --duration $(BENCH_DURATION)
 	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) bench/intake.py --duration $(BENCH_DURATION)
 	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) bench/distribution.py --duration $(BENCH_DURATION)
+	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) bench/documents.py

@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/", include("otdel.routing.api.urls")),
     path("api/v1/", include("otdel.reports.api.urls")),
     path("api/v1/", include("otdel.transfer.api.urls")),
+    path("api/v1/", include("otdel.documents.api.urls")),
     path("api/", include("otdel.api.urls")),
     path("", include("otdel.accounts.urls")),
     path("", include("otdel.crm.urls")),
@@ -20,5 +21,6 @@ urlpatterns = [
     path("", include("otdel.reports.urls")),
     path("", include("otdel.transfer.urls")),
     path("", include("otdel.ops.urls")),
+    path("", include("otdel.documents.urls")),
     path("", include("otdel.web.urls")),
 ]

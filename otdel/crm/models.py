@@ -29,7 +29,31 @@ class Company(ChangeLoggedModel):
         related_name="companies",
     )
     comment = models.TextField(_("comment"), blank=True)
+    # Requisites for documents (checked by control digits in clean(), otdel/documents/requisites.py).
+    full_name = models.CharField(_("full legal name"), max_length=500, blank=True)
+    kpp = models.CharField(_("KPP"), max_length=9, blank=True)
+    ogrn = models.CharField(_("OGRN / OGRNIP"), max_length=15, blank=True)
+    bank_name = models.CharField(_("bank"), max_length=255, blank=True)
+    bik = models.CharField(_("BIK"), max_length=9, blank=True)
+    account = models.CharField(_("settlement account"), max_length=20, blank=True)
+    corr_account = models.CharField(_("correspondent account"), max_length=20, blank=True)
+    signatory = models.CharField(_("signatory"), max_length=255, blank=True)
+    signatory_position = models.CharField(_("signatory's position"), max_length=255, blank=True)
+    signatory_basis = models.CharField(_("acts on the basis of"), max_length=255, blank=True)
     search_text = models.CharField(max_length=600, blank=True, db_index=True, editable=False)
+
+    REQUISITES = (
+        "full_name",
+        "kpp",
+        "ogrn",
+        "bank_name",
+        "bik",
+        "account",
+        "corr_account",
+        "signatory",
+        "signatory_position",
+        "signatory_basis",
+    )
 
     class Meta:
         ordering = ["name", "id"]
@@ -38,6 +62,11 @@ class Company(ChangeLoggedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        from otdel.documents.requisites import validate_requisites
+
+        validate_requisites({name: getattr(self, name) for name in ("inn", *self.REQUISITES)})
 
     def save(self, *args: object, **kwargs: object) -> None:
         self.search_text = " ".join(filter(None, [self.name, self.inn, self.website])).lower()[:600]

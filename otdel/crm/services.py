@@ -89,7 +89,16 @@ def _parse_amount(value: Any) -> Decimal:
 
 # --- companies -------------------------------------------------------------------------------
 
-COMPANY_FIELDS = {"name", "inn", "website", "address", "industry", "responsible", "comment"}
+COMPANY_FIELDS = {
+    "name",
+    "inn",
+    "website",
+    "address",
+    "industry",
+    "responsible",
+    "comment",
+    *Company.REQUISITES,
+}
 
 
 @transaction.atomic

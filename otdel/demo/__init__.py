@@ -8,6 +8,7 @@ from importlib import import_module
 # Each module's ``seed_demo()`` works on top of the sales demo, is deterministic and idempotent.
 APP_DEMOS = (
     "otdel.privacy.demo",
+    "otdel.documents.demo",
     # Last: rebuilds the stage history from what the others left.
     "otdel.reports.demo",
 )

@@ -274,9 +274,25 @@ classify(
 
 classify(
     "crm.Company",
-    # A legal entity's requisites are not personal data; comments may name people.
-    pd={"comment": (FREE_TEXT, SALES)},
-    not_pd=["name", "inn", "website", "address", "industry", "responsible", "search_text"],
+    # A legal entity's requisites are not personal data; comments and the signatory name people.
+    pd={"comment": (FREE_TEXT, SALES), "signatory": (NAME, SALES), "signatory_position": (POSITION, SALES)},
+    not_pd=[
+        "name",
+        "inn",
+        "website",
+        "address",
+        "industry",
+        "responsible",
+        "search_text",
+        "full_name",
+        "kpp",
+        "ogrn",
+        "bank_name",
+        "bik",
+        "account",
+        "corr_account",
+        "signatory_basis",
+    ],
 )
 classify(
     "crm.Contact",

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "otdel.comms",
     "otdel.automation",
     "otdel.privacy",
+    "otdel.documents",
     "otdel.reports",
     "otdel.transfer",
     "otdel.ops",

@@ -28,7 +28,7 @@ def contact(manager):
 
 @pytest.fixture
 def company(manager):
-    return services.company_create(actor=manager, name="ООО Ромашка", inn="7701234567", responsible=manager)
+    return services.company_create(actor=manager, name="ООО Ромашка", inn="7707083893", responsible=manager)
 
 
 @pytest.fixture
@@ -567,7 +567,7 @@ def test_company_create_edit_and_card(client, manager, contact):
     client.force_login(manager)
     response = client.post(reverse("company_create"), {"name": "АО Вектор", "inn": "123"})
     assert response.context["form"].errors["inn"] == ["An INN is 10 or 12 digits."]
-    response = client.post(reverse("company_create"), {"name": "АО Вектор", "inn": "7701234567"})
+    response = client.post(reverse("company_create"), {"name": "АО Вектор", "inn": "7707083893"})
     company = Company.objects.get(name="АО Вектор")
     assert response["Location"] == reverse("company_detail", args=[company.pk])
     response = client.post(
