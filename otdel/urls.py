@@ -9,11 +9,13 @@ urlpatterns = [
     path("api/v1/", include("otdel.comms.api.urls")),
     path("api/v1/", include("otdel.routing.api.urls")),
     path("api/v1/", include("otdel.reports.api.urls")),
+    path("api/v1/", include("otdel.kb.api.urls")),
     path("api/", include("otdel.api.urls")),
     path("", include("otdel.accounts.urls")),
     path("", include("otdel.crm.urls")),
     path("", include("otdel.routing.urls")),
     path("", include("otdel.comms.urls")),
     path("", include("otdel.automation.urls")),
+    path("", include("otdel.kb.urls")),
     path("", include("otdel.web.urls")),
 ]

@@ -47,6 +47,7 @@ from otdel.crm.models import (
     Stage,
     Verdict,
 )
+from otdel.kb.gate import stage_exit_check
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -382,6 +383,7 @@ def deal_update(*, actor: Any, deal: Deal, expected_version: int | None = None, 
 
 
 def _apply_stage(deal: Deal, stage: Stage, lost_reason: LostReason | None, lost_comment: str) -> None:
+    stage_exit_check(deal=deal, to_stage=stage)  # required checklist items undone (kb) -> 409
     deal.stage = stage
     if stage.kind == Stage.Kind.LOST:
         deal.lost_reason, deal.lost_comment = lost_reason, lost_comment or ""

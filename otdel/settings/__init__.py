@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "otdel.automation",
     "otdel.privacy",
     "otdel.reports",
+    "otdel.kb",
     "otdel.web",
     "otdel.api",
 ]

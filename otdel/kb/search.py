@@ -1,0 +1,144 @@
+"""Full-text search over published articles: the same lemmas and the same ranking on SQLite and PostgreSQL.
+
+The engine (FTS5 ``MATCH`` ranked by bm25 with the title weighing 3x, or ``@@`` ranked by
+``ts_rank`` over a title-A / body-D tsvector) finds and pre-ranks at most ``CANDIDATES`` articles;
+the final score is computed here in Python from the stored lemmas by one formula, so both
+databases give the same order. Terms are ANDed; if nothing has every term, any term will do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+
+from otdel.kb.models import Article, ArticleIndex
+from otdel.kb.text import QueryTerm, lemma_text, markdown_plain, query_terms, snippet, term_matches
+
+CANDIDATES = 60
+TITLE_WEIGHT = 3.0
+AVERAGE_BODY = 150.0  # lemmas: a fixed norm, so the score does not depend on what else is indexed
+
+
+def index_article(article: Article, *, title: str | None = None, body: str | None = None) -> None:
+    """Write the article's lemmas (the published text) into the index; triggers/generated columns
+    carry them into the engine's structure."""
+    title = article.title if title is None else title
+    body = article.body if body is None else body
+    plain = markdown_plain(body)
+    ArticleIndex.objects.update_or_create(
+        article=article,
+        defaults={"title_lemmas": lemma_text(title), "body_lemmas": lemma_text(plain), "plain": plain},
+    )
+
+
+def unindex_article(article: Article) -> None:
+    ArticleIndex.objects.filter(article=article).delete()
+
+
+def _alternatives(term: QueryTerm, *, postgres: bool) -> list[str]:
+    # Terms are made of [0-9a-zа-я] only (text.WORD), so they are safe inside both query syntaxes.
+    alts = [f'"{form}"' if not postgres else form for form in term.forms]
+    if term.prefix:
+        alts.append(f"{term.prefix}:*" if postgres else f'"{term.prefix}"*')
+    return alts
+
+
+def engine_query(terms: list[QueryTerm], *, every: bool = True) -> str:
+    """The MATCH (SQLite) or to_tsquery (PostgreSQL) expression for ``terms``."""
+    postgres = connection.vendor == "postgresql"
+    groups = []
+    for term in terms:
+        alts = _alternatives(term, postgres=postgres)
+        groups.append("(" + (" | " if postgres else " OR ").join(alts) + ")")
+    return (
+        (" & " if postgres else " AND ").join(groups)
+        if every
+        else (" | " if postgres else " OR ").join(groups)
+    )
+
+
+def engine_sql(limit: int = CANDIDATES) -> str:
+    """The raw engine statement: ids of matching articles, best first (the benchmark's baseline)."""
+    if connection.vendor == "postgresql":
+        return (
+            "SELECT article_id FROM kb_articleindex WHERE search_vector @@ to_tsquery('simple', %s) "
+            f"ORDER BY ts_rank(search_vector, to_tsquery('simple', %s)) DESC, article_id LIMIT {int(limit)}"
+        )
+    return (
+        "SELECT rowid FROM kb_article_fts WHERE kb_article_fts MATCH %s "
+        f"ORDER BY bm25(kb_article_fts, {TITLE_WEIGHT}, 1.0), rowid LIMIT {int(limit)}"
+    )
+
+
+def engine_ids(expression: str, limit: int = CANDIDATES) -> list[int]:
+    params: list[Any] = [expression, expression] if connection.vendor == "postgresql" else [expression]
+    with connection.cursor() as cursor:
+        cursor.execute(engine_sql(limit), params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def score(terms: list[QueryTerm], title_lemmas: str, body_lemmas: str) -> float:
+    """One formula for both databases: a title hit weighs ``TITLE_WEIGHT``, body hits saturate
+    (BM25-like, length-normalized by a fixed norm), and each query term counts once."""
+    title = title_lemmas.split()
+    body = body_lemmas.split()
+    norm = 1.2 * (0.25 + 0.75 * len(body) / AVERAGE_BODY)
+    total = 0.0
+    for term in terms:
+        if any(term_matches(term, lemma) for lemma in title):
+            total += TITLE_WEIGHT
+        frequency = sum(1 for lemma in body if term_matches(term, lemma))
+        total += frequency * 2.2 / (frequency + norm)
+    # Short titles that are mostly the query rank above long ones that merely contain it.
+    covered = sum(1 for lemma in title if any(term_matches(t, lemma) for t in terms))
+    if title:
+        total += covered / len(title)
+    return round(total, 4)
+
+
+@dataclass(frozen=True)
+class Hit:
+    article: Article
+    score: float
+    snippet: str
+
+
+def search_articles(
+    query: str,
+    *,
+    articles: Any = None,
+    limit: int = 20,
+    as_you_type: bool = False,
+    every: bool | None = None,
+) -> tuple[list[Hit], list[QueryTerm]]:
+    """Published articles matching ``query``, best first, with ``<mark>`` snippets.
+
+    ``articles`` narrows the result (a queryset: kind, section...); ``every`` forces AND (True) or
+    OR (False); by default AND, falling back to OR when AND finds nothing.
+    """
+    terms = query_terms(query, as_you_type=as_you_type)
+    if not terms:
+        return [], terms
+    modes = [every] if every is not None else [True, False] if len(terms) > 1 else [True]
+    ids: list[int] = []
+    for mode in modes:
+        ids = engine_ids(engine_query(terms, every=mode))
+        if articles is not None and ids:
+            ids = list(articles.filter(pk__in=ids).values_list("pk", flat=True))
+        if ids:
+            break
+    if not ids:
+        return [], terms
+    rows = {row.article_id: row for row in ArticleIndex.objects.filter(article_id__in=ids)}
+    ranked = sorted(
+        ((score(terms, rows[pk].title_lemmas, rows[pk].body_lemmas), pk) for pk in ids if pk in rows),
+        key=lambda pair: (-pair[0], pair[1]),
+    )[:limit]
+    by_id = Article.objects.filter(status=Article.Status.PUBLISHED).in_bulk([pk for _s, pk in ranked])
+    return [
+        Hit(article=by_id[pk], score=value, snippet=snippet(rows[pk].plain, terms))
+        for value, pk in ranked
+        if pk in by_id
+    ], terms
