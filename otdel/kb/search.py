@@ -8,13 +8,14 @@ databases give the same order. Terms are ANDed; if nothing has every term, any t
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
 
 from otdel.kb.models import Article, ArticleIndex
-from otdel.kb.text import QueryTerm, lemma_text, markdown_plain, query_terms, snippet, term_matches
+from otdel.kb.text import QueryTerm, lemma_text, markdown_plain, query_terms, snippet
 
 CANDIDATES = 60
 TITLE_WEIGHT = 3.0
@@ -84,17 +85,27 @@ def score(terms: list[QueryTerm], title_lemmas: str, body_lemmas: str) -> float:
     (BM25-like, length-normalized by a fixed norm), and each query term counts once."""
     title = title_lemmas.split()
     body = body_lemmas.split()
+    title_set = set(title)
+    counts = Counter(body)
     norm = 1.2 * (0.25 + 0.75 * len(body) / AVERAGE_BODY)
     total = 0.0
+    covered: set[str] = set()
     for term in terms:
-        if any(term_matches(term, lemma) for lemma in title):
+        in_title = {form for form in term.forms if form in title_set}
+        if term.prefix:
+            in_title |= {lemma for lemma in title_set if lemma.startswith(term.prefix)}
+        if in_title:
             total += TITLE_WEIGHT
-        frequency = sum(1 for lemma in body if term_matches(term, lemma))
+            covered |= in_title
+        frequency = sum(counts[form] for form in term.forms)
+        if term.prefix:
+            frequency += sum(
+                n for lemma, n in counts.items() if lemma.startswith(term.prefix) and lemma not in term.forms
+            )
         total += frequency * 2.2 / (frequency + norm)
     # Short titles that are mostly the query rank above long ones that merely contain it.
-    covered = sum(1 for lemma in title if any(term_matches(t, lemma) for t in terms))
     if title:
-        total += covered / len(title)
+        total += sum(1 for lemma in title if lemma in covered) / len(title)
     return round(total, 4)
 
 
@@ -122,18 +133,20 @@ def search_articles(
     if not terms:
         return [], terms
     modes = [every] if every is not None else [True, False] if len(terms) > 1 else [True]
-    ids: list[int] = []
+    rows: dict[int, ArticleIndex] = {}
     for mode in modes:
         ids = engine_ids(engine_query(terms, every=mode))
-        if articles is not None and ids:
-            ids = list(articles.filter(pk__in=ids).values_list("pk", flat=True))
         if ids:
+            found = ArticleIndex.objects.filter(article_id__in=ids)
+            if articles is not None:
+                found = found.filter(article_id__in=articles.values("pk"))
+            rows = {row.article_id: row for row in found}
+        if rows:
             break
-    if not ids:
+    if not rows:
         return [], terms
-    rows = {row.article_id: row for row in ArticleIndex.objects.filter(article_id__in=ids)}
     ranked = sorted(
-        ((score(terms, rows[pk].title_lemmas, rows[pk].body_lemmas), pk) for pk in ids if pk in rows),
+        ((score(terms, row.title_lemmas, row.body_lemmas), pk) for pk, row in rows.items()),
         key=lambda pair: (-pair[0], pair[1]),
     )[:limit]
     by_id = Article.objects.filter(status=Article.Status.PUBLISHED).in_bulk([pk for _s, pk in ranked])

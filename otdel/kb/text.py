@@ -240,28 +240,29 @@ def term_matches(term: QueryTerm, lemma: str) -> bool:
     return lemma in term.forms or bool(term.prefix and lemma.startswith(term.prefix))
 
 
+def _is_hit(token: str, terms: list[QueryTerm]) -> bool:
+    word = fold(token)
+    forms = lemmas(word)
+    return any(term_matches(term, form) for term in terms for form in forms) or any(
+        term.prefix and word.startswith(term.prefix) for term in terms
+    )
+
+
 def snippet(plain: str, terms: list[QueryTerm], *, width: int = 28) -> str:
     """About ``width`` words of ``plain`` around the first hit, HTML-escaped, hits in ``<mark>``."""
     tokens = list(WORD.finditer(plain))
-    hits = [
-        index
-        for index, match in enumerate(tokens)
-        if any(term_matches(term, form) for term in terms for form in lemmas(fold(match.group())))
-        or any(term.prefix and fold(match.group()).startswith(term.prefix) for term in terms)
-    ]
     if not tokens:
         return ""
-    first = hits[0] if hits else 0
+    first = next((i for i, match in enumerate(tokens) if _is_hit(match.group(), terms)), 0)
     start_token = max(0, first - width // 3)
     end_token = min(len(tokens), start_token + width)
     start = tokens[start_token].start() if start_token else 0
     end = tokens[end_token].start() if end_token < len(tokens) else len(plain)
-    hit_set = {i for i in hits if start_token <= i < end_token}
     out: list[str] = ["…" if start else ""]
     cursor = start
     for index in range(start_token, end_token):
         match = tokens[index]
-        if index in hit_set:
+        if _is_hit(match.group(), terms):
             out.append(html.escape(plain[cursor : match.start()]))
             out.append(f"<mark>{html.escape(match.group())}</mark>")
             cursor = match.end()
