@@ -58,9 +58,9 @@ class Article(ChangeLoggedModel):
     title = models.CharField(_("title"), max_length=255)
     body = models.TextField(_("text (Markdown)"), blank=True)
     language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.RU)
-    status = models.CharField(
-        _("status"), max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True
-    )
+    # Not indexed: a department has hundreds of articles, and with an index on status SQLite's
+    # planner would pick it over the primary key for "status = … AND id IN (…)" (search).
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
     section = models.ForeignKey(
         Section,
         verbose_name=_("section"),
@@ -104,7 +104,6 @@ class Article(ChangeLoggedModel):
         ordering = ["kind", "title", "id"]
         verbose_name = _("article")
         verbose_name_plural = _("articles")
-        indexes = [models.Index(fields=["status", "kind"])]
 
     def __str__(self) -> str:
         return self.title

@@ -240,36 +240,62 @@ def term_matches(term: QueryTerm, lemma: str) -> bool:
     return lemma in term.forms or bool(term.prefix and lemma.startswith(term.prefix))
 
 
-def _is_hit(token: str, terms: list[QueryTerm]) -> bool:
-    word = fold(token)
-    forms = lemmas(word)
-    return any(term_matches(term, form) for term in terms for form in forms) or any(
-        term.prefix and word.startswith(term.prefix) for term in terms
-    )
+class SnippetMarker:
+    """Cuts snippets for one query: which words are hits is worked out once per distinct word."""
+
+    def __init__(self, terms: list[QueryTerm]) -> None:
+        self.forms = frozenset(form for term in terms for form in term.forms)
+        self.prefixes = tuple(term.prefix for term in terms if term.prefix)
+        self._hits: dict[str, bool] = {}
+
+    def is_hit(self, token: str) -> bool:
+        hit = self._hits.get(token)
+        if hit is None:
+            word = fold(token)
+            hit = bool(self.forms.intersection(lemmas(word))) or (
+                bool(self.prefixes)
+                and (
+                    word.startswith(self.prefixes)
+                    or any(form.startswith(self.prefixes) for form in lemmas(word))
+                )
+            )
+            self._hits[token] = hit
+        return hit
+
+    def snippet(self, plain: str, *, width: int = 28) -> str:
+        """About ``width`` words of ``plain`` around the first hit, HTML-escaped, hits in ``<mark>``."""
+        # Tokenize lazily: up to the first hit and one window past it, not the whole text.
+        tokens: list[re.Match[str]] = []
+        first = -1
+        for match in WORD.finditer(plain):
+            tokens.append(match)
+            if first < 0 and self.is_hit(match.group()):
+                first = len(tokens) - 1
+            if first >= 0 and len(tokens) > first + width:
+                break
+        if not tokens:
+            return ""
+        first = max(first, 0)
+        start_token = max(0, first - width // 3)
+        end_token = min(len(tokens), start_token + width)
+        start = tokens[start_token].start() if start_token else 0
+        end = tokens[end_token].start() if end_token < len(tokens) else len(plain)
+        out: list[str] = ["…" if start else ""]
+        cursor = start
+        for index in range(start_token, end_token):
+            match = tokens[index]
+            if self.is_hit(match.group()):
+                out.append(html.escape(plain[cursor : match.start()]))
+                out.append(f"<mark>{html.escape(match.group())}</mark>")
+                cursor = match.end()
+        out.append(html.escape(plain[cursor:end].rstrip()))
+        if end < len(plain):
+            out.append("…")
+        return "".join(out).strip()
 
 
 def snippet(plain: str, terms: list[QueryTerm], *, width: int = 28) -> str:
-    """About ``width`` words of ``plain`` around the first hit, HTML-escaped, hits in ``<mark>``."""
-    tokens = list(WORD.finditer(plain))
-    if not tokens:
-        return ""
-    first = next((i for i, match in enumerate(tokens) if _is_hit(match.group(), terms)), 0)
-    start_token = max(0, first - width // 3)
-    end_token = min(len(tokens), start_token + width)
-    start = tokens[start_token].start() if start_token else 0
-    end = tokens[end_token].start() if end_token < len(tokens) else len(plain)
-    out: list[str] = ["…" if start else ""]
-    cursor = start
-    for index in range(start_token, end_token):
-        match = tokens[index]
-        if _is_hit(match.group(), terms):
-            out.append(html.escape(plain[cursor : match.start()]))
-            out.append(f"<mark>{html.escape(match.group())}</mark>")
-            cursor = match.end()
-    out.append(html.escape(plain[cursor:end].rstrip()))
-    if end < len(plain):
-        out.append("…")
-    return "".join(out).strip()
+    return SnippetMarker(terms).snippet(plain, width=width)
 
 
 # --- versions -----------------------------------------------------------------------------------
