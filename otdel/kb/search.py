@@ -133,16 +133,22 @@ def search_articles(
     if not terms:
         return [], terms
     modes = [every] if every is not None else [True, False] if len(terms) > 1 else [True]
-    rows: dict[int, tuple[int, str, str, str]] = {}
+    scoped = articles if articles is not None else Article.objects.filter(status=Article.Status.PUBLISHED)
+    rows: dict[int, tuple[Any, ...]] = {}
     for mode in modes:
         ids = engine_ids(engine_query(terms, every=mode))
-        if ids and articles is not None:  # the reader's scope (and kind, section...), by primary key
-            ids = list(articles.filter(pk__in=ids).values_list("pk", flat=True))
         if ids:
+            # One query for the reader's scope (by primary key), the article and its lemmas.
             rows = {
                 row[0]: row
-                for row in ArticleIndex.objects.filter(article_id__in=ids).values_list(
-                    "article_id", "title_lemmas", "body_lemmas", "plain"
+                for row in scoped.filter(pk__in=ids, status=Article.Status.PUBLISHED).values_list(
+                    "pk",
+                    "kind",
+                    "title",
+                    "language",
+                    "index__title_lemmas",
+                    "index__body_lemmas",
+                    "index__plain",
                 )
             }
         if rows:
@@ -150,15 +156,13 @@ def search_articles(
     if not rows:
         return [], terms
     ranked = sorted(
-        ((score(terms, row[1], row[2]), pk) for pk, row in rows.items()),
+        ((score(terms, row[4] or "", row[5] or ""), pk) for pk, row in rows.items()),
         key=lambda pair: (-pair[0], pair[1]),
     )[:limit]
-    by_id = Article.objects.only("id", "kind", "title", "status", "language").in_bulk(
-        [pk for _s, pk in ranked]
-    )
     marker = SnippetMarker(terms)
-    return [
-        Hit(article=by_id[pk], score=value, snippet=marker.snippet(rows[pk][3]))
-        for value, pk in ranked
-        if pk in by_id and by_id[pk].status == Article.Status.PUBLISHED
-    ], terms
+    hits = []
+    for value, pk in ranked:
+        _pk, kind, title, language, _title_lemmas, _body_lemmas, plain = rows[pk]
+        article = Article(pk=pk, kind=kind, title=title, language=language, status=Article.Status.PUBLISHED)
+        hits.append(Hit(article=article, score=value, snippet=marker.snippet(plain or "")))
+    return hits, terms
