@@ -209,6 +209,12 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DirectionEnum": "otdel.comms.models.Direction",
         "CallEventDirectionEnum": ["in", "out"],
+        "SourceEnum": "otdel.crm.models.LeadSource",
+        "ChannelEnum": "otdel.crm.models.Channel",
+        "ArticleKindEnum": "otdel.kb.models.Article.Kind",
+        "ArticleStatusEnum": "otdel.kb.models.Article.Status",
+        "ArticleLanguageEnum": "otdel.kb.models.Article.Language",
+        "UserLanguageEnum": [("ru", "Русский"), ("en", "English")],
     },
 }
 

@@ -290,3 +290,27 @@ def test_owner_is_reminded_once_when_the_review_date_passes(head):
     assert services.articles_review_remind() == 1
     assert services.articles_review_remind() == 0
     assert Notification.objects.filter(user=head, key__startswith="kb-review:").count() == 1
+
+
+KB_CONTRACT = [
+    ("post", "/api/v1/kb/articles"),
+    ("patch", "/api/v1/kb/articles/{}"),
+    ("get", "/api/v1/kb/search"),
+    ("get", "/api/v1/deals/{}/guidance"),
+    ("post", "/api/v1/deals/{}/checklist/{}"),
+    ("post", "/api/v1/kb/articles/{}/acknowledge"),
+    ("get", "/api/v1/kb/articles/{}/acknowledgements"),
+]
+
+
+def test_the_schema_describes_the_kb_contract(api_for, admin_user):
+    response = api_for(None).get(
+        "/api/schema/", {"format": "json"}, HTTP_ACCEPT="application/vnd.oai.openapi+json"
+    )
+    shapes: dict[str, set[str]] = {}
+    for path, operations in response.json()["paths"].items():
+        shapes.setdefault(re.sub(r"\{[^}]+\}", "{}", path).rstrip("/"), set()).update(operations)
+    assert [(m, p) for m, p in KB_CONTRACT if m not in shapes.get(p, set())] == []
+    api = api_for(admin_user)
+    assert api.get("/api/v1/kb/search/", {"q": "x"}).status_code == 200  # with and without the slash
+    assert api.get("/api/v1/kb/search", {"q": "x"}).status_code == 200
