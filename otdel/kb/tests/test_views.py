@@ -186,3 +186,25 @@ def test_gate_message_is_translated(manager, pipeline, regulation):
         with translation.override(language), pytest.raises(ConflictError) as refused:
             crm_services.deal_move(actor=manager, deal=deal, stage=second)
         assert phrase in refused.value.message
+
+
+def test_images_are_uploaded_and_served_only_to_readers(client, head, manager, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    article = services.article_create(actor=head, title="Схема склада", body="…")
+    client.force_login(head)
+    client.post(
+        f"/kb/articles/{article.pk}/attachments/",
+        {"file": SimpleUploadedFile("схема.png", b"\x89PNG fake", content_type="image/png")},
+    )
+    attachment = article.attachments.get()
+    assert b"".join(client.get(f"/kb/files/{attachment.pk}/").streaming_content) == b"\x89PNG fake"
+    client.force_login(manager)  # a draft: the salesperson may not read it, nor its files
+    assert client.get(f"/kb/files/{attachment.pk}/").status_code == 404
+    services.article_update(
+        actor=head, article=article, status="published", body=f"![схема](/kb/files/{attachment.pk}/)"
+    )
+    assert client.get(f"/kb/files/{attachment.pk}/").status_code == 200
+    page = client.get(f"/kb/articles/{article.pk}/").content.decode()
+    assert f'<img src="/kb/files/{attachment.pk}/" alt="схема"' in page
