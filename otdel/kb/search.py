@@ -27,10 +27,11 @@ def index_article(article: Article, *, title: str | None = None, body: str | Non
     title = article.title if title is None else title
     body = article.body if body is None else body
     plain = markdown_plain(body)
-    ArticleIndex.objects.update_or_create(
-        article=article,
-        defaults={"title_lemmas": lemma_text(title), "body_lemmas": lemma_text(plain), "plain": plain},
-    )
+    values = {"title_lemmas": lemma_text(title), "body_lemmas": lemma_text(plain), "plain": plain}
+    # A plain UPDATE, else INSERT: publications of one article are serialized by the service's row
+    # lock, so update_or_create's SELECT ... FOR UPDATE and savepoint would only add round trips.
+    if not ArticleIndex.objects.filter(article_id=article.pk).update(**values):
+        ArticleIndex.objects.create(article_id=article.pk, **values)
 
 
 def unindex_article(article: Article) -> None:
