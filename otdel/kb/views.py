@@ -75,7 +75,7 @@ def kb_search(request: HttpRequest) -> HttpResponse:
     query = (request.GET.get("q") or "").strip()[:200]
     typing = _is_htmx(request)
     hits, terms = search_articles(
-        query, articles=selectors.published_articles(user=request.user), as_you_type=typing
+        query, articles=selectors.published_articles(user=request.user), as_you_type=typing, limit=10
     )
     if terms and not hits:
         services.search_miss_log(query=query, typing=typing)
@@ -352,4 +352,10 @@ def kb_faq_suggest(request: HttpRequest) -> HttpResponse:
         text = f"{message.subject} {message.body}"[:2000]
         faq = selectors.published_articles(user=request.user).filter(kind=Article.Kind.FAQ)
         hits, _terms = search_articles(text, articles=faq, limit=3, every=False)
+        # Search hits carry titles only; the answer inserted into the reply is the whole text.
+        bodies = dict(
+            Article.objects.filter(pk__in=[hit.article.pk for hit in hits]).values_list("pk", "body")
+        )
+        for hit in hits:
+            hit.article.body = bodies.get(hit.article.pk, "")
     return render(request, "kb/_faq_suggest.html", {"hits": hits, "message": message})
