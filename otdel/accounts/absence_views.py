@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -26,7 +26,9 @@ from otdel.accounts.views import work_days_text
 from otdel.core import services as core_services
 from otdel.core.exceptions import ConflictError
 from otdel.core.models import CalendarDay
+from otdel.core.scoping import scope
 from otdel.web.forms import StyledForm
+from otdel.web.http import form_save
 
 View = Callable[..., HttpResponse]
 SCHEDULE_PAGE = 50
@@ -36,17 +38,8 @@ SCHEDULE_PAGE = 50
 
 
 def managed_users(actor: Any) -> QuerySet[User]:
-    """People whose absences ``actor`` manages: everyone for an administrator, the department for its head."""
-    people = User.objects.exclude(role=Role.INTEGRATION)
-    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
-        return people.none()
-    if actor.is_admin:
-        return people
-    if actor.role == Role.HEAD_OF_SALES:
-        if actor.department_id is None:
-            return people.filter(pk=actor.pk)
-        return people.filter(Q(department_id=actor.department_id) | Q(pk=actor.pk))
-    return people.none()
+    """People whose absences ``actor`` manages (``scope(..., "manage")``)."""
+    return scope(User.objects.all(), actor, "manage")
 
 
 def may_manage_schedules(user: Any) -> bool:
@@ -143,14 +136,12 @@ class CalendarDayForm(StyledForm):
 
 def _status(user: User, moment: datetime.datetime, absence: Absence | None) -> tuple[str, str]:
     """(code, label) of where the person is at ``moment``: at work, off shift, or absent."""
-    from otdel.routing.snapshot import on_shift
-
     if not user.is_active:
         return "inactive", _("Deactivated")
     if absence is not None:
         return "absent", _("Absent until %(date)s") % {"date": date_format(absence.end, "SHORT_DATE_FORMAT")}
     # ``User.works_at`` without its absence query (the absences of the page are read at once).
-    if on_shift(user, moment):
+    if user.on_shift(moment):
         return "at_work", _("At work")
     return "off_shift", _("Off shift")
 
@@ -229,14 +220,15 @@ def absence_create(request: HttpRequest, user_id: int) -> HttpResponse:
     if not may_change:
         raise Http404
     form = AbsenceForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.absence_create(actor=request.user, user=person, **form.cleaned_data)
-        except (ValidationError, ConflictError) as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, _("Absence of %(name)s saved.") % {"name": person})
-            return redirect("absence_list", user_id=person.pk)
+    if (
+        request.method == "POST"
+        and form_save(
+            form, lambda: services.absence_create(actor=request.user, user=person, **form.cleaned_data)
+        )
+        is not None
+    ):
+        messages.success(request, _("Absence of %(name)s saved.") % {"name": person})
+        return redirect("absence_list", user_id=person.pk)
     return render(
         request,
         "accounts/absence_form.html",
@@ -255,14 +247,16 @@ def _managed_absence(request: HttpRequest, pk: int) -> Absence:
 def absence_edit(request: HttpRequest, pk: int) -> HttpResponse:
     absence = _managed_absence(request, pk)
     form = AbsenceForm(request.POST or None, absence=absence)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.absence_update(actor=request.user, absence=absence, **form.cleaned_data)
-        except (ValidationError, ConflictError) as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, _("Absence of %(name)s saved.") % {"name": absence.user})
-            return redirect("absence_list", user_id=absence.user_id)
+    if (
+        request.method == "POST"
+        and form_save(
+            form,
+            lambda: services.absence_update(actor=request.user, absence=absence, **form.cleaned_data),
+        )
+        is not None
+    ):
+        messages.success(request, _("Absence of %(name)s saved.") % {"name": absence.user})
+        return redirect("absence_list", user_id=absence.user_id)
     return render(
         request,
         "accounts/absence_form.html",

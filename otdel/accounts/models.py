@@ -9,6 +9,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from otdel.core.calendar import is_short_day, is_working_day
 from otdel.core.models import TimeStampedModel
 
 
@@ -121,23 +122,21 @@ class User(AbstractUser):
     def is_triage(self) -> bool:
         return self.role in TRIAGE_ROLES
 
-    def works_at(self, moment: datetime.datetime) -> bool:
-        """Whether ``moment`` (aware, local time) is in this user's working hours.
-
-        Follows the production calendar (holidays, working Saturdays, an hour less on a shortened
-        day) and the user's absences.
-        """
-        from otdel.core.calendar import is_short_day, is_working_day
-
+    def on_shift(self, moment: datetime.datetime) -> bool:
+        """Whether ``moment`` (aware, local time) is in this user's working hours: the one
+        working-hours rule, by the production calendar (holidays, working Saturdays, an hour less on
+        a shortened day). Absences are not read here (callers that hold them check them at once)."""
         day = moment.date()
         if not is_working_day(day, list(self.work_days or [])):
             return False
         end = self.work_end
         if is_short_day(day):
             end = (datetime.datetime.combine(day, end) - datetime.timedelta(hours=1)).time()
-        if not (self.work_start <= moment.time() < end):
-            return False
-        return not self.absent_on(day)
+        return self.work_start <= moment.time() < end
+
+    def works_at(self, moment: datetime.datetime) -> bool:
+        """On shift at ``moment`` and not absent that day."""
+        return self.on_shift(moment) and not self.absent_on(moment.date())
 
     def absent_on(self, day: datetime.date) -> bool:
         return self.absences.filter(start__lte=day, end__gte=day).exists()

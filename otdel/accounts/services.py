@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from otdel.accounts.models import Department, Role, User
+from otdel.accounts.models import Absence, Department, Role, User
 from otdel.core.changelog import record_change
 from otdel.core.exceptions import ConflictError, field_error
 from otdel.core.models import ObjectChange
@@ -128,8 +128,6 @@ def _check_absence(absence: Any) -> None:
     """Field errors for an absence that makes no sense: backwards dates, no real backup, an overlap."""
     from django.utils.formats import date_format
 
-    from otdel.accounts.models import Absence
-
     errors: dict[str, str] = {}
     start, end = absence.start, absence.end
     if start and end and end < start:
@@ -173,8 +171,6 @@ def absence_create(
     comment: str = "",
 ) -> Any:
     """Record a vacation, sick leave or trip; routing skips the user and sends their traffic to the backup."""
-    from otdel.accounts.models import Absence
-
     absence = Absence(
         user=user, kind=kind, start=start, end=end, backup=backup, comment=(comment or "").strip()
     )

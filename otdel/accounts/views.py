@@ -33,6 +33,7 @@ from otdel.accounts.models import Department, User
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import format_phone
 from otdel.core.scoping import get_scoped_or_404, scope
+from otdel.web.http import form_save
 
 View = Callable[..., HttpResponse]
 
@@ -155,19 +156,23 @@ def user_list(request: HttpRequest) -> HttpResponse:
 @admin_required
 def user_create(request: HttpRequest) -> HttpResponse:
     form = UserForm(request.POST or None, actor=request.user)  # type: ignore[arg-type]
-    if request.method == "POST" and form.is_valid():
-        try:
-            user = services.user_create(
-                actor=request.user,
-                username=form.cleaned_data["username"],
-                password=form.cleaned_data["password"],
-                **form.service_fields(),
+    if (
+        request.method == "POST"
+        and (
+            user := form_save(
+                form,
+                lambda: services.user_create(
+                    actor=request.user,
+                    username=form.cleaned_data["username"],
+                    password=form.cleaned_data["password"],
+                    **form.service_fields(),
+                ),
             )
-        except (ValidationError, ConflictError) as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, _("User “%(name)s” created.") % {"name": user})
-            return redirect("user_list")
+        )
+        is not None
+    ):
+        messages.success(request, _("User “%(name)s” created.") % {"name": user})
+        return redirect("user_list")
     return render(
         request,
         "accounts/user_form.html",
@@ -180,21 +185,23 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_scoped_or_404(User.objects.select_related("department"), request.user, "change", pk=pk)
     heading = _("User “%(name)s”") % {"name": user}
     form = UserForm(request.POST or None, instance=user, actor=request.user)  # type: ignore[arg-type]
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.user_update(
+    if (
+        request.method == "POST"
+        and form_save(
+            form,
+            lambda: services.user_update(
                 actor=request.user,
                 user=user,
                 password=form.cleaned_data["password"] or None,
                 **form.service_fields(),
-            )
-        except (ValidationError, ConflictError) as exc:
-            form.add_service_error(exc)
-        else:
-            if user.pk == request.user.pk and form.cleaned_data["password"]:
-                update_session_auth_hash(request, user)
-            messages.success(request, _("User “%(name)s” saved.") % {"name": user})
-            return redirect("user_list")
+            ),
+        )
+        is not None
+    ):
+        if user.pk == request.user.pk and form.cleaned_data["password"]:
+            update_session_auth_hash(request, user)
+        messages.success(request, _("User “%(name)s” saved.") % {"name": user})
+        return redirect("user_list")
     return render(
         request,
         "accounts/user_form.html",
@@ -220,14 +227,17 @@ def department_list(request: HttpRequest) -> HttpResponse:
 @admin_required
 def department_create(request: HttpRequest) -> HttpResponse:
     form = DepartmentForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            department = services.department_create(actor=request.user, **form.cleaned_data)
-        except (ValidationError, ConflictError) as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, _("Department “%(name)s” created.") % {"name": department})
-            return redirect("department_list")
+    if (
+        request.method == "POST"
+        and (
+            department := form_save(
+                form, lambda: services.department_create(actor=request.user, **form.cleaned_data)
+            )
+        )
+        is not None
+    ):
+        messages.success(request, _("Department “%(name)s” created.") % {"name": department})
+        return redirect("department_list")
     return render(
         request,
         "accounts/department_form.html",
@@ -240,14 +250,18 @@ def department_edit(request: HttpRequest, pk: int) -> HttpResponse:
     department = get_scoped_or_404(Department.objects.all(), request.user, "change", pk=pk)
     heading = _("Department “%(name)s”") % {"name": department}
     form = DepartmentForm(request.POST or None, instance=department)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.department_update(actor=request.user, department=department, **form.cleaned_data)
-        except (ValidationError, ConflictError) as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, _("Department “%(name)s” saved.") % {"name": department})
-            return redirect("department_list")
+    if (
+        request.method == "POST"
+        and form_save(
+            form,
+            lambda: services.department_update(
+                actor=request.user, department=department, **form.cleaned_data
+            ),
+        )
+        is not None
+    ):
+        messages.success(request, _("Department “%(name)s” saved.") % {"name": department})
+        return redirect("department_list")
     return render(
         request,
         "accounts/department_form.html",

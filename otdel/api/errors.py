@@ -12,7 +12,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from otdel.core.exceptions import ConflictError
+from otdel.core.exceptions import ApiError, ConflictError
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ def _first_code(detail: Any, default: str) -> str:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ApiError):
+        return Response(exc.body(), status=exc.status, headers=exc.headers)
     if isinstance(exc, ConflictError):
         return Response(
             {"errors": {exc.field: [exc.message]}, "code": exc.code}, status=status.HTTP_409_CONFLICT

@@ -138,7 +138,7 @@ def notify_missed_call(event: CallMissed) -> None:
     interaction_id = event.interaction_id
     task = (
         Task.objects.select_related("assignee", "contact")
-        .filter(origin=f"interaction:{interaction_id}", done_at__isnull=True)
+        .filter(interaction_id=interaction_id, kind=Task.Kind.CALL_BACK, done_at__isnull=True)
         .first()
     )
     if task is not None and task.assignee is not None:
@@ -149,8 +149,11 @@ def notify_missed_call(event: CallMissed) -> None:
 def notify_task(event: TaskCreated) -> None:
     task_id, actor_id = event.task_id, event.actor_id
     task = Task.objects.select_related("assignee", "contact").filter(pk=task_id).first()
-    if task is not None and task.assignee is not None and task.assignee_id != actor_id:
-        _notify_assignee(task, Notification.Kind.TASK)
+    if task is None or task.assignee is None or task.assignee_id == actor_id:
+        return
+    if task.interaction_id is not None and task.kind == Task.Kind.CALL_BACK:
+        return  # a missed call's call-back: "missed call" tells the assignee (notify_missed_call)
+    _notify_assignee(task, Notification.Kind.TASK)
 
 
 def _notify_assignee(task: Task, kind: str) -> None:

@@ -11,7 +11,7 @@ class CommsConfig(AppConfig):
         # Importing the adapters registers their parsers and event handlers.
         # Periodic jobs run by `manage.py scheduler` (started by `serve`).
         from otdel.comms import handlers  # noqa: F401
-        from otdel.comms.email_tasks import mail_sync_all
+        from otdel.comms.email.tasks import mail_sync_all
         from otdel.comms.telegram import parse, services  # noqa: F401
         from otdel.comms.telephony import generic  # noqa: F401
         from otdel.comms.telephony.recordings import recordings_sweep

@@ -11,7 +11,9 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from otdel.accounts.models import User
+from otdel.comms.email.services import MAILBOX_FIELDS, MAILBOX_SECRETS
 from otdel.comms.models import IntakeLog, Mailbox, TelegramBot, TelephonyLine, TelephonyProvider, WebForm
+from otdel.comms.telephony.services import PROVIDER_FIELDS, PROVIDER_SECRETS
 from otdel.crm.forms import VersionField
 from otdel.crm.models import Task
 from otdel.privacy.models import ConsentPurpose
@@ -154,23 +156,8 @@ class TaskForm(StyledForm):
 
 
 class TelephonyProviderForm(SettingsForm):
-    SERVICE_FIELDS = (
-        "kind",
-        "name",
-        "key",
-        "is_active",
-        "live_routing",
-        "api_key",
-        "api_secret",
-        "api_url",
-        "ami_host",
-        "ami_port",
-        "ami_username",
-        "ami_password",
-        "originate_context",
-        "queue",
-    )
-    SECRETS = ("api_secret", "ami_password")
+    SERVICE_FIELDS = tuple(sorted(PROVIDER_FIELDS))
+    SECRETS = tuple(sorted(PROVIDER_SECRETS))
 
     kind = _model_field(TelephonyProvider, "kind")
     name = _model_field(TelephonyProvider, "name")
@@ -200,23 +187,8 @@ class TelephonyLineForm(SettingsForm):
 
 
 class MailboxForm(SettingsForm):
-    SERVICE_FIELDS = (
-        "address",
-        "imap_host",
-        "imap_port",
-        "imap_ssl",
-        "username",
-        "password",
-        "smtp_host",
-        "smtp_port",
-        "smtp_ssl",
-        "smtp_starttls",
-        "inbox_folder",
-        "sent_folder",
-        "queue",
-        "is_active",
-    )
-    SECRETS = ("password",)
+    SERVICE_FIELDS = tuple(sorted(MAILBOX_FIELDS))
+    SECRETS = tuple(sorted(MAILBOX_SECRETS))
 
     address = _model_field(Mailbox, "address")
     imap_host = _model_field(Mailbox, "imap_host")

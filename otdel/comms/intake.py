@@ -31,7 +31,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 from django.db import connection, connections, router, transaction
 from django.db.models import Field
@@ -39,9 +39,11 @@ from django.db.models.sql.subqueries import InsertQuery
 from django.http import HttpRequest
 from django.utils import timezone
 
+from otdel.comms.errors import CommsErrorCode
 from otdel.comms.models import IntakeLog
 from otdel.comms.services import InboundEvent, ingest_event
 from otdel.comms.tasks import intake_drain
+from otdel.core.exceptions import ApiError
 
 logger = logging.getLogger(__name__)
 
@@ -56,13 +58,13 @@ DRAIN_DELAY = 1.0
 DRAIN_MARGIN = 0.25
 
 
-class IntakeError(Exception):
-    """The payload is not something we can accept; ``errors`` maps fields to messages."""
+class IntakeError(ApiError):
+    """The payload is not something we can accept (400); ``errors`` maps fields to messages."""
 
-    def __init__(self, errors: dict[str, list[str]] | str, code: str = "invalid_payload") -> None:
-        self.errors = errors if isinstance(errors, dict) else {"__all__": [errors]}
-        self.code = code
-        super().__init__(str(self.errors))
+    def __init__(
+        self, errors: dict[str, list[str]] | str, code: str = CommsErrorCode.INVALID_PAYLOAD
+    ) -> None:
+        super().__init__(errors, code)
 
 
 def register_parser(provider: str) -> Callable[[Parser], Parser]:
@@ -90,9 +92,33 @@ def intake_reject(*, provider: str, body: str, error: str, meta: dict[str, Any])
     )
 
 
-def intake_accept(*, provider: str, body: str, payload: dict[str, Any], meta: dict[str, Any]) -> IntakeLog:
-    """Validate ``payload`` now (IntakeError -> caller answers 400), store it, process it in the background."""
-    parser_for(provider)(payload, provider)  # raises IntakeError before anything is stored
+def intake_refuse(
+    *, provider: str, body: str, meta: dict[str, Any], error: ApiError, reason: str = ""
+) -> NoReturn:
+    """Keep the refused delivery in the log (with ``reason``, else the errors), then raise ``error``:
+    the API's exception handler answers with it in the error shape."""
+    logged = reason or json.dumps(error.errors, ensure_ascii=False)
+    intake_reject(provider=provider, body=body, error=logged, meta=meta)
+    raise error
+
+
+def intake_accept(
+    *,
+    provider: str,
+    body: str,
+    payload: dict[str, Any],
+    meta: dict[str, Any],
+    raw_body: str | None = None,
+) -> IntakeLog:
+    """Validate ``payload`` now, store it, process it in the background.
+
+    A payload that cannot be used is kept as refused (``raw_body``, when the stored body is a
+    rewritten one) and its IntakeError raised: the view answers 400 in the error shape.
+    """
+    try:
+        parser_for(provider)(payload, provider)  # raises IntakeError before anything is stored
+    except IntakeError as exc:
+        intake_refuse(provider=provider, body=body if raw_body is None else raw_body, meta=meta, error=exc)
     log = _store_received(IntakeLog(provider=provider, body=body, **meta))
     _drain_soon()
     return log

@@ -184,7 +184,13 @@ class TelephonyProvider(ChangeLoggedModel):
         MANGO = "mango", "Mango Office"
         ASTERISK = "asterisk", "Asterisk (AMI)"
 
-    changelog_exclude = (*ChangeLoggedModel.changelog_exclude, "api_secret", "ami_password")
+    changelog_exclude = (
+        *ChangeLoggedModel.changelog_exclude,
+        "api_secret",
+        "ami_password",
+        "last_event_at",
+        "last_error",
+    )
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=120)

@@ -6,13 +6,13 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from otdel.comms.models import Direction, IntakeLog, Interaction, InteractionKind
 from otdel.core.scoping import scope
-from otdel.crm.models import Contact, Deal, Note, Task
+from otdel.crm.models import Contact, Deal, Lead, Note, Task
 
 
 @dataclass(frozen=True)
@@ -129,12 +129,16 @@ def timeline(
     channels: list[str] | None = None,
     before: TimelineCursor | None = None,
     limit: int = TIMELINE_PAGE,
+    with_leads: bool = False,
 ) -> list[TimelineItem]:
-    """Calls, e-mails, messages, forms, notes and tasks of a contact or deal, newest first.
+    """Calls, e-mails, messages, forms, notes and tasks of a contact or deal, newest first: the one
+    timeline builder, behind the card and ``GET /api/v1/contacts/{id}/timeline``.
 
     At most ``limit`` items, those after ``before`` (the cursor past the last item of the previous
     page). The caller must have fetched ``contact``/``deal`` through ``scope``; an object out of
-    the user's reach gives an empty timeline.
+    the user's reach gives an empty timeline. ``with_leads`` adds a contact's leads that no
+    interaction stands for (say, one typed in by hand), so an inbound call that made a lead shows
+    once.
     """
     subject = contact if contact is not None else deal
     if subject is None or not scope(type(subject).objects.filter(pk=subject.pk), user).exists():
@@ -187,6 +191,27 @@ def timeline(
                     task.assignee_id,
                     task.title,
                     task,
+                )
+            )
+    if with_leads and contact is not None and not want:
+        leads = scope(Lead.objects.filter(contact=contact), user).filter(
+            ~Exists(Interaction.objects.filter(lead=OuterRef("pk")))
+        )
+        if before is not None:
+            leads = leads.filter(before.older("lead", "created_at"))
+        for lead in leads.order_by("-created_at", "-id")[:limit]:
+            summary = lead.comment[:200] or _("Lead: %(source)s") % {"source": lead.get_source_display()}
+            items.append(
+                TimelineItem(
+                    "lead",
+                    lead.pk,
+                    lead.channel,
+                    "in",
+                    lead.created_at,
+                    lead.status,
+                    lead.responsible_id,
+                    summary,
+                    lead,
                 )
             )
     items.sort(key=timeline_sort_key, reverse=True)

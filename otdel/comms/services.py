@@ -15,12 +15,13 @@ from django.utils.translation import gettext as _
 
 from otdel.accounts.models import User
 from otdel.comms.models import CallState, CallStatus, Direction, Interaction, InteractionKind
-from otdel.core.context import acting_as
-from otdel.core.events import CallMissed, InteractionReceived, LeadCreated, emit
-from otdel.core.identity import normalize_identity
-from otdel.crm.models import Contact, Deal, Identity, Lead, LeadSource, Stage, Task
+from otdel.core.events import CallMissed, InteractionReceived, emit
+from otdel.core.identity import format_phone, normalize_identity
+from otdel.crm import services as crm_services
+from otdel.crm.models import Contact, Deal, Identity, Lead, LeadSource, Stage, Task, Verdict
 from otdel.crm.selectors import contact_by_identity
 from otdel.routing.models import Queue, RoutingSettings
+from otdel.routing.nontarget import blocked_reason, contact_mark_blocked, keeps_away_from_sales
 from otdel.routing.services import Destination, routing_decide, routing_decision_record
 
 logger = logging.getLogger(__name__)
@@ -172,27 +173,13 @@ def _resolve_contact(event: InboundEvent) -> tuple[Contact | None, Identity | No
         if contact is not None:
             break
     if contact is None:
-        from otdel.routing.models import BlockedIdentity
-
         name = (event.contact_name or "").strip() or _default_name(pairs[0])
-        blocked = BlockedIdentity.objects.filter(
-            kind__in=[k for k, _v in pairs], value__in=[v for _k, v in pairs]
-        ).first()
-        contact = Contact.objects.create(
-            full_name=name[:255],
-            non_target=blocked is not None,
-            non_target_reason=blocked.reason if blocked else "",
-        )
+        contact = crm_services.contact_create(actor=None, full_name=name[:255])
+        blocked = blocked_reason(pairs)
+        if blocked is not None:  # a blocked number's new person is non-target from the start
+            contact_mark_blocked(contact=contact, reason=blocked)
     # Remember every new way this person reached us (only ones nobody else holds).
-    for kind, value in pairs:
-        if not Identity.objects.filter(kind=kind, value=value).exists():
-            with transaction.atomic():
-                Identity.objects.create(
-                    contact=contact,
-                    kind=kind,
-                    value=value,
-                    is_primary=not contact.identities.filter(kind=kind).exists(),
-                )
+    crm_services.identities_remember(contact=contact, pairs=pairs)
     identity = Identity.objects.filter(kind=pairs[0][0], value=pairs[0][1]).first()
     return contact, identity
 
@@ -200,8 +187,6 @@ def _resolve_contact(event: InboundEvent) -> tuple[Contact | None, Identity | No
 def _default_name(pair: tuple[str, str]) -> str:
     kind, value = pair
     if kind == "phone":
-        from otdel.core.identity import format_phone
-
         return format_phone(value)
     return value
 
@@ -238,36 +223,23 @@ def _attach_to_work(
             interaction.deal = open_lead.deal
             return
         if rule == RoutingSettings.RepeatRule.REOPEN:
-            last = contact.leads.exclude(verdict="non_target").order_by("-created_at", "-id").first()
+            last = contact.leads.exclude(verdict=Verdict.NON_TARGET).order_by("-created_at", "-id").first()
             if last is not None:
-                with acting_as(None):
-                    last.status, last.verdict, last.verdict_reason = Lead.Status.NEW, "", ""
-                    last.save()
-                interaction.lead = last
+                interaction.lead = crm_services.lead_reopen(actor=None, lead=last)
                 return
     if not event.create_lead:
         interaction.deal = deal
         return
-    responsible = destination.user if destination is not None else None
-    lead = Lead(
+    interaction.lead = crm_services.lead_create(
+        actor=None,
         contact=contact,
         source=CHANNEL_LEAD_SOURCE.get(event.channel, LeadSource.MANUAL),
         channel=event.channel,
-        responsible=responsible,
+        responsible=destination.user if destination is not None else None,
         comment=(event.summary or event.subject or event.body)[:2000],
         **{k: (v or "")[:1000] for k, v in event.lead_fields.items()},
     )
-    lead.full_clean(exclude=["contact", "responsible", "deal", "duplicate_of", "triaged_by"])
-    lead.save()
-    if contact.responsible_id is None and responsible is not None and responsible.is_sales:
-        # The salesperson the queue gave the lead to now knows the person: their next call,
-        # e-mail or message goes to them (routing's "contact's responsible"), not round the queue.
-        with acting_as(None):
-            contact.responsible = responsible
-            contact.save(update_fields=["responsible", "version", "updated_at"])
-    interaction.lead = lead
     interaction.deal = deal
-    emit(LeadCreated(lead_id=lead.pk))
 
 
 # --- calls ---------------------------------------------------------------------------------
@@ -340,9 +312,10 @@ def _place(
         },
     )
     employee = interaction.user
-    interaction.routed_to = destination.user or (employee if not contact.non_target else None)
+    away = keeps_away_from_sales(contact)
+    interaction.routed_to = destination.user or (None if away else employee)
     interaction.routed_queue = destination.queue.code if destination.queue else ""
-    if not contact.non_target:
+    if not away:
         _attach_to_work(interaction, contact, event, destination)
     return destination
 
@@ -372,14 +345,18 @@ def _merge_forward(interaction: Interaction, event: InboundEvent) -> None:
 
 def _late_callback_owner(interaction: Interaction) -> None:
     """A call-back task made before we knew who called now names the person and goes to their owner."""
-    task = Task.objects.filter(origin=f"interaction:{interaction.pk}", done_at__isnull=True).first()
+    task = Task.objects.filter(interaction=interaction, done_at__isnull=True).first()
     if task is None or interaction.contact is None:
         return
-    task.contact, task.lead, task.deal = interaction.contact, interaction.lead, interaction.deal
-    task.assignee = interaction.routed_to or task.assignee
-    task.title = _("Call back %(who)s (missed call)") % {"who": interaction.contact.full_name}
-    with acting_as(None):
-        task.save()
+    crm_services.task_update(
+        actor=None,
+        task=task,
+        contact=interaction.contact,
+        lead=interaction.lead,
+        deal=interaction.deal,
+        assignee=interaction.routed_to or task.assignee,
+        title=_("Call back %(who)s (missed call)") % {"who": interaction.contact.full_name},
+    )
 
 
 def _after_call_change(interaction: Interaction, *, previous_state: int) -> None:
@@ -396,17 +373,16 @@ def _after_call_change(interaction: Interaction, *, previous_state: int) -> None
     minutes = RoutingSettings.load().callback_minutes
     due = (interaction.ended_at or timezone.now()) + datetime.timedelta(minutes=minutes)
     who = interaction.contact.full_name if interaction.contact else interaction.caller
-    Task.objects.get_or_create(
-        origin=f"interaction:{interaction.pk}",
-        defaults={
-            "kind": Task.Kind.CALL_BACK,
-            "title": _("Call back %(who)s (missed call)") % {"who": who},
-            "assignee": assignee,
-            "due_at": due,
-            "contact": interaction.contact,
-            "deal": interaction.deal,
-            "lead": interaction.lead,
-        },
+    crm_services.task_create(
+        actor=None,
+        kind=Task.Kind.CALL_BACK,
+        interaction=interaction,
+        title=_("Call back %(who)s (missed call)") % {"who": who},
+        assignee=assignee,
+        due_at=due,
+        contact=interaction.contact,
+        deal=interaction.deal,
+        lead=interaction.lead,
     )
     emit(CallMissed(interaction_id=interaction.pk))
 

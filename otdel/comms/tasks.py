@@ -8,6 +8,7 @@ import time
 from django.utils import timezone
 from django_tasks import TaskContext, task
 
+from otdel.comms.models import IntakeLog
 from otdel.core.conf import int_setting
 from otdel.core.scheduler import on_database_backend, register_periodic
 
@@ -39,7 +40,7 @@ def intake_drain(context: TaskContext) -> int:
 
     Drains run side by side, one per free worker, each taking different rows.
     """
-    from otdel.comms.intake import intake_drain_now
+    from otdel.comms.intake import intake_drain_now  # a real cycle: intake enqueues these tasks
 
     total = 0
     looks_around = on_database_backend(intake_drain)  # an inline backend runs nothing else meanwhile
@@ -62,7 +63,7 @@ def intake_drain(context: TaskContext) -> int:
 @task()
 def intake_process(intake_id: int) -> None:
     """One delivery by id: tasks queued before the intake log became the queue still run."""
-    from otdel.comms.intake import intake_process_next
+    from otdel.comms.intake import intake_process_next  # a real cycle: intake enqueues these tasks
 
     intake_process_next(pk=intake_id)
 
@@ -79,8 +80,6 @@ PRUNE_BATCH = 5000
 def intake_log_prune() -> int:
     """Delete old intake-log rows (``OTDEL_INTAKE_KEEP_DAYS`` / ``OTDEL_INTAKE_KEEP_REFUSED_DAYS``)
     in batches; rows still waiting to be processed are never touched. Returns how many went."""
-    from otdel.comms.models import IntakeLog
-
     now = timezone.now()
     total = 0
     ages = (

@@ -3,71 +3,47 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import mimetypes
 import posixpath
-from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.templatetags.static import static
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
-from django_tasks import TaskResultStatus
 
-from otdel.accounts.models import Role, User
-from otdel.accounts.views import admin_required
-from otdel.comms import selectors, settings_services
+from otdel.accounts.models import User
+from otdel.accounts.permissions import may_see_team, signed_in
+from otdel.comms import selectors
 from otdel.comms.email.sanitize import sanitize_html
-from otdel.comms.email.selectors import mailbox_get, mailbox_list, mailbox_status
-from otdel.comms.email.services import mailbox_create, mailbox_update
+from otdel.comms.email.send import email_send
 from otdel.comms.forms import (
     EmailReplyForm,
-    IntakeFilterForm,
-    MailboxForm,
     NoteReplyForm,
     TaskForm,
-    TelegramBotForm,
     TelegramReplyForm,
-    TelephonyLineForm,
-    TelephonyProviderForm,
-    WebFormForm,
 )
-from otdel.comms.intake import intake_retry, intake_retryable
 from otdel.comms.models import (
     Attachment,
     Direction,
-    IntakeLog,
     Interaction,
     InteractionKind,
-    TelephonyLine,
-    TelephonyProvider,
     WebForm,
 )
 from otdel.comms.services import interaction_mark_handled
-from otdel.comms.telegram.selectors import telegram_bot_list
 from otdel.comms.telegram.services import (
-    telegram_bot_create,
-    telegram_bot_update,
-    telegram_bot_webhook_set,
     telegram_send,
-    telegram_webhook_url,
 )
-from otdel.comms.telephony.click_to_call import call_originate
 from otdel.comms.telephony.common import TelephonyError
-from otdel.comms.webforms.selectors import webform_get, webform_list
-from otdel.comms.webforms.services import webform_create, webform_update
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import format_phone
 from otdel.core.scoping import get_scoped_or_404, scope
@@ -75,6 +51,7 @@ from otdel.crm import selectors as crm_selectors
 from otdel.crm import services as crm_services
 from otdel.crm.forms import sales_users
 from otdel.crm.models import Contact, Deal, Lead
+from otdel.web.http import TIMELINE_REFRESH_EVENT, int_or_none, is_htmx, redirect_back
 
 LIST_PAGE = 50
 INBOX_TASKS = 100
@@ -112,18 +89,7 @@ UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term
 # client's file never runs as a page of Otdel.
 INLINE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "audio/", "video/")
 REPLY_TABS = ("email", "telegram", "note", "task")
-REFRESH_EVENT = "comms-timeline-refresh"
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
+REFRESH_EVENT = TIMELINE_REFRESH_EVENT
 
 
 def _duration(seconds: int | None) -> str:
@@ -131,10 +97,6 @@ def _duration(seconds: int | None) -> str:
         return ""
     minutes, rest = divmod(int(seconds), 60)
     return f"{minutes:02d}:{rest:02d}"
-
-
-def _errors_text(exc: ValidationError) -> str:
-    return " ".join(str(m) for m in exc.messages)
 
 
 def _survivor_id(contact_id: int | None) -> int | None:
@@ -332,7 +294,7 @@ def _reply_forms(
     request: HttpRequest, client: Contact | None, data: Any = None, tab: str = "", reply_to: int | None = None
 ) -> dict[str, Any]:
     if reply_to is None and data is not None:
-        reply_to = _int(data.get("email-reply_to"))
+        reply_to = int_or_none(data.get("email-reply_to"))
     threads = _email_threads(client, also=reply_to) if client is not None else []
     ids = [pk for pk, _label in threads]
     chosen = reply_to if reply_to in ids else (ids[0] if ids else None)
@@ -356,7 +318,7 @@ def _reply_send(
     deal: Deal | None,
 ) -> str:
     """Call the one service of the tab; returns what to tell the user."""
-    user = request.user
+    user = signed_in(request)
     data = form.cleaned_data
     if tab == "note":
         crm_services.note_create(actor=user, body=data["body"], contact=contact, deal=deal)
@@ -375,8 +337,6 @@ def _reply_send(
     if client is None:
         raise ValidationError(_("The deal has no contact to write to."))
     if tab == "email":
-        from otdel.comms.email.send import email_send
-
         reply_to = None
         if data.get("reply_to"):
             reply_to = Interaction.objects.filter(
@@ -419,7 +379,7 @@ def reply(request: HttpRequest, subject: str, pk: int) -> HttpResponse:
                 form.add_service_error(exc)
             else:
                 forms = _reply_forms(request, client, tab=tab)
-        if not _is_htmx(request):
+        if not is_htmx(request):
             if done:
                 messages.success(request, done)
             for errors in forms[tab].errors.values():
@@ -427,7 +387,7 @@ def reply(request: HttpRequest, subject: str, pk: int) -> HttpResponse:
                     messages.error(request, str(error))
             return redirect(f"{subject}_detail", pk=pk)
     else:
-        forms = _reply_forms(request, client, reply_to=_int(request.GET.get("reply_to")))
+        forms = _reply_forms(request, client, reply_to=int_or_none(request.GET.get("reply_to")))
     phones = list(client.identities.filter(kind="phone")) if client is not None and deal is not None else []
     response = render(
         request,
@@ -446,34 +406,6 @@ def reply(request: HttpRequest, subject: str, pk: int) -> HttpResponse:
     if done:
         response["HX-Trigger"] = REFRESH_EVENT
     return response
-
-
-@login_required
-@require_POST
-def contact_call(request: HttpRequest, pk: int) -> HttpResponse:
-    """Click-to-call: ring the user's extension, then the client's number (through the PBX/provider)."""
-    contact = get_scoped_or_404(Contact.objects.all(), request.user, pk=pk)
-    identity = contact.identities.filter(kind="phone", pk=_int(request.POST.get("identity")) or 0).first()
-    if identity is None:
-        identity = contact.identities.filter(kind="phone").order_by("-is_primary", "id").first()
-    error = ""
-    call = None
-    if identity is None:
-        error = _("This contact has no phone number.")
-    else:
-        try:
-            call = call_originate(actor=request.user, contact=contact, number=identity.value)  # type: ignore[arg-type]
-        except ValidationError as exc:
-            error = _errors_text(exc)
-        except TelephonyError as exc:
-            error = _("The call could not be placed: %(reason)s") % {"reason": exc}
-    if not _is_htmx(request):
-        if error:
-            messages.error(request, error)
-        else:
-            messages.info(request, _("Calling… pick up your phone."))
-        return redirect("contact_detail", pk=pk)
-    return render(request, "comms/_call_status.html", {"error": error, "call": call})
 
 
 # --- files -----------------------------------------------------------------------------------
@@ -500,39 +432,12 @@ def attachment(request: HttpRequest, pk: int) -> FileResponse:
     )
 
 
-# --- tasks -----------------------------------------------------------------------------------
-
-
-@login_required
-@require_POST
-def task_done(request: HttpRequest, pk: int) -> HttpResponse:
-    task = get_object_or_404(crm_selectors.task_list(user=request.user), pk=pk)
-    crm_services.task_complete(actor=request.user, task=task)
-    if not _is_htmx(request):
-        messages.success(request, _("Task done: %(title)s") % {"title": task.title})
-        return _back(request, "comms_inbox")
-    response = HttpResponse("")
-    response["HX-Trigger"] = REFRESH_EVENT
-    return response
-
-
-def _back(request: HttpRequest, default: str) -> HttpResponse:
-    next_url = request.POST.get("next") or ""
-    if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        return redirect(next_url)
-    return redirect(default)
-
-
 # --- inbox -----------------------------------------------------------------------------------
 
 
 def _inbox_users(viewer: Any) -> QuerySet[User]:
-    """Whose inbox the viewer may open: administrators anyone's, the head of sales their department's."""
-    if viewer.is_admin:
-        return User.objects.filter(is_active=True)
-    if viewer.role == Role.HEAD_OF_SALES and viewer.department_id is not None:
-        return User.objects.filter(Q(department_id=viewer.department_id) | Q(pk=viewer.pk), is_active=True)
-    return User.objects.filter(pk=viewer.pk)
+    """Whose inbox the viewer may open (``scope(..., "inbox")``)."""
+    return scope(User.objects.all(), viewer, "inbox")
 
 
 @login_required
@@ -542,7 +447,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     target: Any = viewer
     wanted = request.GET.get("user")
     if wanted:
-        target = _inbox_users(viewer).filter(pk=_int(wanted) or 0).first()
+        target = _inbox_users(viewer).filter(pk=int_or_none(wanted) or 0).first()
         if target is None:
             raise Http404
     page = Paginator(selectors.inbox(user=target), LIST_PAGE).get_page(request.GET.get("page"))
@@ -551,7 +456,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         {"task": task, "overdue": task.due_at is not None and task.due_at < now}
         for task in crm_selectors.task_open_for(user=target)[:INBOX_TASKS]
     ]
-    can_pick = viewer.is_admin or viewer.role == Role.HEAD_OF_SALES  # type: ignore[union-attr]
+    can_pick = may_see_team(viewer)
     return render(
         request,
         "comms/inbox.html",
@@ -582,375 +487,9 @@ def mark_handled(request: HttpRequest, pk: int) -> HttpResponse:
     if interaction is None:
         raise Http404
     interaction_mark_handled(actor=request.user, interaction=interaction)  # type: ignore[arg-type]
-    if not _is_htmx(request):
+    if not is_htmx(request):
         messages.success(request, _("Marked as handled."))
-        return _back(request, "comms_inbox")
+        return redirect_back(request, "comms_inbox")
     response = HttpResponse("")
     response["HX-Trigger"] = REFRESH_EVENT
     return response
-
-
-# --- channel settings (administrators) -------------------------------------------------------
-
-
-def _public_base(request: HttpRequest) -> str:
-    configured = str(getattr(settings, "OTDEL_PUBLIC_URL", "") or "")
-    return (configured or request.build_absolute_uri("/")).rstrip("/")
-
-
-def _settings_page(request: HttpRequest, template: str, tab: str, **context: Any) -> HttpResponse:
-    return render(request, template, {"channels_tab": tab, **context})
-
-
-def _save_form(
-    request: HttpRequest,
-    form: Any,
-    save: Callable[[], Any],
-    success: str,
-    redirect_to: Callable[[Any], HttpResponse],
-) -> HttpResponse | None:
-    """Validate, call the service, show its errors on the form; a redirect when it worked."""
-    if not form.is_valid():
-        return None
-    try:
-        saved = save()
-    except (ValidationError, ConflictError) as exc:
-        form.add_service_error(exc)
-        return None
-    messages.success(request, success)
-    return redirect_to(saved)
-
-
-@admin_required
-def channels_home(request: HttpRequest) -> HttpResponse:
-    return redirect("comms_telephony_list")
-
-
-def telephony_webhooks(request: HttpRequest, provider: TelephonyProvider) -> list[tuple[str, str]]:
-    """The addresses to paste into the PBX or the provider's account for this provider."""
-    base = _public_base(request)
-    route = base + reverse("api-telephony-route")
-    urls: list[tuple[str, str]] = []
-    if provider.kind == TelephonyProvider.Kind.ZADARMA:
-        urls.append(
-            (
-                _(
-                    "Notifications URL (NOTIFY_START, NOTIFY_END, NOTIFY_OUT_START, NOTIFY_OUT_END, NOTIFY_RECORD)"
-                ),
-                base + reverse("api-telephony-zadarma", kwargs={"key": provider.key}),
-            )
-        )
-    elif provider.kind == TelephonyProvider.Kind.MANGO:
-        call = base + reverse("api-telephony-mango", kwargs={"key": provider.key, "event": "events/call"})
-        urls += [
-            (
-                _("External system address (Mango appends events/call, events/summary…)"),
-                call.removesuffix("events/call"),
-            ),
-            (_("Call events"), call),
-            (_("Call summary"), call.removesuffix("call") + "summary"),
-        ]
-    elif provider.kind == TelephonyProvider.Kind.ASTERISK:
-        urls.append(
-            (
-                _("Live routing for the dialplan (CURL)"),
-                route + "?caller=${CALLERID(num)}&called=${EXTEN}&format=text",
-            )
-        )
-    if provider.kind != TelephonyProvider.Kind.ASTERISK:
-        urls += [
-            (_("Call events (generic webhook, POST)"), base + reverse("api-telephony-events")),
-            (_("Live routing (GET ?caller=&called=)"), route),
-        ]
-    return urls
-
-
-def _providers(request: HttpRequest) -> QuerySet[TelephonyProvider]:
-    # No scope rule for channel settings: only administrators see them (scope's safe default).
-    return scope(TelephonyProvider.objects.select_related("queue"), request.user)
-
-
-@admin_required
-def telephony_list(request: HttpRequest) -> HttpResponse:
-    providers = _providers(request).prefetch_related("lines")
-    return _settings_page(request, "comms/settings/telephony_list.html", "telephony", providers=providers)
-
-
-@admin_required
-def telephony_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    provider = get_object_or_404(_providers(request), pk=pk) if pk is not None else None
-    form = TelephonyProviderForm(request.POST or None, instance=provider)
-    if request.method == "POST":
-
-        def save() -> TelephonyProvider:
-            if provider is None:
-                return settings_services.telephony_provider_create(
-                    actor=request.user, **form.service_fields()
-                )
-            return settings_services.telephony_provider_update(
-                actor=request.user, provider=provider, version=form.read_version(), **form.service_fields()
-            )
-
-        done = _save_form(
-            request,
-            form,
-            save,
-            _("Telephony provider saved."),
-            lambda p: redirect("comms_telephony_edit", pk=p.pk),
-        )
-        if done is not None:
-            return done
-    return _settings_page(
-        request,
-        "comms/settings/telephony_form.html",
-        "telephony",
-        form=form,
-        provider=provider,
-        webhooks=telephony_webhooks(request, provider) if provider is not None else [],
-        lines=provider.lines.select_related("queue") if provider is not None else [],
-        line_form=TelephonyLineForm(prefix="line") if provider is not None else None,
-    )
-
-
-@admin_required
-def telephony_line_edit(request: HttpRequest, provider_pk: int, pk: int | None = None) -> HttpResponse:
-    provider = get_object_or_404(_providers(request), pk=provider_pk)
-    line = (
-        get_object_or_404(TelephonyLine.objects.filter(provider=provider), pk=pk) if pk is not None else None
-    )
-    form = TelephonyLineForm(request.POST or None, instance=line, prefix="line")
-    if request.method == "POST":
-        if request.POST.get("delete") and line is not None:
-            settings_services.telephony_line_delete(actor=request.user, line=line)
-            messages.success(request, _("Line %(number)s removed.") % {"number": format_phone(line.number)})
-            return redirect("comms_telephony_edit", pk=provider.pk)
-
-        def save() -> TelephonyLine:
-            if line is None:
-                return settings_services.telephony_line_create(
-                    actor=request.user, provider=provider, **form.service_fields()
-                )
-            return settings_services.telephony_line_update(
-                actor=request.user, line=line, **form.service_fields()
-            )
-
-        done = _save_form(
-            request,
-            form,
-            save,
-            _("Line saved."),
-            lambda _line: redirect("comms_telephony_edit", pk=provider.pk),
-        )
-        if done is not None:
-            return done
-    return _settings_page(
-        request, "comms/settings/line_form.html", "telephony", form=form, provider=provider, line=line
-    )
-
-
-@admin_required
-def mailbox_list_page(request: HttpRequest) -> HttpResponse:
-    rows = [{"mailbox": m, "status": mailbox_status(m)} for m in mailbox_list(user=request.user)]
-    return _settings_page(request, "comms/settings/mailbox_list.html", "mailboxes", rows=rows)
-
-
-@admin_required
-def mailbox_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    mailbox = mailbox_get(user=request.user, pk=pk) if pk is not None else None
-    form = MailboxForm(request.POST or None, instance=mailbox)
-    if request.method == "POST":
-
-        def save() -> Any:
-            fields = form.service_fields()
-            if mailbox is None:
-                return mailbox_create(actor=request.user, **fields)
-            return mailbox_update(actor=request.user, mailbox=mailbox, version=form.read_version(), **fields)
-
-        done = _save_form(
-            request, form, save, _("Mailbox saved."), lambda m: redirect("comms_mailbox_edit", pk=m.pk)
-        )
-        if done is not None:
-            return done
-    return _settings_page(
-        request,
-        "comms/settings/mailbox_form.html",
-        "mailboxes",
-        form=form,
-        mailbox=mailbox,
-        status=mailbox_status(mailbox) if mailbox is not None else "",
-    )
-
-
-@admin_required
-@require_POST
-def mailbox_sync_page(request: HttpRequest, pk: int) -> HttpResponse:
-    """The admin's "sync now": poll the mailbox in the background (at once with an inline task backend)."""
-    from otdel.comms.email_tasks import mailbox_sync_now
-
-    mailbox = mailbox_get(user=request.user, pk=pk)
-    queued = mailbox_sync_now.enqueue(mailbox.pk)
-    if queued.status == TaskResultStatus.SUCCESSFUL:
-        result = queued.return_value or {}
-        if result.get("errors"):
-            messages.error(
-                request, _("Sync finished with errors: %(errors)s") % {"errors": "; ".join(result["errors"])}
-            )
-        else:
-            messages.success(
-                request, _("Synced: %(count)s new messages.") % {"count": result.get("created", 0)}
-            )
-    else:
-        messages.info(request, _("Sync started; refresh this page in a minute."))
-    return _back(request, "comms_mailbox_list")
-
-
-def _bot_or_404(request: HttpRequest, pk: int) -> Any:
-    return get_object_or_404(telegram_bot_list(user=request.user), pk=pk)
-
-
-@admin_required
-def telegram_list(request: HttpRequest) -> HttpResponse:
-    rows = [
-        {"bot": bot, "webhook_url": telegram_webhook_url(bot)} for bot in telegram_bot_list(user=request.user)
-    ]
-    return _settings_page(request, "comms/settings/telegram_list.html", "telegram", rows=rows)
-
-
-@admin_required
-def telegram_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    bot = _bot_or_404(request, pk) if pk is not None else None
-    form = TelegramBotForm(request.POST or None, instance=bot)
-    if request.method == "POST":
-
-        def save() -> Any:
-            fields = form.service_fields()
-            if bot is None:
-                fields.pop("is_active", None)
-                return telegram_bot_create(actor=request.user, **fields)
-            return telegram_bot_update(
-                actor=request.user, bot=bot, expected_version=form.read_version(), **fields
-            )
-
-        done = _save_form(
-            request, form, save, _("Telegram bot saved."), lambda b: redirect("comms_telegram_edit", pk=b.pk)
-        )
-        if done is not None:
-            return done
-    return _settings_page(
-        request,
-        "comms/settings/telegram_form.html",
-        "telegram",
-        form=form,
-        bot=bot,
-        webhook_url=telegram_webhook_url(bot) if bot is not None else "",
-    )
-
-
-@admin_required
-@require_POST
-def telegram_webhook(request: HttpRequest, pk: int) -> HttpResponse:
-    bot = _bot_or_404(request, pk)
-    try:
-        telegram_bot_webhook_set(actor=request.user, bot=bot)
-    except ValidationError as exc:
-        messages.error(request, _errors_text(exc))
-    else:
-        messages.success(request, _("The webhook points here again."))
-    return redirect("comms_telegram_edit", pk=bot.pk)
-
-
-@admin_required
-def webform_list_page(request: HttpRequest) -> HttpResponse:
-    base = _public_base(request)
-    rows = [
-        {"form": form, "public_url": base + reverse("webform-page", args=[form.slug])}
-        for form in webform_list(user=request.user).order_by("name")
-    ]
-    return _settings_page(request, "comms/settings/webform_list.html", "forms", rows=rows)
-
-
-@admin_required
-def webform_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
-    web_form = webform_get(user=request.user, slug=slug) if slug is not None else None
-    form = WebFormForm(request.POST or None, instance=web_form)
-    if request.method == "POST":
-
-        def save() -> WebForm:
-            fields = form.service_fields()
-            if web_form is None:
-                return webform_create(actor=request.user, **fields)
-            return webform_update(actor=request.user, form=web_form, version=form.read_version(), **fields)
-
-        done = _save_form(
-            request, form, save, _("Web form saved."), lambda f: redirect("comms_webform_edit", slug=f.slug)
-        )
-        if done is not None:
-            return done
-    base = _public_base(request)
-    context: dict[str, Any] = {"form": form, "web_form": web_form}
-    if web_form is not None:
-        from otdel.comms.webforms.api import embed_snippet
-
-        context["public_url"] = base + reverse("webform-page", args=[web_form.slug])
-        context["embed"] = embed_snippet(base, web_form.slug)
-        context["embed_script"] = base + static("comms/embed.js")
-    return _settings_page(request, "comms/settings/webform_form.html", "forms", **context)
-
-
-@admin_required
-def intake_list(request: HttpRequest) -> HttpResponse:
-    logs = scope(IntakeLog.objects.all(), request.user)
-    providers = sorted(set(logs.values_list("provider", flat=True).distinct()))
-    filter_form = IntakeFilterForm(request.GET or None, providers=providers)
-    if filter_form.is_valid():
-        if filter_form.cleaned_data.get("provider"):
-            logs = logs.filter(provider=filter_form.cleaned_data["provider"])
-        if filter_form.cleaned_data.get("status"):
-            logs = logs.filter(status=filter_form.cleaned_data["status"])
-    page = Paginator(logs.defer("body", "headers").order_by("-created_at", "-id"), LIST_PAGE).get_page(
-        request.GET.get("page")
-    )
-    return _settings_page(
-        request,
-        "comms/settings/intake_list.html",
-        "intake",
-        page=page,
-        filter_form=filter_form,
-        waiting=selectors.intake_waiting(user=request.user),
-    )
-
-
-@admin_required
-@require_POST
-def intake_retry_page(request: HttpRequest, pk: int) -> HttpResponse:
-    log = get_scoped_or_404(IntakeLog.objects.all(), request.user, pk=pk)
-    if intake_retry(log, actor=request.user):
-        if log.status == IntakeLog.Status.PROCESSED:
-            messages.success(request, _("The delivery was processed again."))
-        elif log.status == IntakeLog.Status.FAILED:
-            messages.error(request, _("The delivery failed again; see the error below."))
-        else:
-            messages.success(request, _("The delivery is queued to be processed again."))
-    else:
-        messages.error(
-            request, _("Only a delivery that failed while it was processed can be processed again.")
-        )
-    return redirect("comms_intake_detail", pk=log.pk)
-
-
-@admin_required
-def intake_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    log = get_scoped_or_404(IntakeLog.objects.select_related("interaction"), request.user, pk=pk)
-    body = log.body
-    # Not JSON (a form post, a raw e-mail): shown as received.
-    with contextlib.suppress(ValueError, TypeError):
-        body = json.dumps(json.loads(body), ensure_ascii=False, indent=2)
-    return _settings_page(
-        request,
-        "comms/settings/intake_detail.html",
-        "intake",
-        log=log,
-        body=body,
-        headers=json.dumps(log.headers, ensure_ascii=False, indent=2) if log.headers else "",
-        retryable=intake_retryable(log),
-    )

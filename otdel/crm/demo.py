@@ -48,6 +48,7 @@ from otdel.crm.models import (
     Stage,
     Verdict,
 )
+from otdel.routing.triage import lead_triage
 
 DEMO_PASSWORD = "demo12345"
 DEMO_SEED = 20240917
@@ -1002,7 +1003,7 @@ class _DemoBuilder:
             lead = services.lead_create(
                 actor=None, contact=contact, source=source, channel=channel, **lead_fields(source, channel)
             )
-            lead = services.lead_triage(
+            lead = lead_triage(
                 actor=triager(),
                 lead=lead,
                 verdict=Verdict.QUALIFIED,
@@ -1071,7 +1072,7 @@ class _DemoBuilder:
             lead = services.lead_create(
                 actor=None, contact=contact, source=source, channel=source, comment=message
             )
-            lead = services.lead_triage(actor=triager(), lead=lead, verdict=Verdict.NON_TARGET, reason=reason)
+            lead = lead_triage(actor=triager(), lead=lead, verdict=Verdict.NON_TARGET, reason=reason)
             self.backdate(lead, created, triaged_at=created + datetime.timedelta(minutes=rng.randint(2, 30)))
 
         # Duplicates: a known client wrote from a personal address; triage merged the two.
@@ -1087,9 +1088,7 @@ class _DemoBuilder:
                 channel="email",
                 comment=rng.choice(LEAD_COMMENTS),
             )
-            lead = services.lead_triage(
-                actor=triager(), lead=lead, verdict=Verdict.DUPLICATE, duplicate_of=contact
-            )
+            lead = lead_triage(actor=triager(), lead=lead, verdict=Verdict.DUPLICATE, duplicate_of=contact)
             self.backdate(lead, created, triaged_at=created + datetime.timedelta(minutes=rng.randint(5, 60)))
 
     def notes(self) -> None:
@@ -1171,7 +1170,9 @@ class _DemoBuilder:
         for row in rows:
             self.backdate(row, row.occurred_at)
             if row.routed_to is not None and row.handled_at is None:
-                notify_inbound(InteractionReceived(interaction_id=row.pk))  # as ingesting it would have, after commit
+                notify_inbound(
+                    InteractionReceived(interaction_id=row.pk)
+                )  # as ingesting it would have, after commit
 
     def apply_dates(self) -> None:
         """Move creation times back (auto_now_add can't be set on create), and the change log with them."""

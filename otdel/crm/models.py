@@ -421,15 +421,27 @@ class Task(ChangeLoggedModel):
     )
     deal = models.ForeignKey(Deal, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
     lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
-    # What made it, e.g. "interaction:123" for a missed call; unique so a replayed event makes one task.
-    origin = models.CharField(max_length=100, blank=True)
+    # The interaction that made it (a missed call's call-back); one call-back per call, so a
+    # replayed event makes one task. A string reference: comms builds on crm, not the reverse.
+    interaction = models.ForeignKey(
+        "comms.Interaction",
+        verbose_name=_("interaction"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+    )
 
     class Meta:
         ordering = ["done_at", "due_at", "id"]
         verbose_name = _("task")
         verbose_name_plural = _("tasks")
         constraints = [
-            models.UniqueConstraint(fields=["origin"], condition=~Q(origin=""), name="crm_task_origin_unique")
+            models.UniqueConstraint(
+                fields=["interaction"],
+                condition=Q(kind="call_back", interaction__isnull=False),
+                name="crm_task_one_call_back_per_interaction",
+            )
         ]
         indexes = [models.Index(fields=["assignee", "done_at", "due_at"])]
 

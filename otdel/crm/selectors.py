@@ -8,8 +8,21 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from otdel.accounts.models import Role
 from otdel.core.identity import guess_identity
+from otdel.core.models import ObjectChange
 from otdel.core.scoping import scope, scope_rule
-from otdel.crm.models import Company, Contact, Deal, Identity, Lead, Pipeline, Stage, Verdict
+from otdel.crm.models import (
+    Company,
+    Contact,
+    Deal,
+    Identity,
+    Lead,
+    LostReason,
+    Note,
+    Pipeline,
+    Stage,
+    Task,
+    Verdict,
+)
 
 
 def _department_users_q(user: Any, field: str) -> Q:
@@ -219,8 +232,6 @@ def object_history(*, user: Any, instance: Any, limit: int = 100) -> list[Any]:
     """Change-log rows of one CRM record the user may see, newest first (empty when out of scope)."""
     from django.contrib.contenttypes.models import ContentType
 
-    from otdel.core.models import ObjectChange
-
     model = type(instance)
     if not scope(model.objects.filter(pk=instance.pk), user).exists():
         return []
@@ -230,8 +241,6 @@ def object_history(*, user: Any, instance: Any, limit: int = 100) -> list[Any]:
 
 
 # --- API support: notes, timeline, lost reasons ------------------------------------------------
-
-from otdel.crm.models import LostReason, Note  # noqa: E402
 
 
 @scope_rule(LostReason)
@@ -251,50 +260,6 @@ def note_list(
         return Note.objects.none()
     field = "contact" if contact is not None else "deal" if deal is not None else "company"
     return Note.objects.filter(**{field: subject}).select_related("author").order_by("-created_at", "-id")
-
-
-def contact_timeline(
-    *, user: Any, contact: Contact, before: Any = None, limit: int = 200
-) -> tuple[list[dict[str, Any]], Any]:
-    """Everything that happened with a contact, newest first, as rows of the API timeline: one
-    page of at most ``limit`` rows after the cursor ``before``, and the next page's cursor (None
-    on the last page; see ``comms.selectors.TimelineCursor``).
-
-    Calls, e-mails, messages, forms, notes and tasks come from the comms timeline. A lead gets a
-    row of its own only when no interaction stands for it (say, one typed in by hand), so an inbound
-    call that made a lead shows once.
-    """
-    from django.utils.translation import gettext
-
-    from otdel.comms.models import Interaction
-    from otdel.comms.selectors import TimelineCursor, timeline, timeline_sort_key
-
-    if not scope(Contact.objects.filter(pk=contact.pk), user).exists():
-        return [], None
-    rows = [item.as_dict() for item in timeline(user=user, contact=contact, before=before, limit=limit + 1)]
-    leads = scope(Lead.objects.filter(contact=contact), user).filter(
-        ~Exists(Interaction.objects.filter(lead=OuterRef("pk")))
-    )
-    if before is not None:
-        leads = leads.filter(before.older("lead", "created_at"))
-    for lead in leads.order_by("-created_at", "-id")[: limit + 1]:
-        summary = lead.comment[:200] or gettext("Lead: %(source)s") % {"source": lead.get_source_display()}
-        rows.append(
-            {
-                "type": "lead",
-                "id": lead.pk,
-                "channel": lead.channel,
-                "direction": "in",
-                "at": lead.created_at,
-                "status": lead.status,
-                "routed_to": lead.responsible_id,
-                "summary": summary,
-            }
-        )
-    rows.sort(key=timeline_sort_key, reverse=True)
-    if len(rows) > limit:
-        return rows[:limit], TimelineCursor.after(rows[limit - 1])
-    return rows, None
 
 
 def non_target_contact_list(*, user: Any) -> QuerySet[Contact]:
@@ -318,8 +283,6 @@ def non_target_contact_list(*, user: Any) -> QuerySet[Contact]:
 
 
 # --- tasks -----------------------------------------------------------------------------------
-
-from otdel.crm.models import Task  # noqa: E402
 
 
 def task_list(*, user: Any) -> QuerySet[Task]:

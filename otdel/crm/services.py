@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Model
+from django.db.models import F, Max, Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from otdel.accounts.models import User
 from otdel.core.changelog import check_version, record_change
 from otdel.core.context import acting_as
 from otdel.core.events import (
     ContactCreated,
     ContactMerged,
-    ContactTargetRestored,
     DealCreated,
     DealLost,
     DealReassigned,
@@ -41,13 +42,16 @@ from otdel.crm.models import (
     Identity,
     Lead,
     LostReason,
-    NonTargetReason,
     Note,
     Pipeline,
     Stage,
-    Verdict,
+    Task,
 )
+from otdel.crm.signals import contact_merged
 from otdel.kb.gate import stage_exit_check
+
+if TYPE_CHECKING:  # a string foreign key at run time: comms builds on crm
+    from otdel.comms.models import Interaction
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -65,7 +69,7 @@ def _set_fields(instance: Model, fields: dict[str, Any], allowed: set[str]) -> N
         setattr(instance, name, value)
 
 
-def _owned_by_default(actor: Any, fields: dict[str, Any]) -> None:
+def _owned_by_default(actor: User | None, fields: dict[str, Any]) -> None:
     """A salesperson's new record without a responsible is theirs, else it would vanish from their
     own view the moment it is made (the scope shows sales managers only their records)."""
     if fields.get("responsible") is None and getattr(actor, "is_sales", False):
@@ -90,7 +94,7 @@ COMPANY_FIELDS = {"name", "inn", "website", "address", "industry", "responsible"
 
 
 @transaction.atomic
-def company_create(*, actor: Any, name: str, **fields: Any) -> Company:
+def company_create(*, actor: User | None, name: str, **fields: Any) -> Company:
     with acting_as(actor):
         _owned_by_default(actor, fields)
         company = Company(name=(name or "").strip())
@@ -101,7 +105,7 @@ def company_create(*, actor: Any, name: str, **fields: Any) -> Company:
 
 @transaction.atomic
 def company_update(
-    *, actor: Any, company: Company, expected_version: int | None = None, **fields: Any
+    *, actor: User | None, company: Company, expected_version: int | None = None, **fields: Any
 ) -> Company:
     with acting_as(actor):
         check_version(company, expected_version)
@@ -161,7 +165,7 @@ def _attach_identities(contact: Contact, pairs: list[tuple[str, str]]) -> None:
 @transaction.atomic
 def contact_create(
     *,
-    actor: Any,
+    actor: User | None,
     full_name: str,
     identities: Iterable[dict[str, str] | tuple[str, str]] = (),
     **fields: Any,
@@ -180,7 +184,7 @@ def contact_create(
 @transaction.atomic
 def contact_update(
     *,
-    actor: Any,
+    actor: User | None,
     contact: Contact,
     expected_version: int | None = None,
     identities: Iterable[dict[str, str] | tuple[str, str]] | None = None,
@@ -206,7 +210,7 @@ def contact_update(
 
 
 @transaction.atomic
-def identity_add(*, actor: Any, contact: Contact, kind: str, value: str) -> Identity:
+def identity_add(*, actor: User | None, contact: Contact, kind: str, value: str) -> Identity:
     with acting_as(actor):
         (pair,) = _normalize_identities([(kind, value)]) or [(kind, "")]
         _attach_identities(contact, [pair])
@@ -214,8 +218,55 @@ def identity_add(*, actor: Any, contact: Contact, kind: str, value: str) -> Iden
         return Identity.objects.get(kind=pair[0], value=pair[1])
 
 
+def identities_remember(*, contact: Contact, pairs: Iterable[tuple[str, str]]) -> None:
+    """Keep every new (already normalized) way this person reached us that nobody else holds.
+
+    The inbound path calls it: unlike ``identity_add`` a number held by someone else is skipped, not
+    refused, and a concurrent insert of the same identity surfaces as IntegrityError for the caller's
+    retry.
+    """
+    for kind, value in pairs:
+        if not Identity.objects.filter(kind=kind, value=value).exists():
+            with transaction.atomic():
+                Identity.objects.create(
+                    contact=contact,
+                    kind=kind,
+                    value=value,
+                    is_primary=not contact.identities.filter(kind=kind).exists(),
+                )
+
+
 @transaction.atomic
-def contact_merge(*, actor: Any, source: Contact, target: Contact) -> Contact:
+def contact_set_non_target(*, actor: User | None, contact: Contact, reason: str) -> Contact:
+    """Write the non-target mark (routing decides when and does the rest: ``routing.nontarget``)."""
+    with acting_as(actor):
+        contact.non_target, contact.non_target_reason = True, reason
+        contact.save()
+    return contact
+
+
+@transaction.atomic
+def contact_clear_non_target(*, actor: User | None, contact: Contact) -> Contact:
+    """Remove the non-target mark, with one change-log row that says so."""
+    reason = contact.non_target_reason
+    # A queryset update plus one explicit change-log row: the row carries the message, and the
+    # automatic save() row would only repeat the diff without it.
+    Contact.objects.filter(pk=contact.pk).update(
+        non_target=False, non_target_reason="", version=F("version") + 1, updated_at=timezone.now()
+    )
+    contact = Contact.objects.select_related("company", "responsible").get(pk=contact.pk)
+    record_change(
+        contact,
+        ObjectChange.Action.UPDATE,
+        changes={"non_target": [True, False], "non_target_reason": [reason, ""]},
+        message=_("Marked as a target client again."),
+        user=actor,
+    )
+    return contact
+
+
+@transaction.atomic
+def contact_merge(*, actor: User | None, source: Contact, target: Contact) -> Contact:
     """Merge ``source`` into ``target``: identities, leads, deals and notes move; nothing is lost.
 
     The source row stays as a tombstone pointing to the target, so old links still resolve.
@@ -257,11 +308,8 @@ def contact_merge(*, actor: Any, source: Contact, target: Contact) -> Contact:
             message=_("Merged contact #%(id)s “%(name)s” into this one.")
             % {"id": source.pk, "name": source.full_name},
         )
-        if target.non_target:
-            # The merged-in person's waiting requests and fresh leads must not stay with sales.
-            from otdel.routing.services import non_target_take_over
-
-            non_target_take_over(contact=target)
+        # In this transaction: routing takes a non-target survivor's waiting work away from sales.
+        contact_merged.send(sender=Contact, source=source, target=target)
         emit(ContactMerged(source_id=source.pk, target_id=target.pk))
         return target
 
@@ -272,7 +320,7 @@ def contact_merge(*, actor: Any, source: Contact, target: Contact) -> Contact:
 @transaction.atomic
 def note_create(
     *,
-    actor: Any,
+    actor: User | None,
     body: str,
     contact: Contact | None = None,
     company: Company | None = None,
@@ -324,7 +372,7 @@ def _top_position(stage: Stage) -> float:
 @transaction.atomic
 def deal_create(
     *,
-    actor: Any,
+    actor: User | None,
     title: str,
     pipeline: Pipeline | None = None,
     stage: Stage | None = None,
@@ -360,7 +408,9 @@ def deal_create(
 
 
 @transaction.atomic
-def deal_update(*, actor: Any, deal: Deal, expected_version: int | None = None, **fields: Any) -> Deal:
+def deal_update(
+    *, actor: User | None, deal: Deal, expected_version: int | None = None, **fields: Any
+) -> Deal:
     with acting_as(actor):
         check_version(deal, expected_version)
         if "amount" in fields:
@@ -395,7 +445,7 @@ def _apply_stage(deal: Deal, stage: Stage, lost_reason: LostReason | None, lost_
 @transaction.atomic
 def deal_move(
     *,
-    actor: Any,
+    actor: User | None,
     deal: Deal,
     stage: Stage,
     lost_reason: LostReason | None = None,
@@ -451,96 +501,83 @@ LEAD_FIELDS = {
 
 
 @transaction.atomic
-def lead_create(*, actor: Any, contact: Contact, source: str, channel: str, **fields: Any) -> Lead:
+def lead_create(*, actor: User | None, contact: Contact, source: str, channel: str, **fields: Any) -> Lead:
+    """A new inquiry from ``contact``. Its responsible defaults to the contact's; a salesperson given
+    the lead of an unowned contact becomes that person's owner, so their next call, e-mail or message
+    goes to them (routing's "contact's responsible"), not round the queue again."""
     with acting_as(actor):
         lead = Lead(contact=contact, source=source, channel=channel)
         _set_fields(lead, fields, LEAD_FIELDS)
         if lead.responsible is None:
             lead.responsible = contact.responsible
-        _save(lead)
+        _save(lead, exclude=["contact", "responsible", "deal", "duplicate_of", "triaged_by"])
+        owner = lead.responsible
+        if contact.responsible_id is None and owner is not None and owner.is_sales:
+            contact.responsible = owner
+            contact.save(update_fields=["responsible", "version", "updated_at"])
         emit(LeadCreated(lead_id=lead.pk, actor_id=getattr(actor, "pk", None)))
         return lead
 
 
 @transaction.atomic
-def lead_triage(
-    *,
-    actor: Any,
-    lead: Lead,
-    verdict: str,
-    reason: str = "",
-    duplicate_of: Contact | None = None,
-    pipeline: Pipeline | None = None,
-    responsible: Any = None,
-    title: str = "",
-    amount: Any = None,
-) -> Lead:
-    """Record the verdict on a lead. ``qualified`` opens a deal; ``duplicate`` merges the contact.
-
-    ``non_target`` is stored with its reason (and marks the contact); the routing rules that send
-    that person's later traffic away from sales read the mark.
-    """
-    if verdict not in Verdict.values:
-        raise field_error("verdict", _("Choose qualified, non-target or duplicate."), "invalid_verdict")
-    if lead.verdict:
-        raise ConflictError(
-            _("This lead has already been triaged as “%(verdict)s”.")
-            % {"verdict": lead.get_verdict_display()},
-            code="already_triaged",
-        )
+def lead_reopen(*, actor: User | None, lead: Lead) -> Lead:
+    """A closed lead back to new (the "reopen" repeat rule, or a verdict undone)."""
     with acting_as(actor):
-        lead.verdict = verdict
-        lead.verdict_reason = (reason or "").strip()
-        lead.triaged_by = actor if getattr(actor, "pk", None) else None
-        lead.triaged_at = timezone.now()
-        lead.status = Lead.Status.CLOSED
-        if verdict == Verdict.QUALIFIED:
-            lead.status = Lead.Status.IN_PROGRESS
-            owner = responsible or lead.responsible or lead.contact.responsible
-            if owner is None and getattr(actor, "is_sales", False):
-                owner = actor
-            lead.responsible = owner
-            lead.deal = deal_create(
-                actor=actor,
-                title=title or _("Deal with %(name)s") % {"name": lead.contact.full_name},
-                pipeline=pipeline,
-                contact=lead.contact,
-                responsible=owner,
-                amount=amount or 0,
-            )
-            if lead.contact.responsible_id is None and owner is not None:
-                lead.contact.responsible = owner
-                lead.contact.save()
-        elif verdict == Verdict.NON_TARGET:
-            if lead.verdict_reason and lead.verdict_reason not in NonTargetReason.values:
-                lead.verdict_reason = NonTargetReason.OTHER + ": " + lead.verdict_reason
-            lead.verdict_reason = lead.verdict_reason or NonTargetReason.OTHER
-            contact = lead.contact
-            contact.non_target = True
-            contact.non_target_reason = lead.verdict_reason.split(":")[0]
-            contact.save()
-            from otdel.routing.services import non_target_take_over
-
-            non_target_take_over(contact=contact, keep_lead=lead)
-        elif verdict == Verdict.DUPLICATE:
-            if duplicate_of is None:
-                raise field_error("duplicate_of", _("Choose the contact this lead duplicates."), "required")
-            lead.duplicate_of = duplicate_of
-            if duplicate_of.pk != lead.contact_id:
-                contact_merge(actor=actor, source=lead.contact, target=duplicate_of)
-                lead.contact = duplicate_of
+        lead.status, lead.verdict, lead.verdict_reason = Lead.Status.NEW, "", ""
+        lead.triaged_by, lead.triaged_at = None, None
         lead.save()
-        record_change(
-            lead,
-            ObjectChange.Action.TRIAGE,
-            changes={"verdict": verdict, "reason": lead.verdict_reason},
-        )
-        emit(LeadTriaged(lead_id=lead.pk, verdict=verdict, actor_id=getattr(actor, "pk", None)))
-        return lead
+    return lead
 
 
 @transaction.atomic
-def deal_move_below(*, actor: Any, deal: Deal, stage: Stage, after: Deal, **options: Any) -> Deal:
+def lead_set_verdict(
+    *,
+    actor: User | None,
+    lead: Lead,
+    verdict: str,
+    reason: str = "",
+    status: str = Lead.Status.CLOSED,
+    responsible: User | None = None,
+    deal: Deal | None = None,
+    duplicate_of: Contact | None = None,
+    announce: bool = True,
+) -> Lead:
+    """Write a triage verdict on a lead: fields, the TRIAGE change-log row and ``lead.triaged``.
+
+    The triage workflow itself (what each verdict does to deals, contacts and routing) is
+    ``routing.triage.lead_triage``; ``announce=False`` writes a verdict that follows from another
+    (leads closed along with their non-target contact) without a change-log row or event.
+    """
+    with acting_as(actor):
+        lead.verdict, lead.verdict_reason = verdict, reason
+        lead.triaged_by = actor if getattr(actor, "pk", None) else None
+        lead.triaged_at = timezone.now()
+        lead.status = status
+        if responsible is not None:
+            lead.responsible = responsible
+        if deal is not None:
+            lead.deal = deal
+        if duplicate_of is not None:
+            lead.duplicate_of, lead.contact = duplicate_of, duplicate_of
+        lead.save()
+        if announce:
+            record_change(
+                lead, ObjectChange.Action.TRIAGE, changes={"verdict": verdict, "reason": lead.verdict_reason}
+            )
+            emit(LeadTriaged(lead_id=lead.pk, verdict=verdict, actor_id=getattr(actor, "pk", None)))
+    return lead
+
+
+@transaction.atomic
+def lead_return_to_triage(*, actor: User | None, lead: Lead) -> Lead:
+    """A lead closed by a verdict that was overruled goes back to triage as a new one."""
+    lead_reopen(actor=actor, lead=lead)
+    emit(LeadReturnedToTriage(lead_id=lead.pk))
+    return lead
+
+
+@transaction.atomic
+def deal_move_below(*, actor: User | None, deal: Deal, stage: Stage, after: Deal, **options: Any) -> Deal:
     """Kanban drop right under ``after`` (say, at a column's bottom); ``deal_move`` knows only "above"."""
     if after.stage_id != stage.pk or after.pk == deal.pk:
         return deal_move(actor=actor, deal=deal, stage=stage, **options)
@@ -559,7 +596,10 @@ def deal_move_below(*, actor: Any, deal: Deal, stage: Stage, after: Deal, **opti
     return deal
 
 
-# --- API support: restoring a non-target contact, pipelines, lost reasons -----------------------
+TASK_FIELDS = {"title", "description", "assignee", "due_at", "contact", "deal", "lead"}
+
+
+# --- pipelines, lost reasons ----------------------------------------------------------------
 
 
 def _name_taken(queryset: Any, name: str) -> bool:
@@ -569,59 +609,9 @@ def _name_taken(queryset: Any, name: str) -> bool:
 
 
 @transaction.atomic
-def contact_restore_target(*, actor: Any, contact: Contact) -> Contact:
-    """Undo "non-target": the person's calls and messages reach sales again. Audited, nothing deleted.
-
-    The contact's leads closed with the non-target verdict go back to triage as new ones (each
-    reset is a save under the actor, so the change log shows who returned it). Only the head of
-    sales, the office manager and administrators may overrule a triage verdict.
-    """
-    from django.core.exceptions import PermissionDenied
-    from django.db.models import F
-
-    from otdel.accounts.models import Role
-
-    may_restore = getattr(actor, "is_admin", False) or getattr(actor, "role", None) in (
-        Role.HEAD_OF_SALES,
-        Role.OFFICE_MANAGER,
-    )
-    if not may_restore:
-        raise PermissionDenied(
-            _("Only the head of sales, the office manager or an administrator can do this.")
-        )
-    if not contact.non_target:
-        return contact
-    reason = contact.non_target_reason
-    # A queryset update plus one explicit change-log row: the row carries the message, and the
-    # automatic save() row would only repeat the diff without it.
-    Contact.objects.filter(pk=contact.pk).update(
-        non_target=False, non_target_reason="", version=F("version") + 1, updated_at=timezone.now()
-    )
-    contact = Contact.objects.select_related("company", "responsible").get(pk=contact.pk)
-    record_change(
-        contact,
-        ObjectChange.Action.UPDATE,
-        changes={"non_target": [True, False], "non_target_reason": [reason, ""]},
-        message=_("Marked as a target client again."),
-        user=actor,
-    )
-    with acting_as(actor):
-        for lead in Lead.objects.filter(contact=contact, verdict=Verdict.NON_TARGET).order_by("id"):
-            lead.verdict = ""
-            lead.verdict_reason = ""
-            lead.triaged_by = None
-            lead.triaged_at = None
-            lead.status = Lead.Status.NEW
-            lead.save()
-            emit(LeadReturnedToTriage(lead_id=lead.pk))
-    emit(ContactTargetRestored(contact_id=contact.pk))
-    return contact
-
-
-@transaction.atomic
 def pipeline_create(
     *,
-    actor: Any,
+    actor: User | None,
     name: str,
     stages: Iterable[dict[str, Any]],
     order: int | None = None,
@@ -677,7 +667,7 @@ def pipeline_create(
 
 
 @transaction.atomic
-def lost_reason_create(*, actor: Any, name: str, order: int | None = None) -> LostReason:
+def lost_reason_create(*, actor: User | None, name: str, order: int | None = None) -> LostReason:
     name = (name or "").strip()
     if name and _name_taken(LostReason.objects.all(), name):
         raise ConflictError(
@@ -694,30 +684,34 @@ def lost_reason_create(*, actor: Any, name: str, order: int | None = None) -> Lo
 
 # --- tasks -----------------------------------------------------------------------------------
 
-from otdel.crm.models import Task  # noqa: E402
-
 
 @transaction.atomic
 def task_create(
     *,
-    actor: Any,
+    actor: User | None,
     title: str,
     contact: Contact | None = None,
     deal: Deal | None = None,
     lead: Lead | None = None,
-    assignee: Any = None,
-    due_at: Any = None,
+    interaction: Interaction | None = None,
+    assignee: User | None = None,
+    due_at: datetime.datetime | None = None,
     kind: str = Task.Kind.TODO,
     description: str = "",
 ) -> Task:
-    """A to-do made by hand on a card; it is the actor's own unless given to someone else."""
+    """A to-do for a person: by hand on a card (the actor's own unless given to someone else), by a
+    rule, or by the system (a missed call's call-back: one per call however often it is reported)."""
     title = (title or "").strip()
     if not title:
         raise field_error("title", _("Write what needs to be done."), "required")
     if contact is None and deal is not None:
         contact = deal.contact
-    if contact is None and deal is None and lead is None:
+    if contact is None and deal is None and lead is None and interaction is None:
         raise field_error("contact", _("A task belongs to a contact, a deal or a lead."), "required")
+    if kind == Task.Kind.CALL_BACK and interaction is not None:
+        existing = Task.objects.filter(interaction=interaction, kind=kind).first()
+        if existing is not None:
+            return existing
     if assignee is None and getattr(actor, "pk", None):
         assignee = actor
     task = Task(
@@ -729,15 +723,29 @@ def task_create(
         contact=contact,
         deal=deal,
         lead=lead,
+        interaction=interaction,
     )
     with acting_as(actor):
-        _save(task, exclude=["contact", "deal", "lead", "assignee"])
+        _save(task, exclude=["contact", "deal", "lead", "assignee", "interaction"])
     emit(TaskCreated(task_id=task.pk, actor_id=getattr(actor, "pk", None)))
     return task
 
 
 @transaction.atomic
-def task_complete(*, actor: Any, task: Task) -> Task:
+def task_update(*, actor: User | None, task: Task, **fields: Any) -> Task:
+    _set_fields(task, fields, TASK_FIELDS)
+    with acting_as(actor):
+        _save(task, exclude=["contact", "deal", "lead", "assignee", "interaction"])
+    return task
+
+
+def task_reassign(*, tasks: QuerySet[Task], assignee: User) -> int:
+    """Give open tasks to someone else (the call-backs of traffic routed elsewhere); returns how many."""
+    return tasks.filter(done_at__isnull=True).update(assignee=assignee, updated_at=timezone.now())
+
+
+@transaction.atomic
+def task_complete(*, actor: User | None, task: Task) -> Task:
     """Mark a task done (once: completing a done task changes nothing)."""
     task = Task.objects.select_for_update().get(pk=task.pk)
     if task.done_at is not None:

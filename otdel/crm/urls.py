@@ -6,6 +6,7 @@ from otdel.crm import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("tasks/<int:pk>/done/", views.task_done, name="task_done"),
     path("deals/", views.kanban, name="kanban"),
     path("deals/column/<int:stage_id>/", views.kanban_column, name="kanban_column"),
     path("deals/list/", views.deal_list, name="deal_list"),

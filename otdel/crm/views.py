@@ -12,7 +12,7 @@ from django.core.paginator import Page, Paginator
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from otdel.accounts.permissions import signed_in
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import format_phone, guess_identity
 from otdel.core.models import ObjectChange
@@ -42,6 +43,8 @@ from otdel.crm.forms import (
 )
 from otdel.crm.models import Company, Contact, Deal, Lead, LostReason, Pipeline, Stage, Verdict
 from otdel.crm.templatetags.crm_tags import money_text
+from otdel.routing import triage
+from otdel.web.http import TIMELINE_REFRESH_EVENT, form_save, int_or_none, is_htmx, redirect_back
 
 KANBAN_PAGE = 20
 LIST_PAGE = 50
@@ -59,13 +62,6 @@ def _head(queryset: QuerySet[Any], size: int = CARD_LIST) -> dict[str, Any]:
     return {"rows": rows[:size], "more": len(rows) > size}
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return None
-
-
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Salespeople start on their deals; the office manager and call center on the lead inbox."""
@@ -79,7 +75,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _kanban_filters(params: Any) -> dict[str, Any]:
-    return {"responsible": _int(params.get("responsible")), "q": (params.get("q") or "").strip()}
+    return {"responsible": int_or_none(params.get("responsible")), "q": (params.get("q") or "").strip()}
 
 
 def _column_json(columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -98,7 +94,7 @@ def _column_json(columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def kanban(request: HttpRequest) -> HttpResponse:
     user = request.user
     pipelines = list(scope(Pipeline.objects.filter(is_active=True), user))
-    wanted = _int(request.GET.get("pipeline"))
+    wanted = int_or_none(request.GET.get("pipeline"))
     pipeline = next((p for p in pipelines if p.pk == wanted), None)
     pipeline = (
         pipeline
@@ -135,7 +131,7 @@ def kanban(request: HttpRequest) -> HttpResponse:
 def kanban_column(request: HttpRequest, stage_id: int) -> HttpResponse:
     """One more page of cards of a column (htmx, "load more" or scrolled into view)."""
     stage = get_scoped_or_404(Stage.objects.all(), request.user, pk=stage_id)
-    offset = max(_int(request.GET.get("offset")) or 0, 0)
+    offset = max(int_or_none(request.GET.get("offset")) or 0, 0)
     filters = _kanban_filters(request.GET)
     deals = selectors.kanban_page(
         user=request.user, stage=stage, offset=offset, limit=KANBAN_PAGE + 1, filters=filters
@@ -157,23 +153,23 @@ def kanban_column(request: HttpRequest, stage_id: int) -> HttpResponse:
 @require_POST
 def deal_move(request: HttpRequest, pk: int) -> JsonResponse:
     """A kanban drop: JSON in, JSON out (new column totals, or the reason it was refused)."""
-    user = request.user
+    user = signed_in(request)
     deal = get_scoped_or_404(Deal.objects.select_related("pipeline", "stage"), user, "change", pk=pk)
-    stage = scope(Stage.objects.all(), user).filter(pk=_int(request.POST.get("stage")) or 0).first()
+    stage = scope(Stage.objects.all(), user).filter(pk=int_or_none(request.POST.get("stage")) or 0).first()
     if stage is None:
         return JsonResponse(
             {"errors": {"stage": [_("Choose a stage.")]}, "message": _("Choose a stage.")}, status=400
         )
     visible = selectors.deal_list(user=user)
-    before = visible.filter(pk=_int(request.POST.get("before")) or 0, stage=stage).first()
-    after = visible.filter(pk=_int(request.POST.get("after")) or 0, stage=stage).first()
+    before = visible.filter(pk=int_or_none(request.POST.get("before")) or 0, stage=stage).first()
+    after = visible.filter(pk=int_or_none(request.POST.get("after")) or 0, stage=stage).first()
     lost_reason = LostReason.objects.filter(
-        pk=_int(request.POST.get("lost_reason")) or 0, is_active=True
+        pk=int_or_none(request.POST.get("lost_reason")) or 0, is_active=True
     ).first()
     options: dict[str, Any] = {
         "lost_reason": lost_reason,
         "lost_comment": (request.POST.get("lost_comment") or "").strip(),
-        "expected_version": _int(request.POST.get("version")),
+        "expected_version": int_or_none(request.POST.get("version")),
     }
     try:
         if before is None and after is not None:
@@ -248,25 +244,21 @@ def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def deal_create(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = signed_in(request)
     if request.method == "POST":
         form = _deal_form(request, request.POST)
-        if form.is_valid():
-            try:
-                deal = services.deal_create(actor=user, **form.service_fields())
-            except (ValidationError, ConflictError) as exc:
-                form.add_service_error(exc)
-            else:
-                messages.success(request, _("Deal “%(title)s” created.") % {"title": deal.title})
-                if selectors.deal_list(user=user).filter(pk=deal.pk).exists():
-                    return redirect("deal_detail", pk=deal.pk)
-                return redirect("kanban")
+        deal = form_save(form, lambda: services.deal_create(actor=user, **form.service_fields()))
+        if deal is not None:
+            messages.success(request, _("Deal “%(title)s” created.") % {"title": deal.title})
+            if selectors.deal_list(user=user).filter(pk=deal.pk).exists():
+                return redirect("deal_detail", pk=deal.pk)
+            return redirect("kanban")
     else:
         initial = {
-            "pipeline": _int(request.GET.get("pipeline")),
-            "stage": _int(request.GET.get("stage")),
-            "contact": _int(request.GET.get("contact")),
-            "company": _int(request.GET.get("company")),
+            "pipeline": int_or_none(request.GET.get("pipeline")),
+            "stage": int_or_none(request.GET.get("stage")),
+            "contact": int_or_none(request.GET.get("contact")),
+            "company": int_or_none(request.GET.get("company")),
             "responsible": user.pk if user.is_sales else None,  # type: ignore[union-attr]
             "currency": "RUB",
         }
@@ -281,25 +273,24 @@ def deal_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    user = request.user
+    user = signed_in(request)
     deal = get_scoped_or_404(Deal.objects.select_related("pipeline", "stage"), user, "change", pk=pk)
     if request.method == "POST":
         form = _deal_form(request, request.POST, deal=deal)
-        if form.is_valid():
-            try:
-                services.deal_update(
-                    actor=user,
-                    deal=deal,
-                    expected_version=form.cleaned_data.get("version"),
-                    **form.service_fields(),
-                )
-            except (ValidationError, ConflictError) as exc:
-                form.add_service_error(exc)
-            else:
-                messages.success(request, _("Deal saved."))
-                if selectors.deal_list(user=user).filter(pk=deal.pk).exists():
-                    return redirect("deal_detail", pk=deal.pk)
-                return redirect("kanban")
+        saved = form_save(
+            form,
+            lambda: services.deal_update(
+                actor=user,
+                deal=deal,
+                expected_version=form.cleaned_data.get("version"),
+                **form.service_fields(),
+            ),
+        )
+        if saved is not None:
+            messages.success(request, _("Deal saved."))
+            if selectors.deal_list(user=user).filter(pk=deal.pk).exists():
+                return redirect("deal_detail", pk=deal.pk)
+            return redirect("kanban")
     else:
         initial = {
             "title": deal.title,
@@ -372,24 +363,23 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def contact_create(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = signed_in(request)
     companies = selectors.company_list(user=user)
     if request.method == "POST":
         form = ContactForm(request.POST, companies=companies)
-        if form.is_valid():
-            try:
-                contact = services.contact_create(
-                    actor=user, identities=form.identities(), **form.service_fields()
-                )
-            except (ValidationError, ConflictError) as exc:
-                form.add_service_error(exc)
-            else:
-                messages.success(request, _("Contact “%(name)s” created.") % {"name": contact.full_name})
-                if selectors.contact_list(user=user).filter(pk=contact.pk).exists():
-                    return redirect("contact_detail", pk=contact.pk)
-                return redirect("contact_list")
+        contact = form_save(
+            form,
+            lambda: services.contact_create(
+                actor=user, identities=form.identities(), **form.service_fields()
+            ),
+        )
+        if contact is not None:
+            messages.success(request, _("Contact “%(name)s” created.") % {"name": contact.full_name})
+            if selectors.contact_list(user=user).filter(pk=contact.pk).exists():
+                return redirect("contact_detail", pk=contact.pk)
+            return redirect("contact_list")
     else:
-        initial = {"company": _int(request.GET.get("company"))}
+        initial = {"company": int_or_none(request.GET.get("company"))}
         if user.is_sales:  # type: ignore[union-attr]
             initial["responsible"] = user.pk
         form = ContactForm(initial=initial, companies=companies)
@@ -398,27 +388,26 @@ def contact_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    user = request.user
+    user = signed_in(request)
     contact = get_scoped_or_404(Contact.objects.filter(merged_into__isnull=True), user, "change", pk=pk)
     companies = selectors.company_list(user=user)
     if request.method == "POST":
         form = ContactForm(request.POST, companies=companies, contact=contact)
-        if form.is_valid():
-            try:
-                services.contact_update(
-                    actor=user,
-                    contact=contact,
-                    expected_version=form.cleaned_data.get("version"),
-                    identities=form.identities(),
-                    **form.service_fields(),
-                )
-            except (ValidationError, ConflictError) as exc:
-                form.add_service_error(exc)
-            else:
-                messages.success(request, _("Contact saved."))
-                if selectors.contact_list(user=user).filter(pk=contact.pk).exists():
-                    return redirect("contact_detail", pk=contact.pk)
-                return redirect("contact_list")
+        saved = form_save(
+            form,
+            lambda: services.contact_update(
+                actor=user,
+                contact=contact,
+                expected_version=form.cleaned_data.get("version"),
+                identities=form.identities(),
+                **form.service_fields(),
+            ),
+        )
+        if saved is not None:
+            messages.success(request, _("Contact saved."))
+            if selectors.contact_list(user=user).filter(pk=contact.pk).exists():
+                return redirect("contact_detail", pk=contact.pk)
+            return redirect("contact_list")
     else:
         form = ContactForm(companies=companies, contact=contact)
     return render(request, "crm/contact_form.html", {"form": form, "contact": contact})
@@ -427,7 +416,7 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def contact_merge(request: HttpRequest, pk: int) -> HttpResponse:
-    user = request.user
+    user = signed_in(request)
     source = get_scoped_or_404(Contact.objects.filter(merged_into__isnull=True), user, "change", pk=pk)
     form = MergeForm(request.POST, contacts=selectors.contact_list(user=user).exclude(pk=source.pk))
     if not form.is_valid():
@@ -505,19 +494,15 @@ def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def company_create(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = signed_in(request)
     if request.method == "POST":
         form = CompanyForm(request.POST)
-        if form.is_valid():
-            try:
-                company = services.company_create(actor=user, **form.service_fields())
-            except (ValidationError, ConflictError) as exc:
-                form.add_service_error(exc)
-            else:
-                messages.success(request, _("Company “%(name)s” created.") % {"name": company.name})
-                if selectors.company_list(user=user).filter(pk=company.pk).exists():
-                    return redirect("company_detail", pk=company.pk)
-                return redirect("company_list")
+        company = form_save(form, lambda: services.company_create(actor=user, **form.service_fields()))
+        if company is not None:
+            messages.success(request, _("Company “%(name)s” created.") % {"name": company.name})
+            if selectors.company_list(user=user).filter(pk=company.pk).exists():
+                return redirect("company_detail", pk=company.pk)
+            return redirect("company_list")
     else:
         owner = user.pk if getattr(user, "is_sales", False) else None
         form = CompanyForm(initial={"responsible": owner})
@@ -526,23 +511,22 @@ def company_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def company_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    user = request.user
+    user = signed_in(request)
     company = get_scoped_or_404(Company.objects.all(), user, "change", pk=pk)
     if request.method == "POST":
         form = CompanyForm(request.POST, company=company)
-        if form.is_valid():
-            try:
-                services.company_update(
-                    actor=user,
-                    company=company,
-                    expected_version=form.cleaned_data.get("version"),
-                    **form.service_fields(),
-                )
-            except (ValidationError, ConflictError) as exc:
-                form.add_service_error(exc)
-            else:
-                messages.success(request, _("Company saved."))
-                return redirect("company_detail", pk=company.pk)
+        saved = form_save(
+            form,
+            lambda: services.company_update(
+                actor=user,
+                company=company,
+                expected_version=form.cleaned_data.get("version"),
+                **form.service_fields(),
+            ),
+        )
+        if saved is not None:
+            messages.success(request, _("Company saved."))
+            return redirect("company_detail", pk=company.pk)
     else:
         form = CompanyForm(company=company)
     return render(request, "crm/company_form.html", {"form": form, "company": company})
@@ -572,7 +556,7 @@ def note_add(request: HttpRequest, subject: str, pk: int) -> HttpResponse:
     form = NoteForm(request.POST)
     if form.is_valid():
         try:
-            services.note_create(actor=request.user, body=form.cleaned_data["body"], **{subject: obj})
+            services.note_create(actor=signed_in(request), body=form.cleaned_data["body"], **{subject: obj})
         except ValidationError as exc:
             form.add_service_error(exc)
         else:
@@ -636,12 +620,12 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def lead_triage(request: HttpRequest, pk: int) -> HttpResponse:
     """A triage button: htmx swaps the inbox row with the outcome (or the row with its errors)."""
-    user = request.user
+    user = signed_in(request)
     lead = get_scoped_or_404(_lead_queryset(user), user, "change", pk=pk)
     form = _triage_form(request, lead, request.POST)
     if form.is_valid():
         try:
-            lead = services.lead_triage(
+            lead = triage.lead_triage(
                 actor=user,
                 lead=lead,
                 verdict=form.cleaned_data["verdict"],
@@ -677,7 +661,7 @@ def lead_triage(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def lead_create(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = signed_in(request)
     contacts = selectors.contact_list(user=user)
     if request.method == "POST":
         form = LeadCreateForm(request.POST, contacts=contacts)
@@ -707,7 +691,7 @@ def lead_create(request: HttpRequest) -> HttpResponse:
                     return redirect("lead_detail", pk=lead.pk)
                 return redirect("lead_inbox")
     else:
-        form = LeadCreateForm(initial={"contact": _int(request.GET.get("contact"))}, contacts=contacts)
+        form = LeadCreateForm(initial={"contact": int_or_none(request.GET.get("contact"))}, contacts=contacts)
     return render(request, "crm/lead_form.html", {"form": form})
 
 
@@ -833,3 +817,19 @@ def history_rows(user: Any, instance: models.Model) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+# --- tasks -----------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def task_done(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_object_or_404(selectors.task_list(user=request.user), pk=pk)
+    services.task_complete(actor=signed_in(request), task=task)
+    if not is_htmx(request):
+        messages.success(request, _("Task done: %(title)s") % {"title": task.title})
+        return redirect_back(request, "comms_inbox")
+    response = HttpResponse("")
+    response["HX-Trigger"] = TIMELINE_REFRESH_EVENT
+    return response

@@ -11,6 +11,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from otdel.core.exceptions import ConflictError
+from otdel.kb.errors import KbErrorCode
 
 
 def undone_required(*, deal: Any, stage_id: int) -> list[str]:
@@ -41,6 +42,6 @@ def stage_exit_check(*, deal: Any, to_stage: Any) -> None:
         raise ConflictError(
             _("The deal cannot leave the stage “%(stage)s” until these required items are done: %(items)s.")
             % {"stage": from_stage.name, "items": "; ".join(missing)},
-            code="checklist_incomplete",
+            code=KbErrorCode.CHECKLIST_INCOMPLETE,
             field="checklist",
         )

@@ -20,6 +20,7 @@ from otdel.core.context import acting_as
 from otdel.core.exceptions import field_error
 from otdel.crm.models import Channel, LeadSource, Stage
 from otdel.kb import search, selectors
+from otdel.kb.errors import KbErrorCode
 from otdel.kb.models import (
     Acknowledgement,
     Article,
@@ -67,7 +68,7 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
     if "title" in fields:
         fields["title"] = (fields["title"] or "").strip()
         if not fields["title"]:
-            raise field_error("title", _("Give the article a title."), "required")
+            raise field_error("title", _("Give the article a title."), KbErrorCode.REQUIRED)
     if "sources" in fields:
         fields["sources"] = _check_choices("sources", fields["sources"], LeadSource.values)
     if "channels" in fields:
@@ -252,7 +253,9 @@ def article_update(
 def article_acknowledge(*, actor: Any, article: Article) -> Acknowledgement:
     """The user confirms having read the current version (again after each new one)."""
     if article.status != Article.Status.PUBLISHED or not article.published_number:
-        raise ValidationError(_("Only a published article can be confirmed as read."), code="not_published")
+        raise ValidationError(
+            _("Only a published article can be confirmed as read."), code=KbErrorCode.NOT_PUBLISHED
+        )
     try:
         with transaction.atomic():
             ack, _created = Acknowledgement.objects.get_or_create(
@@ -298,7 +301,9 @@ def articles_review_remind(*, today: datetime.date | None = None) -> int:
 def deal_checklist_mark(*, actor: Any, deal: Any, item: ChecklistItem, done: bool) -> DealChecklistMark:
     """Tick (or untick) an item of the deal's current stage checklist."""
     if not selectors.stage_checklist(stage_id=deal.stage_id).filter(pk=item.pk).exists():
-        raise field_error("item", _("This item is not on the checklist of the deal's stage."), "not_on_stage")
+        raise field_error(
+            "item", _("This item is not on the checklist of the deal's stage."), KbErrorCode.NOT_ON_STAGE
+        )
     mark, _created = DealChecklistMark.objects.update_or_create(
         deal=deal,
         item=item,
@@ -348,7 +353,7 @@ def section_get_or_create(*, name: str) -> Section:
 def attachment_add(*, actor: Any, article: Article, upload: Any) -> Attachment:
     limit = 10 * 1024 * 1024
     if upload.size > limit:
-        raise field_error("file", _("The file is larger than 10 MB."), "too_large")
+        raise field_error("file", _("The file is larger than 10 MB."), KbErrorCode.TOO_LARGE)
     name = (getattr(upload, "name", "") or "file")[-255:]
     return Attachment.objects.create(
         article=article, file=upload, name=name, uploaded_by=actor if getattr(actor, "pk", None) else None

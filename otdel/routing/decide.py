@@ -18,6 +18,61 @@ from otdel.routing.snapshot import QueueConfig, RoutingSnapshot
 
 
 @dataclass(frozen=True)
+class RuleRef:
+    """Which rule decided, as fields; stored and answered as its text form (``encode``), e.g.
+    ``deal:12:backup_of:5``, ``queue:sales:owner_off_shift:7:duty``, ``settings.non_target_user``.
+
+    ``source`` is ``settings.non_target_user``, ``fallback_user``, ``owner_next_morning``,
+    ``contact.responsible``, ``deal`` (with ``deal``) or ``queue`` (with ``queue``, the code).
+    """
+
+    source: str
+    deal: int | None = None
+    queue: str = ""
+    backup_of: int | None = None
+    owner_off_shift: int | None = None
+    # How an off-hours queue answered: "duty", "voicemail" or "next_morning".
+    fallback: str = ""
+
+    def encode(self) -> str:
+        parts = [self.source]
+        if self.source == "deal":
+            parts.append(str(self.deal))
+        elif self.source == "queue":
+            parts.append(self.queue)
+        if self.owner_off_shift is not None:
+            parts += ["owner_off_shift", str(self.owner_off_shift)]
+        if self.backup_of is not None:
+            parts += ["backup_of", str(self.backup_of)]
+        if self.fallback:
+            parts.append(self.fallback)
+        return ":".join(parts)
+
+    @classmethod
+    def parse(cls, text: str) -> RuleRef:
+        """The fields of an encoded rule (anything unreadable keeps what could be read)."""
+        parts = (text or "").split(":")
+        source, rest = parts[0], parts[1:]
+        fields: dict[str, Any] = {}
+        if source in ("deal", "queue") and rest:
+            value, rest = rest[0], rest[1:]
+            if source == "deal":
+                fields["deal"] = int(value) if value.isdigit() else None
+            else:
+                fields["queue"] = value
+        while rest:
+            marker, rest = rest[0], rest[1:]
+            if marker in ("backup_of", "owner_off_shift") and rest and rest[0].isdigit():
+                fields[marker], rest = int(rest[0]), rest[1:]
+            elif marker in ("duty", "voicemail", "next_morning"):
+                fields["fallback"] = marker
+        return cls(source, **fields)
+
+    def with_fallback(self, fallback: str) -> str:
+        return replace(self, fallback=fallback).encode()
+
+
+@dataclass(frozen=True)
 class MemberPick:
     """A plan "someone from ``queue``": who is next is chosen (and recorded) by the effectful part."""
 
@@ -103,39 +158,45 @@ def decide(
     ):
         target_user = snapshot.user(cfg.non_target_user_id)
         if target_user is not None and target_user.is_active:
-            return to("non_target", user=target_user, rule="settings.non_target_user")
+            return to("non_target", user=target_user, rule=RuleRef("settings.non_target_user").encode())
         target = snapshot.queue(cfg.non_target_queue_id)
         if target is not None:
-            answer = to("non_target", queue=target.queue, rule=f"queue:{target.queue.code}")
+            answer = to(
+                "non_target", queue=target.queue, rule=RuleRef("queue", queue=target.queue.code).encode()
+            )
             return replace(answer, pick=MemberPick(target.queue, "non_target", answer.rule, False, answer))
-        return to("non_target", user=snapshot.fallback, rule="fallback_user")
+        return to("non_target", user=snapshot.fallback, rule=RuleRef("fallback_user").encode())
     team = snapshot.queue(queue_id) if queue_id is not None else snapshot.queue(cfg.default_queue_id)
     absent_owner: User | None = None
     if facts.contact_id is not None:
         if facts.deal_id is not None:
             deal_owner = snapshot.user(facts.deal_owner_id)
-            user, suffix = _owner_or_backup(deal_owner, snapshot, now)
+            user, backup_of = _owner_or_backup(deal_owner, snapshot, now)
             if user is not None:
-                return to("open_deal", user=user, rule=f"deal:{facts.deal_id}{suffix}")
+                rule = RuleRef("deal", deal=facts.deal_id, backup_of=backup_of)
+                return to("open_deal", user=user, rule=rule.encode())
             absent_owner = deal_owner
         owner = snapshot.user(facts.owner_id)
-        user, suffix = _owner_or_backup(owner, snapshot, now)
+        user, backup_of = _owner_or_backup(owner, snapshot, now)
         if user is not None:
-            return to("contact_owner", user=user, rule=f"contact.responsible{suffix}")
+            rule = RuleRef("contact.responsible", backup_of=backup_of)
+            return to("contact_owner", user=user, rule=rule.encode())
         absent_owner = absent_owner or owner
     owner_next_morning = (
-        to("contact_owner", user=absent_owner, rule="owner_next_morning")
+        to("contact_owner", user=absent_owner, rule=RuleRef("owner_next_morning").encode())
         if absent_owner is not None and absent_owner.is_active
         else None
     )
-    fallback = to("fallback", user=snapshot.fallback, rule="fallback_user")
+    fallback = to("fallback", user=snapshot.fallback, rule=RuleRef("fallback_user").encode())
     if team is not None and team.queue.is_active and team.member_ids:
-        rule = f"queue:{team.queue.code}" + (f":owner_off_shift:{absent_owner.pk}" if absent_owner else "")
-        answer = to("queue", queue=team.queue, rule=rule)
+        queue_rule = RuleRef(
+            "queue", queue=team.queue.code, owner_off_shift=absent_owner.pk if absent_owner else None
+        ).encode()
+        answer = to("queue", queue=team.queue, rule=queue_rule)
         # The owner is off: someone in the team who works now takes it, else the owner next morning.
         # Nobody owns it: someone who works now, else the queue's off-hours behaviour.
         otherwise = owner_next_morning or _off_hours(team, answer, channel, snapshot, fallback)
-        return replace(answer, pick=MemberPick(team.queue, "queue", rule, True, otherwise))
+        return replace(answer, pick=MemberPick(team.queue, "queue", queue_rule, True, otherwise))
     return owner_next_morning or fallback
 
 
@@ -143,24 +204,27 @@ def _off_hours(
     team: QueueConfig, answer: Destination, channel: str, snapshot: RoutingSnapshot, fallback: Destination
 ) -> Destination:
     """Nobody in the queue works now: the queue's off-hours behaviour."""
-    queue, rule = team.queue, answer.rule
+    queue, rule = team.queue, RuleRef.parse(answer.rule)
     duty = snapshot.user(queue.duty_user_id)
     if queue.off_hours == "duty" and duty is not None and duty.is_active:
-        return replace(answer, user=duty, rule=f"{rule}:duty")
+        return replace(answer, user=duty, rule=rule.with_fallback("duty"))
     if queue.off_hours == "voicemail" and channel == "call" and queue.voicemail:
-        return replace(answer, rule=f"{rule}:voicemail", extra={"voicemail": queue.voicemail})
+        return replace(answer, rule=rule.with_fallback("voicemail"), extra={"voicemail": queue.voicemail})
     # Next working morning: whoever's turn it is gets it now and sees it when they start.
-    return replace(answer, pick=MemberPick(queue, "queue", f"{rule}:next_morning", False, fallback))
+    return replace(
+        answer, pick=MemberPick(queue, "queue", rule.with_fallback("next_morning"), False, fallback)
+    )
 
 
 def _owner_or_backup(
     user: User | None, snapshot: RoutingSnapshot, now: datetime.datetime
-) -> tuple[User | None, str]:
+) -> tuple[User | None, int | None]:
+    """Who takes it for ``user``: they themselves, or their backup (then also whose backup)."""
     if user is None or not user.is_active:
-        return None, ""
+        return None, None
     if snapshot.available(user, now):
-        return user, ""
+        return user, None
     backup = snapshot.backup_of(user)
     if backup is not None and snapshot.available(backup, now):
-        return backup, f":backup_of:{user.pk}"
-    return None, ""
+        return backup, user.pk
+    return None, None

@@ -14,11 +14,13 @@ from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import HttpResponse, JsonResponse, QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from otdel.core.exceptions import field_error
 from otdel.core.identity import normalize_phone
 from otdel.crm.models import Contact, Deal, Identity, Stage
 from otdel.routing.decide import Destination, RoutingFacts, decide
-from otdel.routing.models import BlockedIdentity
+from otdel.routing.models import BlockedIdentity, Queue
 from otdel.routing.snapshot import RoutingSnapshot, routing_snapshot
 
 logger = logging.getLogger(__name__)
@@ -157,7 +159,7 @@ def routing_facts_by_identity(*, kind: str, value: str, check_blocked: bool = Tr
     row = _facts_row(by_identity=True, check_blocked=check_blocked, values={_KIND: kind, _VALUE: value})
     if row is None:
         return RoutingFacts(identity=identity)
-    for _ in range(10):  # follow merges to the surviving contact (rare)
+    for _hop in range(10):  # follow merges to the surviving contact (rare)
         if row is None or row[1] is None:
             break
         row = _facts_row(by_identity=False, check_blocked=check_blocked, values={_CONTACT: row[1]})
@@ -241,3 +243,18 @@ def live_route_response(query: QueryDict) -> HttpResponse:
     if query.get("format") == "text":
         return HttpResponse(destination_text(destination), content_type="text/plain; charset=utf-8")
     return JsonResponse(destination_payload(destination), json_dumps_params={"ensure_ascii": False})
+
+
+def queue_by_code(value: Any, *, field: str = "queue") -> Queue | None:
+    """The queue a setting names by code (a Queue passes through; empty means none); an unknown
+    code is a field error on ``field``. Every channel's settings and the routing settings use it."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, Queue):
+        return value
+    queue = Queue.objects.filter(code=str(value)).first()
+    if queue is None:
+        raise field_error(
+            field, _("There is no queue with the code “%(code)s”.") % {"code": value}, "unknown_queue"
+        )
+    return queue

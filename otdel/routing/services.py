@@ -12,19 +12,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from otdel.accounts.models import User
+from otdel.comms.models import Interaction
+from otdel.core.changelog import record_change
+from otdel.core.context import acting_as
+from otdel.core.exceptions import ConflictError, field_error
+from otdel.core.identity import normalize_identity
+from otdel.core.models import ObjectChange
 from otdel.crm.models import Contact, Lead
 from otdel.routing.decide import Destination, RoutingFacts, decide
-from otdel.routing.models import Queue, QueueMember, RoutingDecision, RoutingSettings
-from otdel.routing.selectors import routing_facts_for_contact, snapshot_knowing
-from otdel.routing.snapshot import RoutingSnapshot, on_shift, routing_snapshot, routing_snapshot_clear
+from otdel.routing.models import BlockedIdentity, Queue, QueueMember, RoutingDecision, RoutingSettings
+from otdel.routing.selectors import queue_by_code, routing_facts_for_contact, snapshot_knowing
+from otdel.routing.snapshot import RoutingSnapshot, routing_snapshot, routing_snapshot_clear
 
 
 def _local_now(now: datetime.datetime | None) -> datetime.datetime:
     return timezone.localtime(now or timezone.now())
-
-
-def user_available(user: User | None, now: datetime.datetime | None = None) -> bool:
-    return bool(user is not None and user.is_active and user.works_at(_local_now(now)))
 
 
 def _pick_member(
@@ -56,7 +58,7 @@ def _pick_member(
         snapshot = routing_snapshot(moment.date(), refresh=True)
     people = snapshot.users
     if on_shift_only:
-        members = [m for m in members if m[1] not in snapshot.absent and on_shift(people[m[1]], moment)]
+        members = [m for m in members if m[1] not in snapshot.absent and people[m[1]].on_shift(moment)]
     if not members:
         return None
     epoch = datetime.datetime.min.replace(tzinfo=datetime.UTC)
@@ -74,8 +76,6 @@ def _pick_member(
 
 def _workload(user_ids: list[int]) -> dict[int, int]:
     """Open leads plus unanswered inbound interactions per user."""
-    from otdel.comms.models import Interaction
-
     load: dict[int, int] = dict(
         Lead.objects.filter(responsible_id__in=user_ids)
         .exclude(status=Lead.Status.CLOSED)
@@ -166,8 +166,6 @@ def routing_decision_record(
 
 
 def _active_user(user_id: Any, field: str) -> User:
-    from otdel.core.exceptions import field_error
-
     user = User.objects.filter(pk=user_id).first() if user_id not in (None, "") else None
     if user is None or not user.is_active:
         raise field_error(field, _("No active user with id %(id)s.") % {"id": user_id}, "user_inactive")
@@ -175,11 +173,9 @@ def _active_user(user_id: Any, field: str) -> User:
 
 
 def _usable_queue(code: Any, field: str) -> Queue:
-    from otdel.core.exceptions import field_error
-
-    queue = Queue.objects.filter(code=code).first() if code else None
+    queue = queue_by_code(code, field=field)
     if queue is None:
-        raise field_error(field, _("No queue with code “%(code)s”.") % {"code": code}, "queue_unknown")
+        raise field_error(field, _("Choose a queue."), "required")
     if not queue.is_active or not queue.memberships.filter(user__is_active=True).exists():
         raise field_error(
             field,
@@ -199,9 +195,6 @@ def queue_create(
     members: list[Any] | None = None,
     **fields: Any,
 ) -> Queue:
-    from otdel.core.context import acting_as
-    from otdel.core.exceptions import ConflictError
-
     if Queue.objects.filter(code=code).exists():
         raise ConflictError(
             _("A queue with code “%(code)s” already exists.") % {"code": code},
@@ -218,8 +211,6 @@ def queue_create(
 
 @transaction.atomic
 def queue_update(*, actor: Any, queue: Queue, members: list[Any] | None = None, **fields: Any) -> Queue:
-    from otdel.core.context import acting_as
-
     with acting_as(actor):
         for name, value in fields.items():
             setattr(queue, name, value)
@@ -253,9 +244,6 @@ def routing_settings_update(
     callback_minutes: int | None = None,
 ) -> RoutingSettings:
     """Change where traffic goes; refuses settings pointing at inactive users or empty queues."""
-    from otdel.core.context import acting_as
-    from otdel.core.exceptions import field_error
-
     cfg = RoutingSettings.load()
     if non_target_destination is not None:
         if "queue" in non_target_destination:
@@ -280,91 +268,12 @@ def routing_settings_update(
     return cfg
 
 
-# --- non-target marking --------------------------------------------------------------------
-
-
-@transaction.atomic
-def contact_mark_non_target(*, actor: Any, contact: Contact, reason: str) -> Contact:
-    """Mark a contact (and so all its identities) non-target; audited, reversible, nothing deleted."""
-    from otdel.core.context import acting_as
-    from otdel.core.exceptions import field_error
-    from otdel.crm.models import NonTargetReason
-
-    if reason not in NonTargetReason.values:
-        raise field_error(
-            "reason",
-            _("Choose a reason: %(values)s.") % {"values": ", ".join(NonTargetReason.values)},
-            "invalid_reason",
-        )
-    with acting_as(actor):
-        contact.non_target, contact.non_target_reason = True, reason
-        contact.save()
-        non_target_take_over(contact=contact)
-    return contact
-
-
-def non_target_take_over(*, contact: Contact, keep_lead: Any = None) -> int:
-    """Take a contact that is now non-target away from sales: what waits for an answer moves too.
-
-    Called in the transaction that marks the contact (triage, the contact's button, a merge into a
-    non-target contact). Inbound interactions nobody has answered are routed again, as the person's
-    new traffic would be (reason ``non_target``, a decision recorded on each), the open call-back
-    tasks of missed calls follow them, and the contact's other leads still waiting for triage are
-    closed as non-target with the contact's reason (``keep_lead``, the one being triaged, is left to
-    the caller). Answered traffic keeps its history. Returns how many interactions moved.
-    """
-    from otdel.comms.models import CallStatus, Direction, Interaction, InteractionKind
-    from otdel.core.context import current_actor
-    from otdel.crm.models import Task, Verdict
-
-    if not contact.non_target:
-        return 0
-    actor = current_actor()
-    waiting = (
-        Interaction.objects.filter(contact=contact, direction=Direction.IN, handled_at__isnull=True)
-        .exclude(kind=InteractionKind.CALL, status=CallStatus.ANSWERED)
-        .order_by("occurred_at", "id")
-    )
-    moved = 0
-    for interaction in waiting:
-        destination = routing_decide(contact=contact, channel=interaction.channel, assign=True)
-        decision = routing_decision_record(
-            destination=destination,
-            channel=interaction.channel,
-            input={"interaction": interaction.pk, "rerouted": "non_target"},
-        )
-        Interaction.objects.filter(pk=interaction.pk).update(
-            routed_to=destination.user,
-            routed_queue=destination.queue.code if destination.queue else "",
-            routing_decision=decision,
-            updated_at=timezone.now(),
-        )
-        if destination.user is not None:
-            Task.objects.filter(origin=f"interaction:{interaction.pk}", done_at__isnull=True).update(
-                assignee=destination.user, updated_at=timezone.now()
-            )
-        moved += 1
-    untriaged = Lead.objects.filter(contact=contact, verdict="").exclude(status=Lead.Status.CLOSED)
-    if keep_lead is not None:
-        untriaged = untriaged.exclude(pk=keep_lead.pk)
-    for lead in untriaged.order_by("id"):
-        lead.verdict = Verdict.NON_TARGET
-        lead.verdict_reason = contact.non_target_reason or "other"
-        lead.triaged_by = actor if getattr(actor, "pk", None) else None
-        lead.triaged_at = timezone.now()
-        lead.status = Lead.Status.CLOSED
-        lead.save()
-    return moved
+# --- blocked identities ----------------------------------------------------------------------
 
 
 @transaction.atomic
 def identity_block(*, actor: Any, kind: str, value: str, reason: str, comment: str = "") -> Any:
     """Block a phone/e-mail/chat on its own (a spam number that has no contact)."""
-    from otdel.core.changelog import record_change
-    from otdel.core.identity import normalize_identity
-    from otdel.core.models import ObjectChange
-    from otdel.routing.models import BlockedIdentity
-
     normalized = normalize_identity(kind, value)
     block, created = BlockedIdentity.objects.get_or_create(
         kind=kind, value=normalized, defaults={"reason": reason, "comment": comment, "created_by": actor}
@@ -381,9 +290,6 @@ def identity_block(*, actor: Any, kind: str, value: str, reason: str, comment: s
 
 @transaction.atomic
 def identity_unblock(*, actor: Any, block: Any) -> None:
-    from otdel.core.changelog import record_change
-    from otdel.core.models import ObjectChange
-
     record_change(
         block, ObjectChange.Action.DELETE, changes={"kind": block.kind, "value": block.value}, user=actor
     )

@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
 from otdel.accounts.models import Absence, Role, User
-from otdel.core.calendar import is_short_day, is_working_day
+from otdel.comms.models import TelephonyLine
 from otdel.routing.models import BlockedIdentity, Queue, QueueMember, RoutingSettings
 
 DEFAULT_CACHE_SECONDS = 5.0
@@ -34,17 +34,6 @@ def cache_seconds() -> float:
     if value is None:
         value = os.environ.get("OTDEL_ROUTING_CACHE_SECONDS", DEFAULT_CACHE_SECONDS)
     return float(value)
-
-
-def on_shift(user: User, moment: datetime.datetime) -> bool:
-    """Working hours by the production calendar (as ``User.works_at``, without the absence query)."""
-    day = moment.date()
-    if not is_working_day(day, list(user.work_days or [])):
-        return False
-    end = user.work_end
-    if is_short_day(day):
-        end = (datetime.datetime.combine(day, end) - datetime.timedelta(hours=1)).time()
-    return user.work_start <= moment.time() < end
 
 
 @dataclass(frozen=True)
@@ -76,7 +65,7 @@ class RoutingSnapshot:
     def available(self, user: User | None, moment: datetime.datetime) -> bool:
         """Active, on shift now and not absent today: may take traffic right now."""
         return bool(
-            user is not None and user.is_active and on_shift(user, moment) and user.pk not in self.absent
+            user is not None and user.is_active and user.on_shift(moment) and user.pk not in self.absent
         )
 
     def backup_of(self, user: User) -> User | None:
@@ -96,8 +85,6 @@ class RoutingSnapshot:
 
 
 def _build(day: datetime.date, generation: int) -> RoutingSnapshot:
-    from otdel.comms.models import TelephonyLine
-
     # Read-only: a missing settings row is answered with defaults instead of being created here.
     cfg = RoutingSettings.objects.order_by("pk").first() or RoutingSettings()
     members: dict[int, list[int]] = {}

@@ -17,15 +17,23 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from otdel.accounts.models import Role, User
+from otdel.accounts.models import Absence
+from otdel.accounts.permissions import (
+    may_handle_non_target,
+    may_manage_routing,
+    may_overrule_triage,
+    signed_in,
+)
+from otdel.comms.models import Interaction
+from otdel.comms.selectors import interaction_summary
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import IdentityKind, format_phone, guess_identity
 from otdel.core.scoping import get_scoped_or_404
 from otdel.crm import selectors as crm_selectors
-from otdel.crm import services as crm_services
 from otdel.crm.forms import use_picker
 from otdel.crm.models import Contact
-from otdel.routing import services
+from otdel.routing import nontarget, services
+from otdel.routing.explain import explain, people_in_rules
 from otdel.routing.forms import (
     BlockIdentityForm,
     DecisionFilterForm,
@@ -35,29 +43,12 @@ from otdel.routing.forms import (
     WhatIfForm,
 )
 from otdel.routing.models import BlockedIdentity, Queue, QueueMember, RoutingDecision, RoutingSettings
+from otdel.web.http import form_save
 
 View = Callable[..., HttpResponse]
 LOG_PAGE = 50
 INBOX_PAGE = 50
 INTERACTIONS_SHOWN = 30
-
-# Who may mark a contact non-target, and who works the non-target inbox.
-NON_TARGET_ROLES = {Role.HEAD_OF_SALES, Role.OFFICE_MANAGER, Role.CALL_CENTER}
-
-
-def may_manage_routing(user: Any) -> bool:
-    return bool(user.is_authenticated and (user.is_admin or user.role == Role.HEAD_OF_SALES))
-
-
-def may_handle_non_target(user: Any) -> bool:
-    return bool(user.is_authenticated and (user.is_admin or user.role in NON_TARGET_ROLES))
-
-
-def may_restore_target(user: Any) -> bool:
-    """As ``contact_restore_target`` allows: overruling a verdict is for supervisors, not call center."""
-    return bool(
-        user.is_authenticated and (user.is_admin or user.role in {Role.HEAD_OF_SALES, Role.OFFICE_MANAGER})
-    )
 
 
 def _only_for(test: Callable[[Any], bool]) -> Callable[[View], View]:
@@ -95,7 +86,7 @@ def _service_messages(exc: ValidationError | ConflictError | PermissionDenied) -
 def contact_mark_non_target(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         return redirect("contact_detail", pk=pk)
-    user = request.user
+    user = signed_in(request)
     contact = get_scoped_or_404(Contact.objects.filter(merged_into__isnull=True), user, "change", pk=pk)
     form = NonTargetForm(request.POST)
     if not form.is_valid():
@@ -104,7 +95,7 @@ def contact_mark_non_target(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, str(error))
         return redirect("contact_detail", pk=contact.pk)
     try:
-        services.contact_mark_non_target(actor=user, contact=contact, reason=form.cleaned_data["reason"])
+        nontarget.contact_mark_non_target(actor=user, contact=contact, reason=form.cleaned_data["reason"])
     except (ValidationError, ConflictError) as exc:
         for message in _service_messages(exc):
             messages.error(request, message)
@@ -125,10 +116,10 @@ def contact_mark_non_target(request: HttpRequest, pk: int) -> HttpResponse:
 def contact_restore_target(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         return redirect("non_target_inbox")
-    user = request.user
+    user = signed_in(request)
     contact = get_object_or_404(crm_selectors.non_target_contact_list(user=user), pk=pk)
     try:
-        contact = crm_services.contact_restore_target(actor=user, contact=contact)
+        contact = nontarget.contact_restore_target(actor=user, contact=contact)
     except (ValidationError, ConflictError, PermissionDenied) as exc:
         for message in _service_messages(exc):
             messages.error(request, message)
@@ -150,11 +141,8 @@ def contact_restore_target(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _inbox_interactions(user: Any) -> list[dict[str, Any]]:
     """Latest traffic from non-target people: what was routed to this user (everything for supervisors)."""
-    from otdel.comms.models import Interaction
-    from otdel.comms.selectors import interaction_summary
-
     qs = Interaction.objects.filter(contact__non_target=True).select_related("contact", "routed_to")
-    if not (user.is_admin or user.role == Role.HEAD_OF_SALES):
+    if not may_manage_routing(user):
         codes = list(Queue.objects.filter(memberships__user=user).values_list("code", flat=True))
         qs = qs.filter(Q(routed_to=user) | Q(routed_to__isnull=True, routed_queue__in=codes))
     return [
@@ -180,7 +168,7 @@ def _inbox_context(request: HttpRequest, block_form: BlockIdentityForm | None = 
         "interactions": _inbox_interactions(user),
         "blocked": blocked,
         "block_form": block_form or BlockIdentityForm(),
-        "may_restore": may_restore_target(user),
+        "may_restore": may_overrule_triage(user),
     }
 
 
@@ -234,14 +222,15 @@ def blocked_identity_remove(request: HttpRequest, pk: int) -> HttpResponse:
 def routing_settings(request: HttpRequest) -> HttpResponse:
     current = RoutingSettings.load()
     form = RoutingSettingsForm(request.POST or None, current=current)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.routing_settings_update(actor=request.user, **form.service_fields())
-        except (ValidationError, ConflictError) as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, _("Routing settings saved."))
-            return redirect("routing_settings")
+    if (
+        request.method == "POST"
+        and form_save(
+            form, lambda: services.routing_settings_update(actor=request.user, **form.service_fields())
+        )
+        is not None
+    ):
+        messages.success(request, _("Routing settings saved."))
+        return redirect("routing_settings")
     return render(request, "routing/settings.html", {"form": form, "routing_tab": "settings"})
 
 
@@ -278,16 +267,20 @@ def queue_list(request: HttpRequest) -> HttpResponse:
 @routing_manager_required
 def queue_create(request: HttpRequest) -> HttpResponse:
     form = QueueForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            queue = services.queue_create(
-                actor=request.user, code=form.cleaned_data["code"], **form.service_fields()
+    if (
+        request.method == "POST"
+        and (
+            queue := form_save(
+                form,
+                lambda: services.queue_create(
+                    actor=request.user, code=form.cleaned_data["code"], **form.service_fields()
+                ),
             )
-        except (ValidationError, ConflictError) as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, _("Queue “%(name)s” created.") % {"name": queue.name})
-            return redirect("queue_list")
+        )
+        is not None
+    ):
+        messages.success(request, _("Queue “%(name)s” created.") % {"name": queue.name})
+        return redirect("queue_list")
     return render(request, "routing/queue_form.html", {"form": form, "queue": None, "routing_tab": "queues"})
 
 
@@ -295,14 +288,15 @@ def queue_create(request: HttpRequest) -> HttpResponse:
 def queue_edit(request: HttpRequest, pk: int) -> HttpResponse:
     queue = get_object_or_404(Queue, pk=pk)
     form = QueueForm(request.POST or None, queue=queue)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.queue_update(actor=request.user, queue=queue, **form.service_fields())
-        except (ValidationError, ConflictError) as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, _("Queue “%(name)s” saved.") % {"name": queue.name})
-            return redirect("queue_list")
+    if (
+        request.method == "POST"
+        and form_save(
+            form, lambda: services.queue_update(actor=request.user, queue=queue, **form.service_fields())
+        )
+        is not None
+    ):
+        messages.success(request, _("Queue “%(name)s” saved.") % {"name": queue.name})
+        return redirect("queue_list")
     return render(
         request,
         "routing/queue_form.html",
@@ -313,119 +307,6 @@ def queue_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "routing_tab": "queues",
         },
     )
-
-
-# --- explaining a decision -----------------------------------------------------------------------
-
-
-def _name(user: Any) -> str:
-    return user.get_full_name() if user is not None else _("nobody")
-
-
-def explain(
-    *,
-    reason: str,
-    rule: str,
-    user: Any = None,
-    queue: Queue | None = None,
-    people: dict[int, Any] | None = None,
-) -> str:
-    """One sentence a head of sales understands: why the traffic went where it went.
-
-    ``rule`` is what ``routing_decide`` recorded ("deal:12:backup_of:5", "queue:sales:duty", ...);
-    ``people`` names the users a rule mentions by id (the absent owner).
-    """
-    people = people or {}
-    parts = rule.split(":") if rule else []
-
-    def person(after: str) -> str:
-        if after in parts:
-            index = parts.index(after) + 1
-            if index < len(parts) and parts[index].isdigit():
-                return _name(people.get(int(parts[index])))
-        return _("the owner")
-
-    queue_name = queue.name if queue is not None else (parts[1] if len(parts) > 1 else "—")
-    who = _name(user)
-    if reason == RoutingDecision.Reason.NON_TARGET:
-        if rule == "settings.non_target_user":
-            return _("Non-target contact: goes to %(user)s, who handles non-target traffic.") % {"user": who}
-        if parts and parts[0] == "queue":
-            if user is not None:
-                return _("Non-target contact: goes to the non-target queue “%(queue)s”, to %(user)s.") % {
-                    "queue": queue_name,
-                    "user": who,
-                }
-            return _("Non-target contact: goes to the non-target queue “%(queue)s”.") % {"queue": queue_name}
-        return _(
-            "Non-target contact, but no non-target destination is set: goes to the fallback person %(user)s."
-        ) % {"user": who}
-    if reason == RoutingDecision.Reason.OPEN_DEAL:
-        deal = parts[1] if len(parts) > 1 else "?"
-        if "backup_of" in parts:
-            return _(
-                "Open deal #%(deal)s: its owner %(owner)s is away, so their backup %(user)s takes it."
-            ) % {
-                "deal": deal,
-                "owner": person("backup_of"),
-                "user": who,
-            }
-        return _("Open deal #%(deal)s: its owner %(user)s is at work.") % {"deal": deal, "user": who}
-    if reason == RoutingDecision.Reason.CONTACT_OWNER:
-        if rule == "owner_next_morning":
-            return _(
-                "Known client: their responsible %(user)s is off now and nobody in the team can take it, "
-                "so it waits for them the next working morning."
-            ) % {"user": who}
-        if "backup_of" in parts:
-            return _(
-                "Known client: the responsible %(owner)s is away, so their backup %(user)s takes it."
-            ) % {
-                "owner": person("backup_of"),
-                "user": who,
-            }
-        return _("Known client: their responsible %(user)s is at work.") % {"user": who}
-    if reason == RoutingDecision.Reason.QUEUE:
-        prefix = ""
-        if "owner_off_shift" in parts:
-            prefix = _("The responsible %(owner)s is not at work. ") % {"owner": person("owner_off_shift")}
-        if "duty" in parts:
-            text = _("Nobody in queue “%(queue)s” is at work: the duty person %(user)s takes it.")
-        elif "voicemail" in parts:
-            text = _("Nobody in queue “%(queue)s” is at work: the call goes to voicemail %(voicemail)s.")
-        elif "next_morning" in parts:
-            text = _("Nobody in queue “%(queue)s” is at work: %(user)s gets it for the next working morning.")
-        elif user is not None:
-            text = _("Queue “%(queue)s” (%(strategy)s): it was %(user)s's turn.")
-        else:
-            text = _("Queue “%(queue)s” (%(strategy)s): the next member at work takes it.")
-        strategy = queue.get_strategy_display() if queue is not None else ""
-        voicemail = queue.voicemail if queue is not None else ""
-        return prefix + text % {
-            "queue": queue_name,
-            "user": who,
-            "strategy": strategy,
-            "voicemail": voicemail,
-        }
-    if reason == RoutingDecision.Reason.FALLBACK:
-        if user is None:
-            return _("No rule matched and no fallback person is set: nobody gets it.")
-        return _("No rule matched (unknown client, no usable queue): the fallback person %(user)s.") % {
-            "user": who
-        }
-    return rule or reason
-
-
-def _people_in_rules(rules: Iterable[str]) -> dict[int, Any]:
-    ids: set[int] = set()
-    for rule in rules:
-        parts = (rule or "").split(":")
-        for marker in ("backup_of", "owner_off_shift"):
-            if marker in parts:
-                index = parts.index(marker) + 1
-                if index < len(parts) and parts[index].isdigit():
-                    ids.add(int(parts[index]))
-    return User.objects.in_bulk(ids) if ids else {}
 
 
 def _input_text(data: Any) -> str:
@@ -477,7 +358,7 @@ def routing_log(request: HttpRequest) -> HttpResponse:
     use_picker(form.fields["contact"], "contact_pick", Contact.objects.filter(merged_into__isnull=True))
     page = Paginator(_filtered_decisions(form), LOG_PAGE).get_page(request.GET.get("page"))
     decisions = list(page.object_list)
-    people = _people_in_rules(d.rule for d in decisions)
+    people = people_in_rules(d.rule for d in decisions)
     rows = [
         {
             "decision": d,
@@ -500,7 +381,6 @@ def _queue_at(queue: Queue, moment: datetime.datetime) -> list[dict[str, Any]]:
     """Who of the queue could take traffic at ``moment``: what the tester shows beside the answer."""
     day = moment.date()
     members = list(QueueMember.objects.filter(queue=queue).select_related("user").order_by("user__full_name"))
-    from otdel.accounts.models import Absence
 
     absent = set(
         Absence.objects.filter(
@@ -552,7 +432,7 @@ def routing_what_if(request: HttpRequest) -> HttpResponse:
             assign=False,
             identity=guess,
         )
-        people = _people_in_rules([destination.rule])
+        people = people_in_rules([destination.rule])
         members = (
             _queue_at(destination.queue, moment)
             if destination.queue is not None and destination.user is None

@@ -7,13 +7,14 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from otdel.automation.selectors import notification_unread_count
+from otdel.automation.views import BELL_POLL_SECONDS
+
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    from otdel.automation.selectors import notification_unread_count
-    from otdel.automation.views import BELL_POLL_SECONDS
 
     return {
         "nav_user_role": user.role,

@@ -11,9 +11,8 @@ from otdel.automation.models import Notification
 from otdel.automation.selectors import notification_list, notification_unread_count
 from otdel.comms.services import InboundEvent, ingest_event
 from otdel.crm import services as crm_services
-from otdel.crm.services import contact_restore_target
 from otdel.routing.models import Queue, QueueMember, RoutingSettings
-from otdel.routing.services import contact_mark_non_target
+from otdel.routing.nontarget import contact_mark_non_target, contact_restore_target
 
 pytestmark = pytest.mark.django_db(transaction=True)  # handlers run on commit
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
@@ -16,8 +17,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from otdel.comms.intake import IntakeError, intake_accept, intake_reject, request_meta
+from otdel.comms.errors import CommsErrorCode
+from otdel.comms.intake import IntakeError, intake_accept, intake_refuse, request_meta
 from otdel.comms.telephony.recordings import recording_followup_enqueue
+from otdel.core.exceptions import ApiError
 from otdel.routing.api.authentication import CachedTokenAuthentication, may_integrate
 
 
@@ -41,25 +44,24 @@ class CallEventSerializer(serializers.Serializer):
     recording_url = serializers.URLField(required=False)
 
 
-def _deliver_call_event(request: HttpRequest) -> tuple[int, dict[str, Any]]:
-    """Store one generic call event: (202, answer) or (400, errors; the body kept as rejected)."""
+def _deliver_call_event(request: HttpRequest) -> dict[str, Any]:
+    """Store one generic call event (answered 202), or raise IntakeError (400; the body is kept as
+    refused)."""
     body = request.body.decode("utf-8", errors="replace")
     meta = request_meta(request)
     try:
         payload = json.loads(body or "null")
     except ValueError:
-        intake_reject(provider="generic", body=body, error="not JSON", meta=meta)
-        return 400, {"errors": {"__all__": ["The body is not valid JSON."]}, "code": "invalid_json"}
-    try:
-        log = intake_accept(provider="generic", body=body, payload=payload, meta=meta)
-    except IntakeError as exc:
-        intake_reject(
-            provider="generic", body=body, error=json.dumps(exc.errors, ensure_ascii=False), meta=meta
+        intake_refuse(
+            provider="generic",
+            body=body,
+            meta=meta,
+            error=IntakeError(_("The body is not valid JSON."), CommsErrorCode.INVALID_JSON),
         )
-        return 400, {"errors": exc.errors, "code": exc.code}
+    log = intake_accept(provider="generic", body=body, payload=payload, meta=meta)
     if isinstance(payload, dict) and payload.get("recording_url"):
         recording_followup_enqueue(log)  # fetch the file into storage once the event is processed
-    return 202, {"status": "accepted"}
+    return {"status": "accepted"}
 
 
 # What DRF's content negotiation would answer with JSON; anything else goes through DRF.
@@ -96,7 +98,10 @@ class TelephonyEventsView(APIView):
             }
             if not accepts <= _JSON_ACCEPTS:
                 return drf_view(request, *args, **kwargs)
-            code, data = _deliver_call_event(request)
+            try:
+                code, data = 202, _deliver_call_event(request)
+            except ApiError as exc:
+                code, data = exc.status, exc.body()
             # As DRF's JSONRenderer writes it (compact, UTF-8, line separators escaped).
             text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
             content = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
@@ -113,5 +118,4 @@ class TelephonyEventsView(APIView):
         summary="Report a call event (any number of repeats, any order)",
     )
     def post(self, request: Request) -> Response:
-        code, data = _deliver_call_event(request._request)
-        return Response(data, status=code)
+        return Response(_deliver_call_event(request._request), status=202)

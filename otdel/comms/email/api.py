@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from otdel.comms.email.selectors import mailbox_get, mailbox_list, mailbox_status
 from otdel.comms.email.send import email_send
 from otdel.comms.email.services import mailbox_create, mailbox_update
+from otdel.comms.email.tasks import mailbox_sync_now
 from otdel.comms.models import Attachment, Interaction, Mailbox, MailFolderCursor
 from otdel.comms.selectors import interaction_summary
 from otdel.core.scoping import get_scoped_or_404
@@ -162,8 +163,6 @@ class MailboxSyncView(APIView):
         },
     )
     def post(self, request: Request, pk: int) -> Response:
-        from otdel.comms.email_tasks import mailbox_sync_now
-
         mailbox = mailbox_get(user=request.user, pk=pk)
         queued = mailbox_sync_now.enqueue(mailbox.pk)
         # With an inline task backend the poll has already run: say how it went.

@@ -12,9 +12,10 @@ from otdel.comms.models import Mailbox
 from otdel.core.changelog import check_version
 from otdel.core.context import acting_as
 from otdel.core.exceptions import ConflictError
-from otdel.routing.models import Queue
+from otdel.routing.selectors import queue_by_code
 
-EDITABLE = frozenset(
+MAILBOX_SECRETS = frozenset({"password"})
+MAILBOX_FIELDS = frozenset(
     {
         "address",
         "imap_host",
@@ -37,24 +38,13 @@ EDITABLE = frozenset(
 SMTP_SECURITY_BY_PORT = {465: (True, False), 587: (False, True)}
 
 
-def _queue(value: Any) -> Queue | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, Queue):
-        return value
-    queue = Queue.objects.filter(code=str(value)).first()
-    if queue is None:
-        raise ValidationError({"queue": _("There is no queue with code “%(code)s”.") % {"code": value}})
-    return queue
-
-
 def _apply(mailbox: Mailbox, changes: dict[str, Any]) -> None:
-    unknown = set(changes) - EDITABLE
+    unknown = set(changes) - MAILBOX_FIELDS
     if unknown:
         raise ValidationError({name: _("This field cannot be changed here.") for name in sorted(unknown)})
     changes = dict(changes)
     if "queue" in changes:
-        changes["queue"] = _queue(changes["queue"])
+        changes["queue"] = queue_by_code(changes["queue"])
     if changes.get("password") in (None, ""):
         changes.pop("password", None)  # write-only: leaving it out (or blank) keeps the stored one
     if "address" in changes:
@@ -94,6 +84,6 @@ def mailbox_update(*, actor: Any, mailbox: Mailbox, version: int | None = None, 
         check_version(mailbox, version)
         _apply(mailbox, changes)
         # Only the settings: the poller writes the sync status at any moment and must not be undone.
-        fields = {f.attname for f in Mailbox._meta.concrete_fields if f.name in EDITABLE}
+        fields = {f.attname for f in Mailbox._meta.concrete_fields if f.name in MAILBOX_FIELDS}
         mailbox.save(update_fields=[*sorted(fields), "version", "updated_at"])
         return mailbox

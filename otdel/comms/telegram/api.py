@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
+from enum import StrEnum
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -15,12 +17,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from otdel.comms.intake import IntakeError, intake_accept, intake_reject, request_meta
+from otdel.comms.errors import CommsErrorCode
+from otdel.comms.intake import IntakeError, intake_accept, intake_refuse, request_meta
 from otdel.comms.models import Interaction, TelegramBot
 from otdel.comms.selectors import interaction_summary
 from otdel.comms.telegram import services
 from otdel.comms.telegram.parse import provider_for, webhook_payload
 from otdel.comms.telegram.selectors import telegram_bot_by_key, telegram_bot_list
+from otdel.core.exceptions import ApiError
 from otdel.core.scoping import get_scoped_or_404
 from otdel.crm.models import Contact
 
@@ -153,8 +157,11 @@ class TelegramBotWebhookView(APIView):
 # --- the webhook -----------------------------------------------------------------------------
 
 
-def _error(code: str, message: str, http_status: int) -> Response:
-    return Response({"errors": {"__all__": [message]}, "code": code}, status=http_status)
+class TelegramErrorCode(StrEnum):
+    NOT_FOUND = "not_found"
+    NOT_AUTHENTICATED = "not_authenticated"
+    PERMISSION_DENIED = "permission_denied"
+    BOT_INACTIVE = "bot_inactive"
 
 
 class TelegramWebhookView(APIView):
@@ -186,36 +193,57 @@ class TelegramWebhookView(APIView):
         }
         provider = provider_for(bot_key)[:64]
         bot = telegram_bot_by_key(key=bot_key)
+        refuse = functools.partial(intake_refuse, provider=provider, body=body, meta=meta)
         if bot is None:
-            intake_reject(provider=provider, body=body, error="unknown bot key", meta=meta)
-            return _error("not_found", _("Not found."), status.HTTP_404_NOT_FOUND)
+            refuse(
+                reason="unknown bot key",
+                error=ApiError(
+                    _("Not found."), TelegramErrorCode.NOT_FOUND, status=status.HTTP_404_NOT_FOUND
+                ),
+            )
         secret = request.headers.get(SECRET_HEADER, "")
         if not secret:
-            intake_reject(provider=provider, body=body, error="no secret token header", meta=meta)
-            return _error(
-                "not_authenticated", _("The %(header)s header is required.") % {"header": SECRET_HEADER}, 401
+            refuse(
+                reason="no secret token header",
+                error=ApiError(
+                    _("The %(header)s header is required.") % {"header": SECRET_HEADER},
+                    TelegramErrorCode.NOT_AUTHENTICATED,
+                    status=status.HTTP_401_UNAUTHORIZED,
+                ),
             )
         if not hmac.compare_digest(secret.encode(), bot.secret_token.encode()):
-            intake_reject(provider=provider, body=body, error="wrong secret token", meta=meta)
-            return _error("permission_denied", _("Wrong secret token."), status.HTTP_403_FORBIDDEN)
+            refuse(
+                reason="wrong secret token",
+                error=ApiError(
+                    _("Wrong secret token."),
+                    TelegramErrorCode.PERMISSION_DENIED,
+                    status=status.HTTP_403_FORBIDDEN,
+                ),
+            )
         if not bot.is_active:
-            intake_reject(provider=provider, body=body, error="the bot is switched off", meta=meta)
-            return _error("bot_inactive", _("The bot is switched off."), status.HTTP_403_FORBIDDEN)
+            refuse(
+                reason="the bot is switched off",
+                error=ApiError(
+                    _("The bot is switched off."),
+                    TelegramErrorCode.BOT_INACTIVE,
+                    status=status.HTTP_403_FORBIDDEN,
+                ),
+            )
         try:
             update = json.loads(body or "null")
         except ValueError:
-            intake_reject(provider=provider, body=body, error="not JSON", meta=meta)
-            return _error("invalid_json", _("The body is not valid JSON."), status.HTTP_400_BAD_REQUEST)
+            refuse(
+                reason="not JSON",
+                error=IntakeError(_("The body is not valid JSON."), CommsErrorCode.INVALID_JSON),
+            )
         payload = webhook_payload(bot.key, update)
-        try:
-            intake_accept(
-                provider=provider, body=json.dumps(payload, ensure_ascii=False), payload=payload, meta=meta
-            )
-        except IntakeError as exc:
-            intake_reject(
-                provider=provider, body=body, error=json.dumps(exc.errors, ensure_ascii=False), meta=meta
-            )
-            return Response({"errors": exc.errors, "code": exc.code}, status=status.HTTP_400_BAD_REQUEST)
+        intake_accept(
+            provider=provider,
+            body=json.dumps(payload, ensure_ascii=False),
+            payload=payload,
+            meta=meta,
+            raw_body=body,
+        )
         # No "method" in the answer: Telegram would run it as a Bot API call.
         return Response({"status": "accepted"}, status=status.HTTP_200_OK)
 

@@ -18,7 +18,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from otdel.comms.models import Attachment, Direction, Interaction, InteractionKind, TelegramBot
-from otdel.comms.services import InboundEvent, ingest_event, interaction_mark_handled
+from otdel.comms.services import InboundEvent, ingest_event, interaction_mark_handled, open_deal
+from otdel.comms.telegram import tasks
 from otdel.comms.telegram.botapi import DEFAULT_API_BASE_URL, BotApi, BotApiError
 from otdel.comms.telegram.parse import message_file, now_or, provider_for, shared_own_phone
 from otdel.core.context import acting_as
@@ -26,8 +27,10 @@ from otdel.core.events import InteractionReceived, subscribe
 from otdel.core.exceptions import ConflictError, field_error
 from otdel.crm.models import Contact, Identity, Lead, Verdict
 from otdel.crm.selectors import contact_by_identity
-from otdel.crm.services import contact_merge, identity_add, lead_triage
+from otdel.crm.services import contact_merge, identity_add
 from otdel.routing.models import Queue
+from otdel.routing.selectors import queue_by_code
+from otdel.routing.triage import lead_triage
 
 logger = logging.getLogger(__name__)
 
@@ -37,15 +40,6 @@ KEY_MAX_LENGTH = 55
 MESSAGE_MAX_LENGTH = 4096  # Bot API limit for sendMessage text
 _TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
 _CHAT_ID_RE = re.compile(r"^-?\d+$")
-
-
-def _without_secrets_in_change_log(bot: TelegramBot) -> TelegramBot:
-    """Keep the token and the webhook secret out of the change log (it is readable in the admin).
-
-    Set per instance until the model itself lists them in ``changelog_exclude``.
-    """
-    bot.changelog_exclude = (*TelegramBot.changelog_exclude, "token", "secret_token")
-    return bot
 
 
 def bot_api(bot: TelegramBot) -> BotApi:
@@ -79,19 +73,6 @@ def _clean_token(value: str | None) -> str:
             "invalid_token",
         )
     return token
-
-
-def _queue(code: str | Queue | None) -> Queue | None:
-    if isinstance(code, Queue):
-        return code
-    if not code:
-        return None
-    queue = Queue.objects.filter(code=code).first()
-    if queue is None:
-        raise field_error(
-            "queue", _("There is no queue with the code “%(code)s”.") % {"code": code}, "unknown_queue"
-        )
-    return queue
 
 
 def _token_taken(token: str, *, exclude: int | None = None) -> None:
@@ -165,7 +146,7 @@ def telegram_bot_create(
         key=(key or "").strip(),
         token=_clean_token(token),
         api_base_url=_clean_api_base_url(api_base_url),
-        queue=_queue(queue),
+        queue=queue_by_code(queue),
         secret_token=secrets.token_urlsafe(32),
     )
     if len(bot.key) > KEY_MAX_LENGTH:
@@ -179,7 +160,7 @@ def telegram_bot_create(
     _set_webhook(bot)
     try:
         with transaction.atomic(), acting_as(actor):
-            _without_secrets_in_change_log(bot).save()
+            bot.save()
     except IntegrityError as exc:  # the same key registered a moment ago by someone else
         raise ConflictError(
             _("Another bot already uses this URL key."), code="key_taken", field="key"
@@ -218,7 +199,7 @@ def telegram_bot_update(
     if "name" in fields:
         bot.name = (fields["name"] or "").strip()
     if "queue" in fields:
-        bot.queue = _queue(fields["queue"])
+        bot.queue = queue_by_code(fields["queue"])
     if "token" in fields:
         bot.token = _clean_token(fields["token"])
         _token_taken(bot.token, exclude=bot.pk)
@@ -241,7 +222,7 @@ def telegram_bot_update(
             bot.last_error = _("Could not remove the webhook: %(reason)s") % {"reason": exc.description}
         bot.webhook_set_at = None
     with transaction.atomic(), acting_as(actor):
-        _without_secrets_in_change_log(bot).save()
+        bot.save()
     return bot
 
 
@@ -251,9 +232,7 @@ def telegram_bot_webhook_set(*, actor: Any, bot: TelegramBot) -> TelegramBot:
         raise field_error("is_active", _("Switch the bot on first."), "bot_inactive")
     _set_webhook(bot)
     with transaction.atomic(), acting_as(actor):
-        _without_secrets_in_change_log(bot).save(
-            update_fields=["webhook_set_at", "last_error", "updated_at", "version"]
-        )
+        bot.save(update_fields=["webhook_set_at", "last_error", "updated_at", "version"])
     return bot
 
 
@@ -264,7 +243,7 @@ def telegram_bot_delete(*, actor: Any, bot: TelegramBot) -> None:
     except BotApiError as exc:
         logger.warning("deleteWebhook for telegram bot %s failed: %s", bot.key, exc.description)
     with transaction.atomic(), acting_as(actor):
-        _without_secrets_in_change_log(bot).delete()
+        bot.delete()
 
 
 # --- sending ---------------------------------------------------------------------------------
@@ -483,8 +462,6 @@ def _fold_into_open_work(*, contact: Contact, chat_leads: list[Lead]) -> None:
     the messages nobody answered go to whoever owns that work, and the chat's leads close as
     duplicates of the contact (audited, nothing deleted).
     """
-    from otdel.comms.services import open_deal
-
     chat_ids = [lead.pk for lead in chat_leads]
     deal = open_deal(contact)
     lead = (
@@ -518,7 +495,6 @@ def telegram_interaction_created(event: InteractionReceived) -> None:
     message = _message_of(interaction)
     if message is None:
         return
-    from otdel.comms.telegram import tasks
 
     if message_file(message) is not None:
         tasks.telegram_file_fetch.enqueue(interaction.pk)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from otdel.comms.models import Interaction
+from otdel.comms.telegram import services
 from otdel.comms.telegram.botapi import BotApiError
 
 logger = logging.getLogger(__name__)
@@ -30,8 +31,6 @@ def _enqueue_later(job: Any, delay: int, *args: Any) -> None:
 
 @task()
 def telegram_file_fetch(interaction_id: int, attempt: int = 1) -> None:
-    from otdel.comms.telegram import services
-
     interaction = Interaction.objects.filter(pk=interaction_id).first()
     if interaction is None:
         return
@@ -52,8 +51,6 @@ def telegram_file_fetch(interaction_id: int, attempt: int = 1) -> None:
 
 @task()
 def telegram_bot_say(interaction_id: int, what: str) -> None:
-    from otdel.comms.telegram import services
-
     interaction = Interaction.objects.filter(pk=interaction_id).first()
     if interaction is None:
         return

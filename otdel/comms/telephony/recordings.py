@@ -29,6 +29,8 @@ from otdel.comms.models import IntakeLog, Interaction, InteractionKind, Telephon
 from otdel.comms.services import ingest_event
 from otdel.comms.telephony.common import TelephonyError
 from otdel.comms.telephony.generic import call_event
+from otdel.comms.telephony.mango import mango_recording_request
+from otdel.comms.telephony.zadarma import zadarma_recording_link
 
 logger = logging.getLogger(__name__)
 
@@ -99,16 +101,12 @@ def _source(interaction: Interaction) -> urllib.request.Request:
     if kind == "zadarma" and provider is not None and provider.api_url:
         rec_id = _payload_value(interaction, "call_id_with_rec")
         if rec_id:
-            from otdel.comms.telephony.zadarma import zadarma_recording_link
-
             link = zadarma_recording_link(provider, call_id_with_rec=rec_id)
             _remember_url(interaction, link)
             return urllib.request.Request(link)
     if kind == "mango" and provider is not None and provider.api_url:
         rec_id = _payload_value(interaction, "recording_id")
         if rec_id:
-            from otdel.comms.telephony.mango import mango_recording_request
-
             return mango_recording_request(provider, rec_id)
     if interaction.recording_url:
         return urllib.request.Request(interaction.recording_url)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from otdel.comms.telephony.views import MangoWebhookView, TelephonyCallView, ZadarmaWebhookView
+from otdel.comms.telephony.api import MangoWebhookView, TelephonyCallView, ZadarmaWebhookView
 
 urlpatterns = [
     path("telephony/call", TelephonyCallView.as_view(), name="api-telephony-call"),

@@ -1,271 +1,183 @@
-"""Provider webhooks (Zadarma, Mango Office) and the click-to-call endpoint."""
+"""Telephony pages: providers and lines in the channel settings, click-to-call from a card."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from django.http import Http404, HttpResponse
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import AllowAny, IsAuthenticated
-from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
+from django.views.decorators.http import require_POST
 
-from otdel.comms.intake import IntakeError, intake_accept, intake_reject, request_meta
-from otdel.comms.models import TelephonyProvider
-from otdel.comms.telephony.click_to_call import call_originate
-from otdel.comms.telephony.common import TelephonyError, active_provider, provider_string
-from otdel.comms.telephony.mango import (
-    EVENT_FIELD,
-    HANDLED_EVENTS,
-    mango_route_plan,
-    mango_route_result,
-    mango_route_send,
-    mango_signature_valid,
+from otdel.accounts.views import admin_required
+from otdel.comms.channels import public_base, settings_form_save, settings_page
+from otdel.comms.forms import (
+    TelephonyLineForm,
+    TelephonyProviderForm,
 )
-from otdel.comms.telephony.recordings import recording_followup_enqueue
-from otdel.comms.telephony.zadarma import EVENTS as ZADARMA_EVENTS
-from otdel.comms.telephony.zadarma import zadarma_signature_valid, zadarma_start_reply
-from otdel.core.scoping import get_scoped_or_404
+from otdel.comms.models import (
+    TelephonyLine,
+    TelephonyProvider,
+)
+from otdel.comms.telephony import services as settings_services
+from otdel.comms.telephony.click_to_call import call_originate
+from otdel.comms.telephony.common import TelephonyError
+from otdel.core.identity import format_phone
+from otdel.core.scoping import get_scoped_or_404, scope
 from otdel.crm.models import Contact
+from otdel.web.http import errors_text, int_or_none, is_htmx
 
 
-def _provider_or_404(kind: str, key: str) -> TelephonyProvider:
-    provider = active_provider(kind, key)
-    if provider is None:
-        raise Http404
-    return provider
-
-
-def _unauthorized(provider: TelephonyProvider, body: str, meta: dict[str, Any], error: str) -> Response:
-    intake_reject(provider=provider_string(provider), body=body, error=error, meta=meta)
-    return Response(
-        {"errors": {"__all__": [_("The signature does not match.")]}, "code": "bad_signature"},
-        status=status.HTTP_401_UNAUTHORIZED,
-    )
-
-
-def _accept(
-    provider: TelephonyProvider, payload: dict[str, Any], body: str, meta: dict[str, Any]
-) -> Response | None:
-    """Store a verified delivery for background processing; a 400 Response when it can't be used."""
-    source = provider_string(provider)
-    stored = json.dumps(payload, ensure_ascii=False)
-    try:
-        log = intake_accept(provider=source, body=stored, payload=payload, meta=meta)
-    except IntakeError as exc:
-        intake_reject(provider=source, body=body, error=json.dumps(exc.errors, ensure_ascii=False), meta=meta)
-        return Response({"errors": exc.errors, "code": exc.code}, status=status.HTTP_400_BAD_REQUEST)
-    recording_followup_enqueue(log)
-    return None
-
-
-def _form(request: Request) -> dict[str, str]:
-    return {key: str(value) for key, value in request.data.items()}
-
-
-def _json_object(text: str) -> dict[str, Any] | None:
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-WEBHOOK_SCHEMA = {
-    200: OpenApiResponse(description="Accepted (empty body)"),
-    400: OpenApiResponse(description="Malformed notification; kept in the intake log"),
-    401: OpenApiResponse(description="Missing or wrong signature; kept in the intake log, nothing stored"),
-    404: OpenApiResponse(description="No active provider with this key"),
-}
-
-
-class ZadarmaWebhookView(APIView):
-    """Zadarma's PBX notifications, signed with the API secret (header ``Signature``)."""
-
-    authentication_classes: list[Any] = []
-    permission_classes = [AllowAny]
-    parser_classes = [FormParser, MultiPartParser]
-
-    @extend_schema(
-        summary="Zadarma URL check (answers zd_echo)",
-        parameters=[OpenApiParameter("zd_echo", OpenApiTypes.STR)],
-        responses={200: OpenApiResponse(description="The zd_echo value as plain text"), 404: None},
-    )
-    def get(self, request: Request, key: str) -> HttpResponse:
-        _provider_or_404("zadarma", key)
-        return HttpResponse(request.query_params.get("zd_echo", ""), content_type="text/plain; charset=utf-8")
-
-    @extend_schema(
-        summary="Zadarma call notification (NOTIFY_START, NOTIFY_ANSWER, NOTIFY_END, NOTIFY_OUT_*, NOTIFY_RECORD)",
-        description=(
-            "The answer to NOTIFY_START may carry live routing for Zadarma: "
-            '`{"redirect": "<extension>", "caller_name": "<contact>"}` (either key may be missing); '
-            "every other answer has an empty body."
-        ),
-        request={"application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
-        responses={
-            **WEBHOOK_SCHEMA,
-            200: OpenApiResponse(
-                description="Accepted: empty, or for NOTIFY_START a JSON routing instruction"
-            ),
-        },
-    )
-    def post(self, request: Request, key: str) -> HttpResponse:
-        provider = _provider_or_404("zadarma", key)
-        body = request.body.decode("utf-8", errors="replace")
-        meta = request_meta(request._request)
-        payload = _form(request)
-        event = payload.get("event", "")
-        if event not in ZADARMA_EVENTS:
-            # NOTIFY_IVR, SMS, speech recognition...: nothing of ours; 200 so Zadarma does not retry.
-            return HttpResponse(status=status.HTTP_200_OK)
-        signature = request.headers.get("Signature", "")
-        if not zadarma_signature_valid(secret=provider.api_secret, payload=payload, signature=signature):
-            return _unauthorized(
-                provider, body, meta, "missing signature" if not signature else "bad signature"
+def telephony_webhooks(request: HttpRequest, provider: TelephonyProvider) -> list[tuple[str, str]]:
+    """The addresses to paste into the PBX or the provider's account for this provider."""
+    base = public_base(request)
+    route = base + reverse("api-telephony-route")
+    urls: list[tuple[str, str]] = []
+    if provider.kind == TelephonyProvider.Kind.ZADARMA:
+        urls.append(
+            (
+                _(
+                    "Notifications URL (NOTIFY_START, NOTIFY_END, NOTIFY_OUT_START, NOTIFY_OUT_END, NOTIFY_RECORD)"
+                ),
+                base + reverse("api-telephony-zadarma", kwargs={"key": provider.key}),
             )
-        # Live routing reads the call as it arrives, before this very event is stored.
-        reply = zadarma_start_reply(provider, payload) if event == "NOTIFY_START" else None
-        failure = _accept(provider, payload, body, meta)
-        if failure is not None:
-            return failure
-        if reply:
-            return HttpResponse(json.dumps(reply), content_type="application/json")
-        return HttpResponse(status=status.HTTP_200_OK)
-
-
-class MangoWebhookView(APIView):
-    """Mango Office realtime events: form fields vpbx_api_key, sign = sha256(key + json + salt), json."""
-
-    authentication_classes: list[Any] = []
-    permission_classes = [AllowAny]
-    parser_classes = [FormParser, MultiPartParser]
-
-    @extend_schema(
-        summary="Mango Office event (events/call, events/summary, events/recording, events/record/added)",
-        request={"application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
-        responses=WEBHOOK_SCHEMA,
-    )
-    def post(self, request: Request, key: str, event: str) -> HttpResponse:
-        provider = _provider_or_404("mango", key)
-        body = request.body.decode("utf-8", errors="replace")
-        meta = request_meta(request._request)
-        form = _form(request)
-        json_text = form.get("json", "")
-        if not mango_signature_valid(
-            provider=provider,
-            api_key=form.get("vpbx_api_key", ""),
-            json_text=json_text,
-            sign=form.get("sign", ""),
-        ):
-            return _unauthorized(
-                provider, body, meta, "missing signature" if not form.get("sign") else "bad signature"
-            )
-        path = event.strip("/")
-        name = path.removeprefix("events/")
-        if path == "result/route":
-            result = _json_object(json_text)
-            if result is not None:
-                mango_route_result(provider, result)
-            return HttpResponse(status=status.HTTP_200_OK)
-        if not path.startswith("events/") or name not in HANDLED_EVENTS:
-            return HttpResponse(status=status.HTTP_200_OK)  # dtmf, sms, other results: not ours to keep
-        payload = _json_object(json_text)
-        if payload is None:
-            intake_reject(
-                provider=provider_string(provider), body=body, error="json is not a JSON object", meta=meta
-            )
-            return Response(
-                {"errors": {"json": [_("Send a JSON object.")]}, "code": "invalid_json"},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        # Live routing reads the call as it arrives, before this very event is stored.
-        plan = mango_route_plan(provider, payload) if name == "call" else None
-        failure = _accept(provider, {**payload, EVENT_FIELD: name}, body, meta)
-        if failure is not None:
-            return failure
-        if plan is not None:
-            # The call rings now: the command goes out in this request, with a short timeout.
-            mango_route_send(provider, plan)
-        return HttpResponse(status=status.HTTP_200_OK)
-
-
-class CallInputSerializer(serializers.Serializer):
-    contact = serializers.IntegerField(required=False)
-    number = serializers.CharField(required=False, max_length=64)
-    provider = serializers.CharField(
-        required=False, max_length=64, help_text="Provider key; default: the first active"
-    )
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if not attrs.get("contact") and not attrs.get("number"):
-            raise serializers.ValidationError({"contact": [_("Give a contact id or a number.")]})
-        return attrs
-
-
-class TelephonyCallView(APIView):
-    """Click-to-call: the employee's phone rings, then the client's."""
-
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(
-        summary="Call a contact or a number from my extension (click-to-call)",
-        request=CallInputSerializer,
-        responses={
-            202: inline_serializer(
-                "CallPlaced",
-                {
-                    "status": serializers.CharField(),
-                    "provider": serializers.CharField(),
-                    "number": serializers.CharField(),
-                    "extension": serializers.CharField(),
-                },
-            ),
-            400: OpenApiResponse(description="No extension, no phone number or no provider that can call"),
-            404: OpenApiResponse(description="Contact not found (or not yours to see)"),
-            502: OpenApiResponse(description="The PBX or the provider did not take the call"),
-        },
-    )
-    def post(self, request: Request) -> Response:
-        data = CallInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        contact = None
-        if data.validated_data.get("contact"):
-            contact = get_scoped_or_404(
-                Contact.objects.all(), request.user, pk=data.validated_data["contact"]
-            )
-        provider = None
-        if data.validated_data.get("provider"):
-            provider = TelephonyProvider.objects.filter(key=data.validated_data["provider"]).first()
-            if provider is None:
-                return Response(
-                    {"errors": {"provider": [_("Unknown telephony provider.")]}, "code": "invalid"},
-                    status=status.HTTP_400_BAD_REQUEST,
-                )
-        try:
-            placed = call_originate(
-                actor=request.user,  # type: ignore[arg-type]  # IsAuthenticated: a real user
-                contact=contact,
-                number=data.validated_data.get("number"),
-                provider=provider,
-            )
-        except TelephonyError as exc:
-            return Response(
-                {"errors": {"__all__": [str(exc)]}, "code": "telephony_unavailable"},
-                status=status.HTTP_502_BAD_GATEWAY,
-            )
-        return Response(
-            {
-                "status": "calling",
-                "provider": placed.provider.key,
-                "number": placed.number,
-                "extension": placed.extension,
-            },
-            status=status.HTTP_202_ACCEPTED,
         )
+    elif provider.kind == TelephonyProvider.Kind.MANGO:
+        call = base + reverse("api-telephony-mango", kwargs={"key": provider.key, "event": "events/call"})
+        urls += [
+            (
+                _("External system address (Mango appends events/call, events/summary…)"),
+                call.removesuffix("events/call"),
+            ),
+            (_("Call events"), call),
+            (_("Call summary"), call.removesuffix("call") + "summary"),
+        ]
+    elif provider.kind == TelephonyProvider.Kind.ASTERISK:
+        urls.append(
+            (
+                _("Live routing for the dialplan (CURL)"),
+                route + "?caller=${CALLERID(num)}&called=${EXTEN}&format=text",
+            )
+        )
+    if provider.kind != TelephonyProvider.Kind.ASTERISK:
+        urls += [
+            (_("Call events (generic webhook, POST)"), base + reverse("api-telephony-events")),
+            (_("Live routing (GET ?caller=&called=)"), route),
+        ]
+    return urls
+
+
+def _providers(request: HttpRequest) -> QuerySet[TelephonyProvider]:
+    # No scope rule for channel settings: only administrators see them (scope's safe default).
+    return scope(TelephonyProvider.objects.select_related("queue"), request.user)
+
+
+@admin_required
+def telephony_list(request: HttpRequest) -> HttpResponse:
+    providers = _providers(request).prefetch_related("lines")
+    return settings_page(request, "comms/settings/telephony_list.html", "telephony", providers=providers)
+
+
+@admin_required
+def telephony_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    provider = get_object_or_404(_providers(request), pk=pk) if pk is not None else None
+    form = TelephonyProviderForm(request.POST or None, instance=provider)
+    if request.method == "POST":
+
+        def save() -> TelephonyProvider:
+            if provider is None:
+                return settings_services.telephony_provider_create(
+                    actor=request.user, **form.service_fields()
+                )
+            return settings_services.telephony_provider_update(
+                actor=request.user, provider=provider, version=form.read_version(), **form.service_fields()
+            )
+
+        done = settings_form_save(
+            request,
+            form,
+            save,
+            _("Telephony provider saved."),
+            lambda p: redirect("comms_telephony_edit", pk=p.pk),
+        )
+        if done is not None:
+            return done
+    return settings_page(
+        request,
+        "comms/settings/telephony_form.html",
+        "telephony",
+        form=form,
+        provider=provider,
+        webhooks=telephony_webhooks(request, provider) if provider is not None else [],
+        lines=provider.lines.select_related("queue") if provider is not None else [],
+        line_form=TelephonyLineForm(prefix="line") if provider is not None else None,
+    )
+
+
+@admin_required
+def telephony_line_edit(request: HttpRequest, provider_pk: int, pk: int | None = None) -> HttpResponse:
+    provider = get_object_or_404(_providers(request), pk=provider_pk)
+    line = (
+        get_object_or_404(TelephonyLine.objects.filter(provider=provider), pk=pk) if pk is not None else None
+    )
+    form = TelephonyLineForm(request.POST or None, instance=line, prefix="line")
+    if request.method == "POST":
+        if request.POST.get("delete") and line is not None:
+            settings_services.telephony_line_delete(actor=request.user, line=line)
+            messages.success(request, _("Line %(number)s removed.") % {"number": format_phone(line.number)})
+            return redirect("comms_telephony_edit", pk=provider.pk)
+
+        def save() -> TelephonyLine:
+            if line is None:
+                return settings_services.telephony_line_create(
+                    actor=request.user, provider=provider, **form.service_fields()
+                )
+            return settings_services.telephony_line_update(
+                actor=request.user, line=line, **form.service_fields()
+            )
+
+        done = settings_form_save(
+            request,
+            form,
+            save,
+            _("Line saved."),
+            lambda _line: redirect("comms_telephony_edit", pk=provider.pk),
+        )
+        if done is not None:
+            return done
+    return settings_page(
+        request, "comms/settings/line_form.html", "telephony", form=form, provider=provider, line=line
+    )
+
+
+@login_required
+@require_POST
+def contact_call(request: HttpRequest, pk: int) -> HttpResponse:
+    """Click-to-call: ring the user's extension, then the client's number (through the PBX/provider)."""
+    contact = get_scoped_or_404(Contact.objects.all(), request.user, pk=pk)
+    identity = contact.identities.filter(
+        kind="phone", pk=int_or_none(request.POST.get("identity")) or 0
+    ).first()
+    if identity is None:
+        identity = contact.identities.filter(kind="phone").order_by("-is_primary", "id").first()
+    error = ""
+    call = None
+    if identity is None:
+        error = _("This contact has no phone number.")
+    else:
+        try:
+            call = call_originate(actor=request.user, contact=contact, number=identity.value)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            error = errors_text(exc)
+        except TelephonyError as exc:
+            error = _("The call could not be placed: %(reason)s") % {"reason": exc}
+    if not is_htmx(request):
+        if error:
+            messages.error(request, error)
+        else:
+            messages.info(request, _("Calling… pick up your phone."))
+        return redirect("contact_detail", pk=pk)
+    return render(request, "comms/_call_status.html", {"error": error, "call": call})

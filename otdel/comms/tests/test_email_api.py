@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from otdel.comms.email_tasks import mail_sync_all, mail_sync_schedule
+from otdel.comms.email.tasks import mail_sync_all, mail_sync_schedule
 from otdel.comms.models import Interaction, Mailbox
 from otdel.comms.tests.email_support.fixtures import (  # noqa: F401  (fixtures)
     ADDRESS,

@@ -45,7 +45,7 @@ def test_completing_the_call_back_task_marks_the_missed_call_handled(client, off
     assert _inbox_ids(client, "inbox-item") == [str(call.pk)]
     assert _inbox_ids(client, "inbox-task") == [str(task.pk)]
 
-    response = client.post(reverse("comms_task_done", args=[task.pk]))
+    response = client.post(reverse("task_done", args=[task.pk]))
 
     assert response.status_code == 302
     call.refresh_from_db()
@@ -58,8 +58,8 @@ def test_completing_the_call_back_task_marks_the_missed_call_handled(client, off
 def test_a_plain_task_touches_no_interaction(client, office_manager):
     _missed_call("m2")
     call = Interaction.objects.get()
-    other = Task.objects.create(title="Отправить КП", assignee=office_manager, origin="")
+    other = Task.objects.create(title="Отправить КП", assignee=office_manager)
     client.force_login(office_manager)
-    client.post(reverse("comms_task_done", args=[other.pk]))
+    client.post(reverse("task_done", args=[other.pk]))
     call.refresh_from_db()
     assert call.handled_at is None

@@ -15,8 +15,8 @@ from django.db import OperationalError, connection
 from django.urls import reverse
 
 from otdel.accounts.tests.factories import always_at_work
-from otdel.comms import settings_services
 from otdel.comms.models import IntakeLog, Interaction, TelephonyProvider
+from otdel.comms.telephony import services as settings_services
 from otdel.comms.tests.telephony_support.fixtures import (  # noqa: F401  (fixtures)
     fake_http,
     mango_provider,

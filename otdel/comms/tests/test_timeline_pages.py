@@ -121,10 +121,9 @@ def test_the_api_timeline_pages_with_next_links(api_for, manager, contact, long_
 
 
 def test_the_api_follows_next_across_pages(api_for, manager, contact, long_history, monkeypatch):
-    from otdel.crm import selectors as crm_selectors
+    from otdel.crm.api import views as crm_api_views
 
-    original = crm_selectors.contact_timeline
-    monkeypatch.setattr(crm_selectors, "contact_timeline", lambda **kw: original(**{**kw, "limit": 40}))
+    monkeypatch.setattr(crm_api_views, "TIMELINE_API_PAGE", 40)
     api = api_for(manager)
     url, rows, pages = f"/api/v1/contacts/{contact.pk}/timeline", [], 0
     while url:

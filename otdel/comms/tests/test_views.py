@@ -455,16 +455,16 @@ def test_task_from_the_card_and_done_button(client, manager, other_manager, cont
     assert (task.assignee, task.contact, task.title) == (manager, contact, "Выслать КП")
     assert timezone.localtime(task.due_at).hour == 12
     html = _timeline(client, contact, "task").content.decode()
-    assert "Выслать КП" in html and reverse("comms_task_done", args=[task.pk]) in html
+    assert "Выслать КП" in html and reverse("task_done", args=[task.pk]) in html
 
     assert (
         'data-field-error="title"' in _reply(client, contact, "task", title="", kind="todo").content.decode()
     )
 
     client.force_login(other_manager)
-    assert client.post(reverse("comms_task_done", args=[task.pk]), **HTMX).status_code == 404
+    assert client.post(reverse("task_done", args=[task.pk]), **HTMX).status_code == 404
     client.force_login(manager)
-    response = client.post(reverse("comms_task_done", args=[task.pk]), **HTMX)
+    response = client.post(reverse("task_done", args=[task.pk]), **HTMX)
     assert response.status_code == 200 and response["HX-Trigger"] == "comms-timeline-refresh"
     task.refresh_from_db()
     assert task.done_at is not None

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from otdel.comms.errors import CommsErrorCode
 from otdel.comms.models import WebForm
 from otdel.comms.webforms.http import submission_meta
 from otdel.comms.webforms.selectors import (
@@ -38,6 +39,7 @@ from otdel.comms.webforms.services import (
     webform_submit,
     webform_update,
 )
+from otdel.core.exceptions import ApiError
 from otdel.privacy.api import IsAdministrator
 
 
@@ -291,11 +293,9 @@ class WebFormSubmissionView(PublicFormView):
     def post(self, request: Request, slug: str) -> Response:
         form = webform_public(slug=slug)
         if self._cross_origin_refused(request):
-            return Response(
-                {
-                    "errors": {"__all__": [_("This site may not send this form.")]},
-                    "code": "origin_not_allowed",
-                },
+            raise ApiError(
+                _("This site may not send this form."),
+                CommsErrorCode.ORIGIN_NOT_ALLOWED,
                 status=status.HTTP_403_FORBIDDEN,
             )
         try:
@@ -307,11 +307,12 @@ class WebFormSubmissionView(PublicFormView):
                 ),
             )
         except SubmissionRateLimited as exc:
-            return Response(
-                {"errors": {"__all__": [exc.message]}, "code": "rate_limited"},
+            raise ApiError(
+                exc.message,
+                CommsErrorCode.RATE_LIMITED,
                 status=status.HTTP_429_TOO_MANY_REQUESTS,
                 headers={"Retry-After": str(exc.retry_after)},
-            )
+            ) from exc
         return Response(
             {"status": "accepted", "message": webform_success_message(form)},
             status=status.HTTP_201_CREATED,

@@ -31,7 +31,7 @@ from otdel.core.exceptions import ConflictError
 from otdel.core.identity import normalize_email, normalize_phone
 from otdel.privacy.models import ConsentPurpose, ConsentText
 from otdel.privacy.services import consent_record
-from otdel.routing.models import Queue
+from otdel.routing.selectors import queue_by_code
 
 logger = logging.getLogger(__name__)
 
@@ -162,19 +162,6 @@ def clean_origins(raw: Any) -> str:
     return "\n".join(origins)
 
 
-def _resolve_queue(value: Any) -> Queue | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, Queue):
-        return value
-    queue = Queue.objects.filter(code=str(value)).first()
-    if queue is None:
-        raise ValidationError(
-            _("No queue with the code “%(code)s”."), code="unknown_queue", params={"code": value}
-        )
-    return queue
-
-
 def _resolve_purposes(values: Any) -> list[ConsentPurpose]:
     if values in (None, ""):
         return []
@@ -215,7 +202,7 @@ def _apply(form: WebForm, changes: Mapping[str, Any]) -> list[ConsentPurpose] | 
             continue
         try:
             if name == "queue":
-                form.queue = _resolve_queue(value)
+                form.queue = queue_by_code(value)
             elif name == "consent_purposes":
                 purposes = _resolve_purposes(value)
             elif name == "fields":

@@ -14,9 +14,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from otdel.accounts.permissions import signed_in
 from otdel.api.base import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND, ScopedViewSet, errors_renamed
 from otdel.api.permissions import IsAdminOrReadOnly
-from otdel.comms.selectors import TimelineCursor
+from otdel.comms.selectors import TimelineCursor, timeline_page
 from otdel.core.scoping import scope
 from otdel.crm import selectors, services
 from otdel.crm.api.serializers import (
@@ -42,8 +43,11 @@ from otdel.crm.api.serializers import (
 )
 from otdel.crm.filtersets import CompanyFilterSet, ContactFilterSet, DealFilterSet, LeadFilterSet
 from otdel.crm.models import Company, Contact, Deal, Lead, LostReason, Pipeline
+from otdel.routing.nontarget import contact_restore_target
+from otdel.routing.triage import lead_triage
 
 WRITE_ERRORS = {400: BAD_REQUEST, 404: NOT_FOUND, 409: CONFLICT}
+TIMELINE_API_PAGE = 200
 
 
 def _valid(serializer_class: type, request: Request, *, partial: bool = False) -> dict[str, Any]:
@@ -73,7 +77,9 @@ class NotesMixin:
         subject = self.get_object()  # type: ignore[attr-defined]
         if request.method == "POST":
             data = _valid(NoteInputSerializer, request)
-            note = services.note_create(actor=request.user, body=data["body"], **{self.note_subject: subject})
+            note = services.note_create(
+                actor=signed_in(request), body=data["body"], **{self.note_subject: subject}
+            )
             return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
         notes = selectors.note_list(user=request.user, **{self.note_subject: subject})
         page = self.paginate_queryset(notes)  # type: ignore[attr-defined]
@@ -104,7 +110,7 @@ class CompanyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixi
     def create(self, request: Request) -> Response:
         fields = _valid(CompanyInputSerializer, request)
         fields.pop("version", None)
-        company = services.company_create(actor=request.user, **fields)
+        company = services.company_create(actor=signed_in(request), **fields)
         return Response(CompanySerializer(company).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -117,7 +123,7 @@ class CompanyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixi
         fields = _valid(CompanyInputSerializer, request, partial=True)
         version = fields.pop("version", None)
         company = services.company_update(
-            actor=request.user, company=company, expected_version=version, **fields
+            actor=signed_in(request), company=company, expected_version=version, **fields
         )
         return Response(CompanySerializer(company).data)
 
@@ -163,7 +169,7 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixi
         fields = _valid(ContactInputSerializer, request)
         fields.pop("version", None)
         contact = services.contact_create(
-            actor=request.user,
+            actor=signed_in(request),
             full_name=fields.pop("full_name"),
             identities=fields.pop("identities", []),
             **fields,
@@ -180,7 +186,7 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixi
         fields = _valid(ContactInputSerializer, request, partial=True)
         version = fields.pop("version", None)
         contact = services.contact_update(
-            actor=request.user, contact=contact, expected_version=version, **fields
+            actor=signed_in(request), contact=contact, expected_version=version, **fields
         )
         return Response(_contact_out(contact))
 
@@ -194,7 +200,7 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixi
         source = self.get_object()
         data = _valid(ContactMergeInputSerializer, request)
         with errors_renamed({"target": "into"}):
-            target = services.contact_merge(actor=request.user, source=source, target=data["into"])
+            target = services.contact_merge(actor=signed_in(request), source=source, target=data["into"])
         return Response(_contact_out(target))
 
     @extend_schema(
@@ -219,7 +225,10 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixi
                 raise ValidationError(
                     {"before": [_("Not a timeline position; use the `next` link.")]}
                 ) from None
-        rows, after = selectors.contact_timeline(user=request.user, contact=contact, before=before)
+        items, after = timeline_page(
+            user=request.user, contact=contact, before=before, limit=TIMELINE_API_PAGE, with_leads=True
+        )
+        rows = [item.as_dict() for item in items]
         next_url = None
         if after is not None:
             next_url = request.build_absolute_uri(f"{request.path}?{urlencode({'before': after.encode()})}")
@@ -232,7 +241,7 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixi
     )
     @action(detail=True, methods=["post"], url_path="restore-target", filter_backends=[])
     def restore_target(self, request: Request, pk: str) -> Response:
-        contact = services.contact_restore_target(actor=request.user, contact=self.get_object())
+        contact = contact_restore_target(actor=signed_in(request), contact=self.get_object())
         return Response(_contact_out(contact))
 
 
@@ -259,7 +268,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
     def create(self, request: Request) -> Response:
         fields = _valid(LeadInputSerializer, request)
         lead = services.lead_create(
-            actor=request.user,
+            actor=signed_in(request),
             contact=fields.pop("contact"),
             source=fields.pop("source"),
             channel=fields.pop("channel"),
@@ -276,8 +285,8 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
     def triage(self, request: Request, pk: str) -> Response:
         lead = self.get_object()
         fields = _valid(LeadTriageInputSerializer, request)
-        lead = services.lead_triage(
-            actor=request.user,
+        lead = lead_triage(
+            actor=signed_in(request),
             lead=lead,
             verdict=fields.pop("verdict"),
             reason=fields.pop("reason", ""),
@@ -309,7 +318,7 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixin, 
     )
     def create(self, request: Request) -> Response:
         fields = _valid(DealCreateInputSerializer, request)
-        deal = services.deal_create(actor=request.user, title=fields.pop("title"), **fields)
+        deal = services.deal_create(actor=signed_in(request), title=fields.pop("title"), **fields)
         return Response(DealSerializer(deal).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -321,7 +330,7 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixin, 
         deal = self.get_object()
         fields = _valid(DealUpdateInputSerializer, request, partial=True)
         version = fields.pop("version", None)
-        deal = services.deal_update(actor=request.user, deal=deal, expected_version=version, **fields)
+        deal = services.deal_update(actor=signed_in(request), deal=deal, expected_version=version, **fields)
         return Response(DealSerializer(deal).data)
 
     @extend_schema(
@@ -334,7 +343,7 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixin, 
         deal = self.get_object()
         fields = _valid(DealMoveInputSerializer, request)
         deal = services.deal_move(
-            actor=request.user,
+            actor=signed_in(request),
             deal=deal,
             stage=fields["stage"],
             lost_reason=fields.get("lost_reason"),
@@ -368,7 +377,7 @@ class PipelineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
     )
     def create(self, request: Request) -> Response:
         fields = _valid(PipelineInputSerializer, request)
-        pipeline = services.pipeline_create(actor=request.user, **fields)
+        pipeline = services.pipeline_create(actor=signed_in(request), **fields)
         pipeline = Pipeline.objects.prefetch_related("stages").get(pk=pipeline.pk)
         return Response(PipelineSerializer(pipeline).data, status=status.HTTP_201_CREATED)
 
@@ -390,5 +399,5 @@ class LostReasonViewSet(mixins.ListModelMixin, ScopedViewSet):
     )
     def create(self, request: Request) -> Response:
         fields = _valid(LostReasonInputSerializer, request)
-        reason = services.lost_reason_create(actor=request.user, **fields)
+        reason = services.lost_reason_create(actor=signed_in(request), **fields)
         return Response(LostReasonSerializer(reason).data, status=status.HTTP_201_CREATED)

@@ -14,6 +14,7 @@ from otdel.core.models import ObjectChange
 from otdel.crm import services
 from otdel.crm.models import Company, Contact, Deal, Identity, Lead, LostReason, Note, Pipeline, Stage
 from otdel.crm.tests.factories import ContactFactory, LostReasonFactory, PipelineFactory
+from otdel.routing.triage import lead_triage
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +78,7 @@ def new_lead(office_manager):
 
 @pytest.fixture
 def non_target_contact(office_manager, new_lead):
-    services.lead_triage(actor=office_manager, lead=new_lead, verdict="non_target", reason="spam")
+    lead_triage(actor=office_manager, lead=new_lead, verdict="non_target", reason="spam")
     return Contact.objects.get(pk=new_lead.contact_id)
 
 

@@ -17,6 +17,7 @@ from otdel.crm.tests.factories import (
     IdentityFactory,
     LeadFactory,
 )
+from otdel.routing.triage import lead_triage
 
 
 @pytest.fixture(autouse=True)
@@ -186,7 +187,7 @@ def test_manager_sees_a_contact_through_own_deal_or_lead(world, manager):
 
 def test_marking_non_target_hides_the_contact_from_sales(world, manager, office_manager):
     lead = LeadFactory(contact=world.contacts.own, responsible=manager)
-    services.lead_triage(actor=office_manager, lead=lead, verdict=Verdict.NON_TARGET, reason="spam")
+    lead_triage(actor=office_manager, lead=lead, verdict=Verdict.NON_TARGET, reason="spam")
     assert world.contacts.own.pk not in scope(Contact.objects.all(), manager).values_list("pk", flat=True)
     assert world.contacts.own.pk in scope(Contact.objects.all(), office_manager).values_list("pk", flat=True)
 

@@ -10,6 +10,7 @@ from otdel.core.models import ObjectChange
 from otdel.crm import services
 from otdel.crm.models import Contact, Deal, Identity, Lead, Note, Stage
 from otdel.crm.tests.factories import ContactFactory, DealFactory, LeadFactory, LostReasonFactory
+from otdel.routing.triage import lead_triage
 
 
 def test_contact_create_normalizes_identities(manager):
@@ -118,7 +119,7 @@ def test_change_log_records_old_and_new_values(manager, pipeline):
 
 def test_qualified_lead_opens_a_deal(manager, pipeline):
     lead = LeadFactory(responsible=manager)
-    services.lead_triage(actor=manager, lead=lead, verdict="qualified")
+    lead_triage(actor=manager, lead=lead, verdict="qualified")
     lead.refresh_from_db()
     assert lead.deal is not None and lead.deal.responsible == manager
     assert lead.deal.pipeline == pipeline
@@ -126,18 +127,18 @@ def test_qualified_lead_opens_a_deal(manager, pipeline):
 
 def test_non_target_lead_marks_contact(office_manager):
     lead = LeadFactory()
-    services.lead_triage(actor=office_manager, lead=lead, verdict="non_target", reason="supplier")
+    lead_triage(actor=office_manager, lead=lead, verdict="non_target", reason="supplier")
     lead.contact.refresh_from_db()
     assert lead.contact.non_target and lead.contact.non_target_reason == "supplier"
     with pytest.raises(ConflictError):
-        services.lead_triage(actor=office_manager, lead=lead, verdict="qualified")
+        lead_triage(actor=office_manager, lead=lead, verdict="qualified")
 
 
 def test_duplicate_lead_merges_contact(office_manager):
     original = ContactFactory()
     lead = LeadFactory()
     Identity.objects.create(contact=lead.contact, kind="email", value="dup@x.ru")
-    services.lead_triage(actor=office_manager, lead=lead, verdict="duplicate", duplicate_of=original)
+    lead_triage(actor=office_manager, lead=lead, verdict="duplicate", duplicate_of=original)
     lead.refresh_from_db()
     assert lead.contact_id == original.pk
     assert original.identities.filter(value="dup@x.ru").exists()

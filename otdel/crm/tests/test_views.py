@@ -11,6 +11,7 @@ from otdel.core.models import ObjectChange
 from otdel.crm import services
 from otdel.crm.models import Company, Contact, Deal, Identity, Lead, Note, Stage
 from otdel.crm.tests.factories import ContactFactory, LeadFactory, LostReasonFactory, PipelineFactory
+from otdel.routing.triage import lead_triage
 
 pytestmark = pytest.mark.django_db
 
@@ -637,7 +638,7 @@ def test_office_manager_marks_a_duplicate(client, office_manager):
 
 
 def test_triage_of_an_already_triaged_lead_shows_the_error(client, manager, pipeline, lead):
-    services.lead_triage(actor=manager, lead=Lead.objects.get(pk=lead.pk), verdict="qualified")
+    lead_triage(actor=manager, lead=Lead.objects.get(pk=lead.pk), verdict="qualified")
     client.force_login(manager)
     response = client.post(
         reverse("lead_triage", args=[lead.pk]),

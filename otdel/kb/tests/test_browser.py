@@ -83,3 +83,38 @@ def test_editor_preview_renders_markdown_and_keeps_scripts_inert(live_server, lo
     expect(preview).to_contain_text("<script>alert('x')</script>")
     assert preview.locator("script, img").count() == 0
     assert dialogs == []
+
+
+def test_reply_box_inserts_an_faq_answer(live_server, login_page, manager, head):
+    from django.utils import timezone
+
+    from otdel.comms.models import Interaction
+
+    services.article_create(
+        actor=head,
+        kind="faq",
+        title="Сколько стоит доставка по Москве?",
+        body="Доставка по Москве бесплатна от 100 000 ₽.",
+        status="published",
+    )
+    contact = crm_services.contact_create(
+        actor=manager,
+        full_name="Петров Пётр",
+        identities=[("email", "petrov@client.ru")],
+        responsible=manager,
+    )
+    Interaction.objects.create(
+        kind="email",
+        channel="email",
+        direction="in",
+        contact=contact,
+        occurred_at=timezone.now(),
+        subject="Доставка",
+        body="Сколько будет стоить доставка до Москвы?",
+    )
+    page = login_page(manager)
+    page.goto(f"{live_server.url}/contacts/{contact.pk}/")
+    suggestion = page.get_by_test_id("kb-faq-item").first
+    expect(suggestion).to_contain_text("Сколько стоит доставка по Москве?", timeout=SLOW)
+    suggestion.get_by_test_id("kb-faq-insert").click()
+    expect(page.locator("#id_email-body")).to_have_value("Доставка по Москве бесплатна от 100 000 ₽.")

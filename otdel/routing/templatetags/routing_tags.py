@@ -6,6 +6,7 @@ from typing import Any
 
 from django import template
 
+from otdel.accounts.permissions import may_handle_non_target, may_overrule_triage
 from otdel.crm.models import NonTargetReason
 
 register = template.Library()
@@ -14,12 +15,10 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def non_target_actions(context: Any) -> dict[str, Any]:
     """What the non-target buttons on a contact card may offer the signed-in user."""
-    from otdel.routing.views import may_handle_non_target, may_restore_target
-
     user = context.get("user")
     allowed = user is not None and may_handle_non_target(user)
     return {
         "show": allowed,
-        "may_restore": allowed and may_restore_target(user),
+        "may_restore": allowed and may_overrule_triage(user),
         "reasons": NonTargetReason.choices,
     }

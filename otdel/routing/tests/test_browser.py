@@ -7,6 +7,8 @@ from playwright.sync_api import expect
 
 from otdel.crm import services as crm_services
 from otdel.crm.models import Contact, Lead
+from otdel.routing.nontarget import contact_restore_target
+from otdel.routing.triage import lead_triage
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,8 +21,8 @@ def test_office_manager_marks_a_supplier_non_target_and_restores_it(live_server,
         actor=office_manager, full_name="Снабженец Сидор", identities=[("phone", "+79123456789")]
     )
     lead = crm_services.lead_create(actor=office_manager, contact=contact, source="call", channel="call")
-    crm_services.lead_triage(actor=office_manager, lead=lead, verdict="non_target", reason="supplier")
-    crm_services.contact_restore_target(actor=office_manager, contact=Contact.objects.get(pk=contact.pk))
+    lead_triage(actor=office_manager, lead=lead, verdict="non_target", reason="supplier")
+    contact_restore_target(actor=office_manager, contact=Contact.objects.get(pk=contact.pk))
 
     page = login_page(office_manager)
     page.goto(f"{live_server.url}/contacts/{contact.pk}/")

@@ -273,7 +273,7 @@ def test_non_target_supplier_reaches_only_the_office_manager_on_every_channel_un
         "missed",
         "non_target",
     )
-    assert Task.objects.get(origin=f"interaction:{missed.pk}").assignee == office_manager
+    assert Task.objects.get(interaction=missed).assignee == office_manager
 
     # 6. New e-mail, new Telegram message, the form again: all to the office manager, no new lead.
     leads_before = set(Lead.objects.values_list("pk", "status", "verdict"))

@@ -17,6 +17,8 @@ from otdel.crm import services as crm_services
 from otdel.crm.models import Contact, Lead
 from otdel.routing import services
 from otdel.routing.models import BlockedIdentity, Queue, QueueMember, RoutingDecision, RoutingSettings
+from otdel.routing.nontarget import contact_mark_non_target, contact_restore_target
+from otdel.routing.triage import lead_triage
 
 pytestmark = pytest.mark.django_db
 
@@ -430,7 +432,7 @@ def test_what_if_shows_non_target_for_a_number_in_another_format_and_records_not
     services.routing_settings_update(
         actor=admin_user, non_target_destination={"user": office_manager.pk}, default_queue="sales"
     )
-    services.contact_mark_non_target(actor=office_manager, contact=supplier, reason="supplier")
+    contact_mark_non_target(actor=office_manager, contact=supplier, reason="supplier")
     decisions = RoutingDecision.objects.count()
     turns = list(QueueMember.objects.values_list("assigned_count", flat=True))
     response = client_for(admin_user).get(
@@ -479,8 +481,8 @@ def test_contact_card_offers_the_buttons_to_triage_not_to_sales(office_manager, 
 
 def test_mark_non_target_then_restore_returns_the_leads_to_triage(office_manager, supplier):
     lead = Lead.objects.get(contact=supplier)
-    crm_services.lead_triage(actor=office_manager, lead=lead, verdict="non_target", reason="supplier")
-    crm_services.contact_restore_target(actor=office_manager, contact=Contact.objects.get(pk=supplier.pk))
+    lead_triage(actor=office_manager, lead=lead, verdict="non_target", reason="supplier")
+    contact_restore_target(actor=office_manager, contact=Contact.objects.get(pk=supplier.pk))
     client = client_for(office_manager)
 
     response = client.post(reverse("contact_mark_non_target", args=[supplier.pk]), {"reason": "supplier"})
@@ -519,7 +521,7 @@ def test_call_center_marks_but_cannot_overrule(call_center, supplier):
 
 
 def test_head_of_sales_restores_from_the_non_target_inbox(head, office_manager, supplier):
-    services.contact_mark_non_target(actor=office_manager, contact=supplier, reason="job_seeker")
+    contact_mark_non_target(actor=office_manager, contact=supplier, reason="job_seeker")
     client = client_for(head)
     inbox = client.get(reverse("non_target_inbox")).content.decode()
     assert f'data-contact-id="{supplier.pk}"' in inbox and "Job seeker" in inbox
@@ -562,7 +564,7 @@ def test_block_and_unblock_a_number(office_manager):
 def test_non_target_inbox_lists_traffic_routed_to_the_user(office_manager, call_center, supplier):
     from otdel.comms.models import Interaction
 
-    services.contact_mark_non_target(actor=office_manager, contact=supplier, reason="supplier")
+    contact_mark_non_target(actor=office_manager, contact=supplier, reason="supplier")
     Interaction.objects.create(
         kind="email",
         channel="email",

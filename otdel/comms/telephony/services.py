@@ -13,7 +13,7 @@ from otdel.core.changelog import check_version
 from otdel.core.context import acting_as
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import normalize_phone
-from otdel.routing.models import Queue
+from otdel.routing.selectors import queue_by_code
 
 PROVIDER_FIELDS = frozenset(
     {
@@ -33,7 +33,7 @@ PROVIDER_FIELDS = frozenset(
         "queue",
     }
 )
-SECRET_FIELDS = frozenset({"api_secret", "ami_password"})
+PROVIDER_SECRETS = frozenset({"api_secret", "ami_password"})
 # What each kind cannot work without: the signature check of Zadarma and Mango needs the key and
 # its secret (salt); Otdel logs in to Asterisk's AMI with a user and password.
 REQUIRED_BY_KIND: dict[str, tuple[str, ...]] = {
@@ -42,17 +42,6 @@ REQUIRED_BY_KIND: dict[str, tuple[str, ...]] = {
     TelephonyProvider.Kind.ASTERISK: ("ami_host", "ami_username", "ami_password"),
 }
 LINE_FIELDS = frozenset({"number", "name", "queue"})
-
-
-def _queue(value: Any) -> Queue | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, Queue):
-        return value
-    queue = Queue.objects.filter(code=str(value)).first()
-    if queue is None:
-        raise ValidationError({"queue": _("There is no queue with code “%(code)s”.") % {"code": value}})
-    return queue
 
 
 def _unknown(changes: dict[str, Any], allowed: frozenset[str]) -> None:
@@ -64,11 +53,11 @@ def _unknown(changes: dict[str, Any], allowed: frozenset[str]) -> None:
 def _apply_provider(provider: TelephonyProvider, changes: dict[str, Any]) -> None:
     _unknown(changes, PROVIDER_FIELDS)
     changes = dict(changes)
-    for name in SECRET_FIELDS:
+    for name in PROVIDER_SECRETS:
         if changes.get(name) in (None, ""):
             changes.pop(name, None)  # write-only: blank keeps the stored secret
     if "queue" in changes:
-        changes["queue"] = _queue(changes["queue"])
+        changes["queue"] = queue_by_code(changes["queue"])
     for name, value in changes.items():
         setattr(provider, name, value.strip() if isinstance(value, str) else value)
     errors: dict[str, list[str]] = {}
@@ -126,7 +115,7 @@ def _apply_line(line: TelephonyLine, changes: dict[str, Any]) -> None:
     if "name" in changes:
         line.name = (changes["name"] or "").strip()
     if "queue" in changes:
-        line.queue = _queue(changes["queue"])
+        line.queue = queue_by_code(changes["queue"])
     line.full_clean(exclude=["provider"], validate_unique=False)
     other = (
         TelephonyLine.objects.filter(number=line.number)
