@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/", include("otdel.reports.api.urls")),
     path("api/v1/", include("otdel.transfer.api.urls")),
     path("api/v1/", include("otdel.documents.api.urls")),
+    path("api/v1/", include("otdel.kb.api.urls")),
     path("api/", include("otdel.api.urls")),
     path("", include("otdel.accounts.urls")),
     path("", include("otdel.crm.urls")),
@@ -22,5 +23,6 @@ urlpatterns = [
     path("", include("otdel.transfer.urls")),
     path("", include("otdel.ops.urls")),
     path("", include("otdel.documents.urls")),
+    path("", include("otdel.kb.urls")),
     path("", include("otdel.web.urls")),
 ]

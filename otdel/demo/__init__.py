@@ -9,6 +9,7 @@ from importlib import import_module
 APP_DEMOS = (
     "otdel.privacy.demo",
     "otdel.documents.demo",
+    "otdel.kb.demo",
     # Last: rebuilds the stage history from what the others left.
     "otdel.reports.demo",
 )

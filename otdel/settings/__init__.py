@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "otdel.transfer",
     "otdel.ops",
     "otdel.demo",
+    "otdel.kb",
     "otdel.web",
     "otdel.api",
 ]
@@ -219,6 +220,12 @@ SPECTACULAR_SETTINGS = {
         "CallEventDirectionEnum": ["in", "out"],
         "SubjectRequestKindEnum": "otdel.privacy.models.SubjectRequest.Kind",
         "ImportKindEnum": "otdel.transfer.models.ImportKind",
+        "SourceEnum": "otdel.crm.models.LeadSource",
+        "ChannelEnum": "otdel.crm.models.Channel",
+        "ArticleKindEnum": "otdel.kb.models.Article.Kind",
+        "ArticleStatusEnum": "otdel.kb.models.Article.Status",
+        "ArticleLanguageEnum": "otdel.kb.models.Article.Language",
+        "UserLanguageEnum": [("ru", "Русский"), ("en", "English")],
     },
 }
 
