@@ -2,7 +2,7 @@
 
 import pytest
 
-from otdel.crm.demo import load_demo
+from otdel.demo.sales import load_demo
 from otdel.crm.models import Deal
 from otdel.documents.demo import seed_demo
 from otdel.documents.models import DealItem, DocumentTemplate, LegalEntity, NumberingSequence, Product
