@@ -2,8 +2,8 @@
 
 import pytest
 
-from otdel.demo.sales import load_demo
 from otdel.crm.models import Deal
+from otdel.demo.sales import load_demo
 from otdel.documents.demo import seed_demo
 from otdel.documents.models import DealItem, DocumentTemplate, LegalEntity, NumberingSequence, Product
 

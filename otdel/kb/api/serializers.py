@@ -113,7 +113,7 @@ class ArticleInputSerializer(serializers.Serializer):
         return section
 
 
-class VersionSerializer(serializers.ModelSerializer):
+class ArticleVersionSerializer(serializers.ModelSerializer):
     author = serializers.SerializerMethodField()
 
     class Meta:
@@ -129,12 +129,12 @@ class DiffLineSerializer(serializers.Serializer):
     text = serializers.CharField()
 
 
-class VersionDetailSerializer(VersionSerializer):
+class ArticleVersionDetailSerializer(ArticleVersionSerializer):
     html = serializers.SerializerMethodField()
     diff = serializers.SerializerMethodField(help_text="Line diff of the body against the previous version")
 
-    class Meta(VersionSerializer.Meta):
-        fields = [*VersionSerializer.Meta.fields, "html", "diff"]
+    class Meta(ArticleVersionSerializer.Meta):
+        fields = [*ArticleVersionSerializer.Meta.fields, "html", "diff"]
 
     def get_html(self, version: ArticleVersion) -> str:
         return render_markdown(version.body)

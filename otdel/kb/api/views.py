@@ -24,13 +24,13 @@ from otdel.kb.api.serializers import (
     ArticleInputSerializer,
     ArticleListSerializer,
     ArticleSerializer,
+    ArticleVersionDetailSerializer,
+    ArticleVersionSerializer,
     ChecklistMarkInputSerializer,
     GuidanceArticleSerializer,
     GuidanceChecklistSerializer,
     SearchMissSerializer,
     SearchResultSerializer,
-    VersionDetailSerializer,
-    VersionSerializer,
 )
 from otdel.kb.models import Article, ChecklistItem
 from otdel.kb.search import search_articles
@@ -100,24 +100,26 @@ class ArticleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         )
         return Response(ArticleSerializer(article).data)
 
-    @extend_schema(summary="Published versions, newest first", responses={200: VersionSerializer(many=True)})
+    @extend_schema(
+        summary="Published versions, newest first", responses={200: ArticleVersionSerializer(many=True)}
+    )
     @action(detail=True, methods=["get"], pagination_class=None)
     def versions(self, request: Request, pk: str) -> Response:
         article = self.get_object()
         return Response(
-            {"results": VersionSerializer(article.versions.select_related("author"), many=True).data}
+            {"results": ArticleVersionSerializer(article.versions.select_related("author"), many=True).data}
         )
 
     @extend_schema(
         summary="One version with its text and a line diff against the previous one",
-        responses={200: VersionDetailSerializer, 404: NOT_FOUND},
+        responses={200: ArticleVersionDetailSerializer, 404: NOT_FOUND},
     )
     @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>\d+)")
     def version(self, request: Request, pk: str, number: str) -> Response:
         article = self.get_object()
         version = get_object_or_404(article.versions.select_related("author"), number=int(number))
         previous = article.versions.filter(number__lt=version.number).order_by("-number").first()
-        return Response(VersionDetailSerializer(version, context={"previous": previous}).data)
+        return Response(ArticleVersionDetailSerializer(version, context={"previous": previous}).data)
 
     @extend_schema(
         summary="Confirm having read the current version",

@@ -6,8 +6,8 @@ import pytest
 
 from otdel.accounts.models import Role
 from otdel.accounts.tests.factories import UserFactory
-from otdel.demo.sales import SALES_STAGES, TENDER_STAGES
 from otdel.crm.models import Pipeline, Stage
+from otdel.demo.sales import SALES_STAGES, TENDER_STAGES
 from otdel.kb import services
 from otdel.kb.demo import seed_demo
 
