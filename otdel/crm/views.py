@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from otdel.accounts.permissions import signed_in
+from otdel.accounts.permissions import may_see_team, may_sell, signed_in
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import format_phone, guess_identity
 from otdel.core.models import ObjectChange
@@ -66,7 +66,7 @@ def _head(queryset: QuerySet[Any], size: int = CARD_LIST) -> dict[str, Any]:
 def home(request: HttpRequest) -> HttpResponse:
     """Salespeople start on their deals; the office manager and call center on the lead inbox."""
     user = request.user
-    if user.is_sales or user.is_admin:  # type: ignore[union-attr]
+    if may_sell(user):
         return redirect("kanban")
     return redirect("lead_inbox")
 
@@ -111,7 +111,7 @@ def kanban(request: HttpRequest) -> HttpResponse:
                 user=user, stage=column["stage"], limit=KANBAN_PAGE, filters=filters
             )
             column["more"] = column["count"] > len(column["deals"])
-    can_filter_responsible = user.is_admin or user.is_head_of_sales  # type: ignore[union-attr]
+    can_filter_responsible = may_see_team(user)
     return render(
         request,
         "crm/kanban.html",

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from otdel.accounts.permissions import is_admin
 from otdel.core.exceptions import ConflictError
 from otdel.core.scoping import get_scoped_or_404, scope
 from otdel.crm.models import Deal
@@ -262,7 +263,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
 def templates_page(request: HttpRequest) -> HttpResponse:
     errors: list[str] = []
     if request.method == "POST":
-        if not request.user.is_admin:  # type: ignore[union-attr]
+        if not is_admin(request.user):
             raise PermissionDenied
         upload = request.FILES.get("file")
         if upload is None:
@@ -312,7 +313,7 @@ def requisites_page(request: HttpRequest) -> HttpResponse:
     errors: list[str] = []
     values: dict[str, Any] = {name: getattr(entity, name, "") for name in LegalEntity.REQUISITES}
     if request.method == "POST":
-        if not request.user.is_admin:  # type: ignore[union-attr]
+        if not is_admin(request.user):
             raise PermissionDenied
         if request.POST.get("form") == "numbering":
             try:

@@ -9,13 +9,14 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 
 from otdel.accounts.models import Role
+from otdel.accounts.permissions import may_manage_routing
 from otdel.core.scoping import scope, scope_rule
 from otdel.kb.models import Acknowledgement, Article, ChecklistItem, DealChecklistMark, SearchMiss, StageExit
 
 
 def may_edit(user: Any) -> bool:
     """Administrators and the head of sales write the regulations (and owners their own articles)."""
-    return bool(getattr(user, "is_admin", False) or getattr(user, "role", None) == Role.HEAD_OF_SALES)
+    return may_manage_routing(user)
 
 
 @scope_rule(Article)
