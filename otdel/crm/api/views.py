@@ -42,6 +42,7 @@ from otdel.crm.api.serializers import (
 )
 from otdel.crm.filtersets import CompanyFilterSet, ContactFilterSet, DealFilterSet, LeadFilterSet
 from otdel.crm.models import Company, Contact, Deal, Lead, LostReason, Pipeline
+from otdel.crm.paging import KeysetPagination
 
 WRITE_ERRORS = {400: BAD_REQUEST, 404: NOT_FOUND, 409: CONFLICT}
 
@@ -91,6 +92,7 @@ class NotesMixin:
 class CompanyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixin, ScopedViewSet):
     serializer_class = CompanySerializer
     filterset_class = CompanyFilterSet
+    pagination_class = KeysetPagination  # deep pages by cursor, counts capped
     note_subject = "company"
 
     def scoped_queryset(self) -> QuerySet[Company]:
@@ -143,6 +145,7 @@ def _contact_out(contact: Contact) -> dict[str, Any]:
 class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixin, ScopedViewSet):
     serializer_class = ContactSerializer
     filterset_class = ContactFilterSet
+    pagination_class = KeysetPagination  # deep pages by cursor, counts capped
     note_subject = "contact"
 
     def scoped_queryset(self) -> QuerySet[Contact]:
@@ -247,6 +250,7 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixi
 class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     serializer_class = LeadSerializer
     filterset_class = LeadFilterSet
+    pagination_class = KeysetPagination  # deep pages by cursor, counts capped
 
     def scoped_queryset(self) -> QuerySet[Lead]:
         return selectors.lead_list(user=self.request.user).order_by("-created_at", "-id")
@@ -297,6 +301,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
 class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixin, ScopedViewSet):
     serializer_class = DealSerializer
     filterset_class = DealFilterSet
+    pagination_class = KeysetPagination  # deep pages by cursor, counts capped
     note_subject = "deal"
 
     def scoped_queryset(self) -> QuerySet[Deal]:
