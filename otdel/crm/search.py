@@ -35,7 +35,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from otdel.core.identity import IdentityKind, guess_identity
-from otdel.crm.models import Company, Contact, Deal, Identity, Lead, SearchEntry, SearchWord
+from otdel.crm.models import Company, Contact, Deal, Identity, SearchEntry, SearchWord
 
 TYPO_MIN_LENGTH = 5  # words this long may carry one typo
 PHONE_MIN_DIGITS = 4  # "4 to 10 last digits" of a phone
@@ -240,6 +240,14 @@ class Query:
     identity: tuple[str, str] | None = None  # an e-mail or a full phone, normalized
     digits: str = ""  # the last digits of a phone, as typed
 
+    _contact_ids: list[int] | None = None
+
+    def contact_ids(self) -> list[int]:
+        """The contacts the phone or e-mail of the query points to (looked up once per query)."""
+        if self._contact_ids is None:
+            self._contact_ids = phone_contact_ids(self) if (self.identity or self.digits) else []
+        return self._contact_ids
+
     @property
     def empty(self) -> bool:
         return not self.searches_text and not self.identity and not self.digits
@@ -394,7 +402,7 @@ def text_match(query: Query, path: str, kind: str) -> Q:
     return condition
 
 
-def _ranked(qs: QuerySet[Any], query: Query, path: str, extra_ids: list[int]) -> QuerySet[Any]:
+def _ranked(qs: QuerySet[Any], query: Query, path: str, entry_ids: list[int]) -> QuerySet[Any]:
     text = f"{path}__text"
     aliases: dict[str, Any] = {}
     for n, term in enumerate(query.terms):
@@ -416,9 +424,11 @@ def _ranked(qs: QuerySet[Any], query: Query, path: str, extra_ids: list[int]) ->
         score = score + Case(
             When(search_first=first, then=Value(1)), default=Value(0), output_field=IntegerField()
         )
-    if extra_ids:  # the phone or e-mail itself: nothing matches better
+    if entry_ids:  # the phone or e-mail itself: nothing matches better
         score = score + Case(
-            When(pk__in=extra_ids, then=Value(100)), default=Value(0), output_field=IntegerField()
+            When(**{f"{path}__id__in": entry_ids}, then=Value(100)),
+            default=Value(0),
+            output_field=IntegerField(),
         )
     return (
         qs.alias(**aliases)
@@ -430,48 +440,55 @@ def _ranked(qs: QuerySet[Any], query: Query, path: str, extra_ids: list[int]) ->
 KINDS = ("contacts", "companies", "deals", "leads")
 
 
+def _contact_condition(kind: str, contact_ids: list[int]) -> tuple[Q, Q]:
+    """Rows tied to the contacts a phone or e-mail found: (on the record, on its search entry)."""
+    if kind == "contacts":
+        return Q(pk__in=contact_ids), Q(contact_id__in=contact_ids)
+    if kind == "companies":
+        companies = Contact.objects.filter(pk__in=contact_ids, company__isnull=False).values("company_id")
+        return Q(pk__in=companies), Q(company_id__in=companies)
+    if kind == "deals":
+        return Q(contact_id__in=contact_ids), Q(deal__contact_id__in=contact_ids)
+    return Q(contact_id__in=contact_ids), Q(contact_id__in=contact_ids)  # leads: their contact's entry
+
+
 def filter_queryset(qs: QuerySet[Any], kind: str, raw: str | Query) -> QuerySet[Any]:
     """``qs`` (already scoped) narrowed to what the query finds, best first.
 
     ``kind`` is one of KINDS; rows get ``search_score`` and ``search_len`` (the keyset of a page).
     """
+    if kind not in KINDS:
+        raise ValueError(kind)
     query = raw if isinstance(raw, Query) else parse(raw)
     if query.empty:
         return qs.none()
-    contact_ids = phone_contact_ids(query) if (query.identity or query.digits) else []
-    if kind == "contacts":
-        path, entry_kind, entries = "search_entry", SearchEntry.Kind.CONTACT, Q(contact_id__in=contact_ids)
-        hit_ids = contact_ids
-    elif kind == "companies":
-        path, entry_kind = "search_entry", SearchEntry.Kind.COMPANY
-        entries = Q(company__contacts__in=contact_ids) if contact_ids else Q(pk__in=[])
-        hit_ids = list(Company.objects.filter(contacts__in=contact_ids).values_list("pk", flat=True)[:100])
-    elif kind == "deals":
-        path, entry_kind = "search_entry", SearchEntry.Kind.DEAL
-        entries = Q(deal__contact_id__in=contact_ids) if contact_ids else Q(pk__in=[])
-        hit_ids = list(
-            Deal.objects.filter(contact_id__in=contact_ids).values_list("pk", flat=True)[:PHONE_MATCH_LIMIT]
+    contact_ids = query.contact_ids()
+    on_record, on_entry = _contact_condition(kind, contact_ids)
+    path = "contact__search_entry" if kind == "leads" else "search_entry"
+    entry_kind = {
+        "contacts": SearchEntry.Kind.CONTACT,
+        "companies": SearchEntry.Kind.COMPANY,
+        "deals": SearchEntry.Kind.DEAL,
+        "leads": SearchEntry.Kind.CONTACT,
+    }[kind]
+    if not query.searches_text:
+        # A phone or an e-mail alone: the identity index has answered; one indexed lookup per kind.
+        return (
+            qs.filter(on_record)
+            .annotate(search_score=Value(100), search_len=Value(0))
+            .order_by("-search_score", "search_len", "-pk")
         )
-    elif kind == "leads":
-        path, entry_kind = "contact__search_entry", SearchEntry.Kind.CONTACT
-        entries = Q(contact_id__in=contact_ids)
-        hit_ids = list(
-            Lead.objects.filter(contact_id__in=contact_ids).values_list("pk", flat=True)[:PHONE_MATCH_LIMIT]
-        )
-    else:
-        raise ValueError(kind)
-    condition = Q(pk__in=[])
-    if query.searches_text:
-        condition = text_match(query, path, entry_kind)
+    condition = text_match(query, path, entry_kind)
+    entry_ids: list[int] = []
     if contact_ids:
         # On the entry's own id, so both sides of the OR are one table's indexes (no join scan).
         entry_ids = list(
             SearchEntry.objects.filter(kind=entry_kind)
-            .filter(entries)
+            .filter(on_entry)
             .values_list("pk", flat=True)[:PHONE_MATCH_LIMIT]
         )
         condition |= Q(**{f"{path}__id__in": entry_ids})
-    return _ranked(qs.filter(condition), query, path, hit_ids)
+    return _ranked(qs.filter(condition), query, path, entry_ids)
 
 
 def count_capped(qs: QuerySet[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:

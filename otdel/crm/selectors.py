@@ -175,8 +175,10 @@ def kanban_columns(
 def kanban_filter(deals: QuerySet[Deal], filters: dict[str, Any]) -> QuerySet[Deal]:
     if filters.get("responsible"):
         deals = deals.filter(responsible_id=filters["responsible"])
-    if filters.get("q"):
-        deals = deals.filter(title__icontains=filters["q"])
+    if filters.get("q"):  # the one CRM search (otdel.crm.search), within the board's own order
+        from otdel.crm.search import filter_queryset
+
+        deals = deals.filter(pk__in=filter_queryset(Deal.objects.all(), "deals", filters["q"]).values("pk"))
     return deals
 
 

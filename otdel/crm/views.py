@@ -464,11 +464,9 @@ def contact_pick(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def company_pick(request: HttpRequest) -> HttpResponse:
-    text = (request.GET.get("q") or "").strip().lower()
+    text = (request.GET.get("q") or "").strip()
     found = (
-        list(selectors.company_list(user=request.user).filter(search_text__contains=text)[:PICK_LIMIT])
-        if text
-        else []
+        selectors.global_search(user=request.user, text=text, limit=PICK_LIMIT)["companies"] if text else []
     )
     return render(request, "crm/_pick_results.html", {"objects": found, "kind": "company", "query": text})
 
@@ -726,7 +724,13 @@ def search(request: HttpRequest) -> HttpResponseBase:
     return render(
         request,
         "crm/search.html",
-        {"found": found, "search_query": text, "total": found.total, "too_short": 0 < len(text) < 2},
+        {
+            "found": found,
+            "results": found.objects,
+            "search_query": text,
+            "total": found.total,
+            "too_short": 0 < len(text) < 2,
+        },
     )
 
 
