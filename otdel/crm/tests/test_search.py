@@ -375,3 +375,28 @@ def test_web_list_pages_by_cursor(admin_user, client):
     assert [c.full_name for c in second.context["page"].rows] == [f"Клиент {n:03d}" for n in range(50, 55)]
     # A cursor that is not one shows the first page rather than an error.
     assert client.get(reverse("contact_list"), {"after": "x"}).context["page"].number == 1
+
+
+def test_the_migration_fills_the_index_as_the_service_writes_it(people):
+    """crm 0004 fills the index of an existing database (in SQL on PostgreSQL): the same rows."""
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    from otdel.crm.models import SearchWord
+
+    migration = importlib.import_module("otdel.crm.migrations.0004_search_index")
+    ContactFactory(full_name="Ёлкин-Палкин, ООО «Ёж» (№ 5)")
+    written = set(
+        SearchEntry.objects.values_list("kind", "text", "digits", "contact_id", "company_id", "deal_id")
+    )
+    words = set(SearchWord.objects.values_list("word", flat=True))
+    SearchEntry.objects.all().delete()
+    SearchWord.objects.all().delete()
+    migration.fill(apps, SimpleNamespace(connection=connection))  # fill uses only the connection
+    assert (
+        set(SearchEntry.objects.values_list("kind", "text", "digits", "contact_id", "company_id", "deal_id"))
+        == written
+    )
+    assert set(SearchWord.objects.values_list("word", flat=True)) == words
