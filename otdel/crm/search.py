@@ -383,26 +383,34 @@ def _fts_match(query: Query) -> str:
     return " AND ".join(groups)
 
 
-def text_match(query: Query, path: str, kind: str) -> Q:
+ENTRY_KEYS = {"contacts": "contact_id", "companies": "company_id", "deals": "deal_id", "leads": "contact_id"}
+
+
+def text_match(query: Query, kind: str, path: str, entry_kind: str) -> Q:
     """The rows whose entry (reached by ``path``, e.g. "search_entry") has every term."""
-    text = f"{path}__text"
-    condition = Q(**{f"{path}__kind": kind})
     if _postgres():
+        text = f"{path}__text"
+        condition = Q(**{f"{path}__kind": entry_kind})
         for term in query.terms:  # LIKE '% смир%': pg_trgm's GIN index answers it
             alternatives = Q()
             for form in term.forms:
                 alternatives |= Q(**{f"{text}__contains": f" {form}"})
             condition &= alternatives
         return condition
-    fts = RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [_fts_match(query)])
-    condition &= Q(**{f"{path}__id__in": fts})
-    for term in query.terms:
-        if len(term.text) < 2:  # an initial: too short for a trigram, checked on the rows found
-            condition &= Q(**{f"{text}__contains": f" {term.text}"})
-    return condition
+    # SQLite: the ids the FTS5 index finds, as a list the outer query starts from (a join on the
+    # entry would let SQLite walk the whole table and probe the list for every row).
+    key = ENTRY_KEYS[kind]
+    initials = [term.text for term in query.terms if len(term.text) < 2]
+    sql = (
+        f"SELECT e.{key} FROM {FTS_TABLE} f JOIN crm_searchentry e ON e.id = f.rowid "
+        f"WHERE {FTS_TABLE} MATCH %s AND e.kind = %s"
+        + "".join(" AND instr(e.text, %s) > 0" for _ in initials)  # initials: too short for trigrams
+    )
+    ids = RawSQL(sql, [_fts_match(query), entry_kind, *[f" {i}" for i in initials]])
+    return Q(contact_id__in=ids) if kind == "leads" else Q(pk__in=ids)
 
 
-def _ranked(qs: QuerySet[Any], query: Query, path: str, entry_ids: list[int]) -> QuerySet[Any]:
+def _ranked(qs: QuerySet[Any], query: Query, path: str, hit: Q | None) -> QuerySet[Any]:
     text = f"{path}__text"
     aliases: dict[str, Any] = {}
     for n, term in enumerate(query.terms):
@@ -424,12 +432,8 @@ def _ranked(qs: QuerySet[Any], query: Query, path: str, entry_ids: list[int]) ->
         score = score + Case(
             When(search_first=first, then=Value(1)), default=Value(0), output_field=IntegerField()
         )
-    if entry_ids:  # the phone or e-mail itself: nothing matches better
-        score = score + Case(
-            When(**{f"{path}__id__in": entry_ids}, then=Value(100)),
-            default=Value(0),
-            output_field=IntegerField(),
-        )
+    if hit is not None:  # the phone or e-mail itself: nothing matches better
+        score = score + Case(When(hit, then=Value(100)), default=Value(0), output_field=IntegerField())
     return (
         qs.alias(**aliases)
         .annotate(search_score=score, search_len=Length(text))
@@ -478,17 +482,21 @@ def filter_queryset(qs: QuerySet[Any], kind: str, raw: str | Query) -> QuerySet[
             .annotate(search_score=Value(100), search_len=Value(0))
             .order_by("-search_score", "search_len", "-pk")
         )
-    condition = text_match(query, path, entry_kind)
-    entry_ids: list[int] = []
-    if contact_ids:
+    condition = text_match(query, kind, path, entry_kind)
+    hit: Q | None = None
+    if contact_ids and _postgres():
         # On the entry's own id, so both sides of the OR are one table's indexes (no join scan).
         entry_ids = list(
             SearchEntry.objects.filter(kind=entry_kind)
             .filter(on_entry)
             .values_list("pk", flat=True)[:PHONE_MATCH_LIMIT]
         )
-        condition |= Q(**{f"{path}__id__in": entry_ids})
-    return _ranked(qs.filter(condition), query, path, entry_ids)
+        hit = Q(**{f"{path}__id__in": entry_ids})
+    elif contact_ids:
+        hit = on_record  # SQLite: both sides are id lists of the record's own table
+    if hit is not None:
+        condition |= hit
+    return _ranked(qs.filter(condition), query, path, hit)
 
 
 def count_capped(qs: QuerySet[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:
