@@ -35,6 +35,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from otdel.core.identity import IdentityKind, guess_identity
+from otdel.core.scoping import scope
 from otdel.crm.models import Company, Contact, Deal, Identity, SearchEntry, SearchWord
 
 TYPO_MIN_LENGTH = 5  # words this long may carry one typo
@@ -612,13 +613,17 @@ def find(*, user: Any, text: str, limit: int = 5, count: bool = True) -> Found:
         return Found(query, groups, counts, objects)
     sources = {
         "contacts": selectors.contact_list(user=user),
-        "companies": selectors.company_list(user=user),
+        # The scope alone: the list's per-company contact count would make the search a GROUP BY.
+        "companies": scope(Company.objects.all(), user),
         "deals": selectors.deal_list(user=user),
         "leads": selectors.lead_list(user=user),
     }
     for kind, qs in sources.items():
         found = filter_queryset(qs, kind, query)
-        rows = list(found[:limit])
+        # Rank on a lean query (no joins for display), then load the few rows with their joins.
+        ids = list(found.values_list("pk", flat=True)[:limit])
+        loaded = qs.in_bulk(ids)
+        rows = [loaded[pk] for pk in ids if pk in loaded]
         objects[kind] = rows
         if count:
             counts[kind] = (len(rows), False) if len(rows) < limit else count_capped(found, 1000)
