@@ -1171,9 +1171,7 @@ class _DemoBuilder:
         for row in rows:
             self.backdate(row, row.occurred_at)
             if row.routed_to is not None and row.handled_at is None:
-                notify_inbound(
-                    InteractionReceived(interaction_id=row.pk)
-                )  # as ingesting it would have, after commit
+                notify_inbound(InteractionReceived(interaction_id=row.pk))  # as ingesting it would have, after commit
 
     def apply_dates(self) -> None:
         """Move creation times back (auto_now_add can't be set on create), and the change log with them."""
