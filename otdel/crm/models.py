@@ -59,6 +59,7 @@ class Company(ChangeLoggedModel):
         ordering = ["name", "id"]
         verbose_name = _("company")
         verbose_name_plural = _("companies")
+        indexes = [models.Index(fields=["name", "id"], name="crm_company_name_id")]
 
     def __str__(self) -> str:
         return self.name
@@ -110,7 +111,11 @@ class Contact(ChangeLoggedModel):
         ordering = ["full_name", "id"]
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
-        indexes = [models.Index(fields=["responsible", "non_target"])]
+        indexes = [
+            models.Index(fields=["responsible", "non_target"]),
+            # Keyset pages of the contact list (ordered by name) and of deep API pages.
+            models.Index(fields=["full_name", "id"], name="crm_contact_name_id"),
+        ]
 
     def __str__(self) -> str:
         return self.full_name
@@ -310,7 +315,10 @@ class Lead(ChangeLoggedModel):
         ordering = ["-created_at", "-id"]
         verbose_name = _("lead")
         verbose_name_plural = _("leads")
-        indexes = [models.Index(fields=["responsible", "status"])]
+        indexes = [
+            models.Index(fields=["responsible", "status"]),
+            models.Index(fields=["created_at", "id"], name="crm_lead_created_id"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.contact}"
@@ -376,6 +384,7 @@ class Deal(ChangeLoggedModel):
         indexes = [
             models.Index(fields=["stage", "position", "id"]),
             models.Index(fields=["responsible", "stage"]),
+            models.Index(fields=["created_at", "id"], name="crm_deal_created_id"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="crm_deal_amount_not_negative")
@@ -476,3 +485,63 @@ class Task(ChangeLoggedModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+class SearchEntry(models.Model):
+    """What the search finds a record by (``otdel.crm.search`` writes it; never edited by hand).
+
+    ``text`` is the record's words normalized (lower case, ё = е, punctuation gone) between
+    spaces, so " смир" means "a word starting with смир"; PostgreSQL indexes it with pg_trgm and
+    SQLite with an FTS5 trigram table. A phone row holds the phone's digits reversed in ``digits``,
+    so the last digits of a number are a prefix that an ordinary index finds.
+    """
+
+    class Kind(models.TextChoices):
+        CONTACT = "contact", _("Contact")
+        COMPANY = "company", _("Company")
+        DEAL = "deal", _("Deal")
+        PHONE = "phone", _("Phone")
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    text = models.TextField(blank=True)
+    digits = models.CharField(max_length=32, blank=True)
+    contact = models.OneToOneField(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="search_entry"
+    )
+    company = models.OneToOneField(
+        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="search_entry"
+    )
+    deal = models.OneToOneField(
+        Deal, null=True, blank=True, on_delete=models.CASCADE, related_name="search_entry"
+    )
+    identity = models.OneToOneField(
+        Identity, null=True, blank=True, on_delete=models.CASCADE, related_name="search_entry"
+    )
+
+    class Meta:
+        verbose_name = _("search entry")
+        verbose_name_plural = _("search entries")
+        indexes = [
+            models.Index(
+                fields=["digits"],
+                condition=Q(kind="phone"),
+                name="crm_search_phone_digits",
+                opclasses=["varchar_pattern_ops"],  # PostgreSQL: LIKE 'prefix%' under any collation
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.text or self.digits}"
+
+
+class SearchWord(models.Model):
+    """Every word of 5+ letters the search index holds: where "Киселва" finds its "киселева"."""
+
+    word = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("search word")
+        verbose_name_plural = _("search words")
+
+    def __str__(self) -> str:
+        return self.word

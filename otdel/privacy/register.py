@@ -620,3 +620,10 @@ classify(
         "created_by",
     ],
 )
+# The search index (crm/search.py) repeats names, e-mails and phone digits; destruction rebuilds it.
+classify(
+    "crm.SearchEntry",
+    pd={"text": (NAME, SALES), "digits": (CONTACT_DETAILS, SALES)},
+    not_pd=["kind", "contact", "company", "deal", "identity"],
+)
+classify("crm.SearchWord", pd={"word": (NAME, SALES)})
