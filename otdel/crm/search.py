@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Length, StrIndex, Substr
@@ -215,8 +215,12 @@ def _identity_saved(sender: Any, instance: Identity, raw: bool = False, **kwargs
 
 @receiver(post_delete, sender=Identity, dispatch_uid="search_identity_deleted")
 def _identity_deleted(sender: Any, instance: Identity, **kwargs: Any) -> None:
-    if instance.kind not in PHONE_KINDS and Contact.objects.filter(pk=instance.contact_id).exists():
-        index_contacts([instance.contact_id])
+    if instance.kind in PHONE_KINDS:
+        return
+    # After commit: when the contact itself is being deleted (its identities go first), re-indexing
+    # now would write an entry for a row about to disappear; after commit only survivors are indexed.
+    contact_id = instance.contact_id
+    transaction.on_commit(lambda: index_contacts([contact_id]))
 
 
 # --- reading a query ----------------------------------------------------------------------------

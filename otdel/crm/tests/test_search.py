@@ -20,7 +20,7 @@ def people(admin_user, manager, other_manager, pipeline):
     """A small book of clients with the traps of real ones: ё, the same surname in both genders,
     an e-mail in capitals, a company with an INN."""
     romashka = services.company_create(actor=admin_user, name="ООО «Ромашка»", inn="7707083893")
-    vector = services.company_create(actor=admin_user, name="АО Вектор-Строй", inn="5408131553")
+    vector = services.company_create(actor=admin_user, name="АО Вектор-Строй", inn="5408131552")
 
     def contact(name, *, owner, company=None, position="", identities=()):
         return services.contact_create(
@@ -120,7 +120,7 @@ QUERIES = [
     # INN, whole and its start
     ("7707083893", "companies", "romashka"),
     ("770708", "companies", "romashka"),
-    ("5408131553", "companies", "vector"),
+    ("5408131552", "companies", "vector"),
     # deals by title, and by the client's name
     ("станки чпу", "deals", "deal"),  # "станки" is one letter from "станко(в)"
     ("чпу фрезер", "deals", None),  # every word must match
