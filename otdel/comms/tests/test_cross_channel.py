@@ -5,8 +5,6 @@ webhook, the public form API), each delivered twice as providers do, and only th
 identity resolution ties them together.
 """
 
-# ruff: noqa: F811  (the shared fixtures are imported by name; tests take them as arguments)
-
 import datetime
 
 import pytest
@@ -17,23 +15,12 @@ from rest_framework.test import APIClient
 
 from otdel.comms.email.sync import mailbox_sync
 from otdel.comms.models import Attachment, Interaction
-from otdel.comms.tests.email_support.fixtures import (  # noqa: F401  (fixtures)
-    imap,
-    imap_server,
-    mailbox,
-    media,
-)
-from otdel.comms.tests.email_support.messages import attachment, message
-from otdel.comms.tests.telegram_support.fixtures import (  # noqa: F401  (fixtures)
-    bot_api,
-    deliver,
+from otdel.comms.tests.email.support.messages import attachment, message
+from otdel.comms.tests.telegram.support.fixtures import (
     private_update,
-    telegram_bot,
-    telegram_settings,
 )
-from otdel.comms.tests.telephony_support.fixtures import fake_http  # noqa: F401  (fixture)
-from otdel.comms.tests.telephony_support.http_server import Reply
-from otdel.comms.tests.test_recordings import WAV
+from otdel.comms.tests.telephony.support.http_server import Reply
+from otdel.comms.tests.telephony.test_recordings import WAV
 from otdel.crm.models import Contact, Identity, Lead
 from otdel.privacy.services import consent_purpose_upsert
 from otdel.routing.models import Queue, QueueMember, RoutingSettings

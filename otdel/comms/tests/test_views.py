@@ -1,7 +1,5 @@
 """Comms pages: the card timeline and reply box, files behind the permission scope, the inbox, channel settings."""
 
-# ruff: noqa: F811  (the shared fixtures are imported by name; tests take them as arguments)
-
 from __future__ import annotations
 
 import datetime
@@ -24,13 +22,7 @@ from otdel.comms.models import (
     TelephonyProvider,
     WebForm,
 )
-from otdel.comms.tests.email_support.servers import run_smtp
-from otdel.comms.tests.telegram_support.fixtures import (  # noqa: F401  (fixtures)
-    bot_api,
-    telegram_bot,
-    telegram_settings,
-)
-from otdel.comms.tests.telephony_support.fixtures import asterisk_provider, fake_ami  # noqa: F401
+from otdel.comms.tests.email.support.servers import run_smtp
 from otdel.crm import services as crm_services
 from otdel.crm.models import Note, Task
 from otdel.crm.tests.factories import DealFactory

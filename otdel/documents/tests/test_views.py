@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from otdel.comms.models import Interaction, Mailbox
-from otdel.comms.tests.email_support.fixtures import smtp_server  # noqa: F401  (fixture)
+from otdel.comms.tests.email.support.fixtures import smtp_server  # noqa: F401  (fixture)
 from otdel.crm.models import Identity
 from otdel.documents import services
 from otdel.documents.models import Document

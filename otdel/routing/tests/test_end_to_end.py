@@ -18,14 +18,14 @@ from rest_framework.test import APIClient
 from otdel.accounts.tests.factories import always_at_work
 from otdel.comms.email.sync import mailbox_sync
 from otdel.comms.models import Interaction
-from otdel.comms.tests.email_support.fixtures import (  # noqa: F401  (fixtures)
+from otdel.comms.tests.email.support.fixtures import (  # noqa: F401  (fixtures)
     imap,
     imap_server,
     mailbox,
     media,
 )
-from otdel.comms.tests.email_support.messages import message
-from otdel.comms.tests.telegram_support.fixtures import (  # noqa: F401  (fixtures)
+from otdel.comms.tests.email.support.messages import message
+from otdel.comms.tests.telegram.support.fixtures import (  # noqa: F401  (fixtures)
     bot_api,
     deliver,
     private_update,

@@ -1,7 +1,5 @@
 """Live PBX routing by the cloud PBXs: Zadarma's NOTIFY_START reply, Mango Office's commands/route."""
 
-# ruff: noqa: F811  (the shared fixtures are imported by name; tests take them as arguments)
-
 import hashlib
 import json
 import re
@@ -17,13 +15,10 @@ from django.urls import reverse
 from otdel.accounts.tests.factories import always_at_work
 from otdel.comms.models import IntakeLog, Interaction, TelephonyProvider
 from otdel.comms.telephony import services as settings_services
-from otdel.comms.tests.telephony_support.fixtures import (  # noqa: F401  (fixtures)
-    fake_http,
-    mango_provider,
-    zadarma_provider,
+from otdel.comms.tests.telephony.support.fixtures import (
     zadarma_signature,
 )
-from otdel.comms.tests.telephony_support.http_server import Reply, Seen
+from otdel.comms.tests.telephony.support.http_server import Reply, Seen
 from otdel.crm.tests.factories import ContactFactory, DealFactory, IdentityFactory
 from otdel.routing.models import Queue, QueueMember, RoutingSettings
 from otdel.routing.snapshot import routing_snapshot_clear

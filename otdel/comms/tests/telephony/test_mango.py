@@ -1,7 +1,5 @@
 """Mango Office realtime events: signatures, events/call + events/summary replayed shuffled, recordings."""
 
-# ruff: noqa: F811  (the shared fixtures are imported by name; tests take them as arguments)
-
 import datetime
 import hashlib
 import json
@@ -11,8 +9,7 @@ import urllib.parse
 import pytest
 
 from otdel.comms.models import IntakeLog, Interaction
-from otdel.comms.tests.telephony_support.fixtures import fake_http, mango_provider, media_root  # noqa: F401
-from otdel.comms.tests.telephony_support.http_server import Reply
+from otdel.comms.tests.telephony.support.http_server import Reply
 from otdel.crm.models import Contact, Lead, Task
 
 pytestmark = pytest.mark.django_db

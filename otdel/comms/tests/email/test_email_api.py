@@ -1,7 +1,5 @@
 """Mailbox settings through the API (admin only, password write-only), sync status, sync_mail, the periodic job."""
 
-# ruff: noqa: F811  (the shared fixtures are imported by name; tests take them as arguments)
-
 import io
 
 import pytest
@@ -10,14 +8,10 @@ from django.utils import timezone
 
 from otdel.comms.email.tasks import mail_sync_all, mail_sync_schedule
 from otdel.comms.models import Interaction, Mailbox
-from otdel.comms.tests.email_support.fixtures import (  # noqa: F401  (fixtures)
+from otdel.comms.tests.email.support.fixtures import (
     ADDRESS,
-    imap,
-    imap_server,
-    mailbox,
-    media,
 )
-from otdel.comms.tests.email_support.messages import encoded_word, message
+from otdel.comms.tests.email.support.messages import encoded_word, message
 from otdel.core.models import ObjectChange
 from otdel.routing.models import Queue
 

@@ -1,7 +1,5 @@
 """Telegram webhook end to end: updates posted as Telegram posts them, a fake Bot API on loopback."""
 
-# ruff: noqa: F811  (the shared fixtures are imported by name; tests take them as arguments)
-
 import datetime
 import json
 
@@ -11,13 +9,9 @@ from otdel.accounts.models import Role
 from otdel.accounts.tests.factories import UserFactory
 from otdel.comms.models import Attachment, IntakeLog, Interaction
 from otdel.comms.selectors import timeline
-from otdel.comms.tests.telegram_support.fixtures import (  # noqa: F401  (fixtures)
-    bot_api,
-    deliver,
+from otdel.comms.tests.telegram.support.fixtures import (
     person,
     private_update,
-    telegram_bot,
-    telegram_settings,
 )
 from otdel.crm.models import Contact, Identity, Lead
 from otdel.crm.tests.factories import ContactFactory, IdentityFactory

@@ -9,8 +9,8 @@ import hmac
 import pytest
 
 from otdel.comms.models import TelephonyProvider
-from otdel.comms.tests.telephony_support.ami_server import FakeAMI
-from otdel.comms.tests.telephony_support.http_server import FakeHTTP
+from otdel.comms.tests.telephony.support.ami_server import FakeAMI
+from otdel.comms.tests.telephony.support.http_server import FakeHTTP
 
 
 def zadarma_signature(secret: str, text: str) -> str:

@@ -1,8 +1,6 @@
 """Asterisk over AMI: the call tracker on recorded transcripts, the client against a fake AMI on
 loopback (login, reconnects, keepalive), and ``manage.py run_asterisk`` stopping on SIGTERM."""
 
-# ruff: noqa: F811  (the shared fixtures are imported by name; tests take them as arguments)
-
 import asyncio
 import datetime
 import os
@@ -24,8 +22,7 @@ from otdel.comms.telephony.asterisk.runner import (
     recording_url,
 )
 from otdel.comms.telephony.asterisk.tracker import CallTracker
-from otdel.comms.tests.telephony_support.ami_server import load_transcript
-from otdel.comms.tests.telephony_support.fixtures import asterisk_provider, fake_ami  # noqa: F401
+from otdel.comms.tests.telephony.support.ami_server import load_transcript
 from otdel.crm.models import Task
 
 ANSWERED = "ami_inbound_answered.txt"

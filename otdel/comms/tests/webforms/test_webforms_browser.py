@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from otdel.comms.models import WebForm
-from otdel.comms.tests import test_webforms_api as api_tests
+from otdel.comms.tests.webforms import test_webforms_api as api_tests
 from otdel.crm.models import Lead
 from otdel.privacy.models import Consent
 

@@ -6,7 +6,7 @@ import pytest
 
 from otdel.comms.email.parse import MailParseError, decode_bytes, decode_header_value, parse_message
 from otdel.comms.email.sanitize import sanitize_html
-from otdel.comms.tests.email_support.messages import attachment, encoded_word, html_message, message
+from otdel.comms.tests.email.support.messages import attachment, encoded_word, html_message, message
 
 RU = "Добрый день! Пришлите, пожалуйста, коммерческое предложение на поставку оборудования."
 SUBJECT = "Запрос цены: насосы ЦНС 38-44, срочно"

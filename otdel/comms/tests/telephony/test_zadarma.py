@@ -1,7 +1,5 @@
 """Zadarma webhooks: URL check, signatures, NOTIFY_* sequences replayed shuffled, recordings."""
 
-# ruff: noqa: F811  (the shared fixtures are imported by name; tests take them as arguments)
-
 import datetime
 import hashlib
 import json
@@ -12,13 +10,10 @@ import pytest
 from django.utils import timezone
 
 from otdel.comms.models import IntakeLog, Interaction
-from otdel.comms.tests.telephony_support.fixtures import (  # noqa: F401  (fixtures)
-    fake_http,
-    media_root,
-    zadarma_provider,
+from otdel.comms.tests.telephony.support.fixtures import (
     zadarma_signature,
 )
-from otdel.comms.tests.telephony_support.http_server import Reply
+from otdel.comms.tests.telephony.support.http_server import Reply
 from otdel.crm.models import Contact, Lead, Task
 
 pytestmark = pytest.mark.django_db

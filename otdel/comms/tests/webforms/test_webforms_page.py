@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from otdel.comms.models import IntakeLog, WebForm
-from otdel.comms.tests import test_webforms_api as api_tests
+from otdel.comms.tests.webforms import test_webforms_api as api_tests
 from otdel.crm.models import Contact, Lead
 from otdel.privacy.models import Consent
 

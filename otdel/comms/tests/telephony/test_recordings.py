@@ -1,7 +1,5 @@
 """Call recordings fetched in the background into storage: limits, refusals, failures and retries."""
 
-# ruff: noqa: F811  (the shared fixtures are imported by name; tests take them as arguments)
-
 import datetime
 import time
 
@@ -11,8 +9,7 @@ from otdel.comms.models import Interaction
 from otdel.comms.services import ingest_event
 from otdel.comms.telephony import recordings
 from otdel.comms.telephony.generic import call_event
-from otdel.comms.tests.telephony_support.fixtures import fake_http, media_root, zadarma_provider  # noqa: F401
-from otdel.comms.tests.telephony_support.http_server import Reply
+from otdel.comms.tests.telephony.support.http_server import Reply
 
 pytestmark = pytest.mark.django_db
 

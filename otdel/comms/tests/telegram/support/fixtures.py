@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from otdel.comms.models import TelegramBot
 from otdel.comms.telegram.services import telegram_bot_create
-from otdel.comms.tests.telegram_support.server import FakeBotApi
+from otdel.comms.tests.telegram.support.server import FakeBotApi
 
 PUBLIC_URL = "https://crm.example.ru"
 _update_ids = itertools.count(800000001)

@@ -1,7 +1,5 @@
 """Sending from the card over real SMTP (aiosmtpd), and the client's reply coming back into the thread."""
 
-# ruff: noqa: F811  (the shared fixtures are imported by name; tests take them as arguments)
-
 import email
 import email.policy
 
@@ -12,15 +10,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from otdel.comms.email.send import email_send
 from otdel.comms.email.sync import mailbox_sync
 from otdel.comms.models import Attachment, Interaction
-from otdel.comms.tests.email_support.fixtures import (  # noqa: F401  (fixtures)
+from otdel.comms.tests.email.support.fixtures import (
     ADDRESS,
-    imap,
-    imap_server,
-    mailbox,
-    media,
-    smtp_server,
 )
-from otdel.comms.tests.email_support.messages import encoded_word, message
+from otdel.comms.tests.email.support.messages import encoded_word, message
 from otdel.crm.models import Lead
 from otdel.crm.tests.factories import ContactFactory, DealFactory, IdentityFactory
 

@@ -1,20 +1,14 @@
 """Telegram through the API: bot registration by an admin, replies from the contact card."""
 
-# ruff: noqa: F811  (the shared fixtures are imported by name; tests take them as arguments)
-
 import json
 
 import pytest
 
 from otdel.comms.models import Interaction, TelegramBot
 from otdel.comms.selectors import timeline
-from otdel.comms.tests.telegram_support.fixtures import (  # noqa: F401  (fixtures)
+from otdel.comms.tests.telegram.support.fixtures import (
     PUBLIC_URL,
-    bot_api,
-    deliver,
     private_update,
-    telegram_bot,
-    telegram_settings,
 )
 from otdel.core.models import ObjectChange
 from otdel.crm.tests.factories import ContactFactory, IdentityFactory

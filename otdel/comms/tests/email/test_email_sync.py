@@ -1,7 +1,5 @@
 """IMAP polling against a real IMAP server (pymap on loopback): charsets, threads, cursors, faults."""
 
-# ruff: noqa: F811  (the shared fixtures are imported by name; tests take them as arguments)
-
 import datetime
 
 import pytest
@@ -12,15 +10,10 @@ from otdel.comms.email import sync
 from otdel.comms.email.sync import mailbox_sync
 from otdel.comms.models import Attachment, IntakeLog, Interaction, MailFolderCursor
 from otdel.comms.selectors import timeline
-from otdel.comms.tests.email_support.fixtures import (  # noqa: F401  (fixtures)
+from otdel.comms.tests.email.support.fixtures import (
     ADDRESS,
-    imap,
-    imap_server,
-    mailbox,
-    media,
-    proxy,
 )
-from otdel.comms.tests.email_support.messages import attachment, encoded_word, message
+from otdel.comms.tests.email.support.messages import attachment, encoded_word, message
 from otdel.crm.models import Contact, Identity, Lead
 from otdel.crm.tests.factories import ContactFactory, DealFactory, IdentityFactory
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from otdel.comms.models import Mailbox
-from otdel.comms.tests.email_support.servers import CuttableProxy, ImapServer, SmtpServer, run_pymap, run_smtp
+from otdel.comms.tests.email.support.servers import CuttableProxy, ImapServer, SmtpServer, run_pymap, run_smtp
 
 ADDRESS = "sales@otdel.test"
 

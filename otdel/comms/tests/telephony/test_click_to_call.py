@@ -1,8 +1,6 @@
 """Click-to-call: AMI Originate against a fake Asterisk, Zadarma and Mango callback APIs against a
 fake HTTP server, and the API endpoint with its permission scope and errors."""
 
-# ruff: noqa: F811  (the shared fixtures are imported by name; tests take them as arguments)
-
 import hashlib
 import json
 import time
@@ -14,15 +12,10 @@ from django.core.exceptions import ValidationError
 from otdel.comms.models import TelephonyProvider
 from otdel.comms.telephony import click_to_call
 from otdel.comms.telephony.click_to_call import call_originate
-from otdel.comms.tests.telephony_support.fixtures import (  # noqa: F401  (fixtures)
-    asterisk_provider,
-    fake_ami,
-    fake_http,
-    mango_provider,
-    zadarma_provider,
+from otdel.comms.tests.telephony.support.fixtures import (
     zadarma_signature,
 )
-from otdel.comms.tests.telephony_support.http_server import Reply
+from otdel.comms.tests.telephony.support.http_server import Reply
 from otdel.crm.tests.factories import ContactFactory, IdentityFactory
 
 pytestmark = pytest.mark.django_db
