@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/", include("otdel.routing.api.urls")),
     path("api/v1/", include("otdel.reports.api.urls")),
     path("api/v1/", include("otdel.transfer.api.urls")),
+    path("api/v1/", include("otdel.automation.api.urls")),
     path("api/", include("otdel.api.urls")),
     path("", include("otdel.accounts.urls")),
     path("", include("otdel.crm.urls")),
