@@ -8,6 +8,7 @@ occurrence) (unique in the database); ``runs_drain`` claims due rows one at a ti
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import hmac
@@ -272,6 +273,9 @@ def _compare(actual: Any, op: str, expected: Any) -> bool:
             return False
         return {"gt": a > b, "gte": a >= b, "lt": a < b, "lte": a <= b}[op]
     equal = str(actual) == str(expected)
+    if not equal and isinstance(actual, (int, Decimal)):
+        with contextlib.suppress(InvalidOperation, ValueError):
+            equal = Decimal(str(actual)) == Decimal(str(expected))
     return equal if op == "eq" else not equal
 
 
