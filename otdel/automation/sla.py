@@ -108,7 +108,7 @@ def sla_on_event(*, event: str, payload: dict[str, Any]) -> int:
             return 0
         if interaction.kind not in (InteractionKind.CALL, InteractionKind.EMAIL, InteractionKind.MESSAGE):
             return 0
-        at = interaction.created_at
+        at = interaction.occurred_at or interaction.created_at
         timers = SlaTimer.objects.filter(policy__target=SlaPolicy.Target.FIRST_RESPONSE, started_at__lte=at)
         if interaction.lead_id:
             timers = timers.filter(lead_id=interaction.lead_id)
