@@ -11,9 +11,13 @@ from otdel.api.base import ScopedPrimaryKeyRelatedField
 from otdel.automation.models import Rule, RuleRun, SlaPolicy
 from otdel.crm.models import Contact, Deal, Lead, Task
 
+TASK_KINDS_HELP = "call_back, todo, meeting or email"
+
 
 class TaskSerializer(serializers.ModelSerializer):
-    state = serializers.SerializerMethodField()
+    state = serializers.SerializerMethodField(help_text="open, done or overdue")
+    # A plain string: another app's "kind" enum would collide in the schema.
+    kind = serializers.CharField(read_only=True, help_text=TASK_KINDS_HELP)
 
     class Meta:
         model = Task
@@ -45,7 +49,7 @@ class TaskSerializer(serializers.ModelSerializer):
 class TaskInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=255)
     description = serializers.CharField(required=False, allow_blank=True)
-    kind = serializers.ChoiceField(choices=Task.Kind.choices, required=False)
+    kind = serializers.CharField(required=False, help_text=TASK_KINDS_HELP)
     assignee = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True), required=False, allow_null=True
     )
@@ -53,6 +57,11 @@ class TaskInputSerializer(serializers.Serializer):
     deal = ScopedPrimaryKeyRelatedField(queryset=Deal.objects.all(), required=False, allow_null=True)
     contact = ScopedPrimaryKeyRelatedField(queryset=Contact.objects.all(), required=False, allow_null=True)
     lead = ScopedPrimaryKeyRelatedField(queryset=Lead.objects.all(), required=False, allow_null=True)
+
+    def validate_kind(self, value: str) -> str:
+        if value not in Task.Kind.values:
+            raise serializers.ValidationError(f"One of {TASK_KINDS_HELP}.")
+        return value
 
 
 class RuleSerializer(serializers.ModelSerializer):
