@@ -137,3 +137,35 @@ def test_sla_board_and_cards_show_the_clock(client, head, manager, pipeline):
     assert 'data-state="breached"' in board
     assert 'data-state="breached"' in client.get(reverse("lead_detail", args=[lead.pk])).content.decode()
     assert 'data-state="running"' in client.get(reverse("deal_detail", args=[deal.pk])).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "heading"),
+    [
+        ("ru", "Мой день", "Лиды, ждущие первого ответа"),
+        ("en", "My day", "Leads waiting for a first response"),
+    ],
+)
+def test_my_day_in_russian_and_english(client, manager, language, title, heading):
+    manager.language = language
+    manager.save()
+    client.force_login(manager)
+    page = client.get(reverse("my_day"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert title in page and heading in page
+
+
+def test_rule_errors_in_russian(api_for, head):
+    head.language = "ru"
+    head.save()
+    response = api_for(head).post(
+        "/api/v1/automation/rules",
+        {
+            "name": "r",
+            "trigger": {"event": "deal.created"},
+            "actions": [{"action": "assign", "queue": "nope"}],
+        },
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="ru",
+    )
+    (message,) = response.json()["errors"]["actions[0].queue"]
+    assert "очеред" in message.lower() and "«nope»" in message
