@@ -216,3 +216,19 @@ class SlaTimer(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.policy} / {self.key}"
+
+
+class TaskOverdueMark(models.Model):
+    """A task whose ``task.overdue`` event was emitted: one row per task, so it is emitted once."""
+
+    task = models.OneToOneField(
+        "crm.Task", verbose_name=_("task"), on_delete=models.CASCADE, related_name="+"
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("overdue task")
+        verbose_name_plural = _("overdue tasks")
+
+    def __str__(self) -> str:
+        return str(self.task_id)

@@ -66,4 +66,5 @@ PD_REGISTER = {
             "check_at",
         ]
     },
+    "automation.TaskOverdueMark": {"not_pd": ["task", "at"]},
 }

@@ -35,6 +35,7 @@ from otdel.crm.models import Contact, Deal, Lead, Stage, Task
 
 logger = logging.getLogger(__name__)
 
+PAUSE_AFTER_FAILURES = 5
 OPERATORS = {"eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "empty", "not_empty"}
 ACTIONS = {
     "task",
@@ -392,6 +393,58 @@ def _run(run: RuleRun, worker: str) -> None:
             outcome, reason = RuleRun.Outcome.FAILED, str(exc)[:1000] or exc.__class__.__name__
     run.outcome, run.reason, run.finished_at, run.worker = outcome, reason, timezone.now(), worker[:100]
     run.save(update_fields=["outcome", "reason", "finished_at", "worker", "updated_at"])
+    if outcome == RuleRun.Outcome.FAILED:
+        _pause_if_failing(rule, reason)
+
+
+def _pause_if_failing(rule: Rule, reason: str) -> None:
+    """A rule whose last ``PAUSE_AFTER_FAILURES`` runs all failed is paused; administrators are told."""
+    last = list(
+        RuleRun.objects.filter(rule=rule)
+        .exclude(outcome=RuleRun.Outcome.PENDING)
+        .order_by("-finished_at", "-id")
+        .values_list("outcome", flat=True)[:PAUSE_AFTER_FAILURES]
+    )
+    if len(last) < PAUSE_AFTER_FAILURES or any(o != RuleRun.Outcome.FAILED for o in last):
+        return
+    rule.paused_reason = (
+        _("failed %(n)s times in a row: %(why)s") % {"n": PAUSE_AFTER_FAILURES, "why": reason}
+    )[:255]
+    rule.save(update_fields=["paused_reason", "updated_at"])
+    for admin in User.objects.filter(role=Role.ADMIN, is_active=True):
+        notify(
+            user=admin,
+            kind=Notification.Kind.AUTOMATION,
+            key=f"rule-paused:{rule.pk}:{rule.updated_at.isoformat()}",
+            title=_("Rule “%(name)s” paused: %(why)s") % {"name": rule.name, "why": rule.paused_reason},
+            url=reverse("automation_rule", args=[rule.pk]),
+        )
+
+
+def tasks_overdue_emit(*, now: datetime.datetime | None = None, limit: int = 1000) -> int:
+    """Emit ``task.overdue`` once per open task whose due time passed (within the last day, so a first
+    run does not replay years of history); returns how many."""
+    from otdel.automation.models import TaskOverdueMark
+    from otdel.core.events import TaskOverdue, emit
+
+    now = now or timezone.now()
+    due = (
+        Task.objects.filter(
+            done_at__isnull=True, due_at__lt=now, due_at__gte=now - datetime.timedelta(days=1)
+        )
+        .exclude(pk__in=TaskOverdueMark.objects.values("task_id"))
+        .values_list("pk", flat=True)[:limit]
+    )
+    emitted = 0
+    for task_id in list(due):
+        try:
+            with transaction.atomic():
+                TaskOverdueMark.objects.create(task_id=task_id)
+                emit(TaskOverdue(task_id=task_id))
+                emitted += 1
+        except IntegrityError:
+            continue  # another worker marked it
+    return emitted
 
 
 def _responsible(record: Any) -> User | None:

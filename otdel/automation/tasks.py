@@ -29,4 +29,11 @@ def runs_drain() -> int:
     return rules.runs_drain() + sla.timers_drain()
 
 
+@task()
+def tasks_overdue() -> int:
+    """``task.overdue`` for tasks whose due time passed (the scheduler enqueues it every minute)."""
+    return rules.tasks_overdue_emit()
+
+
 register_periodic("automation.runs_drain", 30, runs_drain)
+register_periodic("automation.tasks_overdue", 60, tasks_overdue)

@@ -347,3 +347,56 @@ def test_outbound_refuses_local_addresses(url):
 
     with pytest.raises(outbound.OutboundRefused):
         outbound.check_url(url)
+
+
+def test_task_overdue_fires_once(api_for, head, manager, django_capture_on_commit_callbacks):
+    from otdel.crm.tests.factories import ContactFactory
+
+    assert (
+        _rule(
+            api_for(head),
+            trigger={"event": "task.overdue"},
+            actions=[{"action": "notify", "to": "responsible", "text": "Задача просрочена"}],
+        ).status_code
+        == 201
+    )
+    task = Task.objects.create(
+        title="Позвонить",
+        assignee=manager,
+        contact=ContactFactory(),
+        due_at=timezone.now() - datetime.timedelta(minutes=5),
+    )
+    Task.objects.create(
+        title="Давно",
+        assignee=manager,
+        contact=task.contact,
+        due_at=timezone.now() - datetime.timedelta(days=30),
+    )
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            rules.tasks_overdue_emit()
+    run = RuleRun.objects.get()
+    assert (run.subject_type, run.subject_id, run.outcome) == ("task", task.pk, "done")
+    assert manager.notifications.filter(kind="automation", title__startswith="Задача просрочена").count() == 1
+
+
+def test_a_rule_failing_again_and_again_is_paused_and_admins_told(
+    api_for, head, manager, admin_user, pipeline, django_capture_on_commit_callbacks
+):
+    Queue.objects.create(code="empty", name="Пустая")
+    _rule(api_for(head), actions=[{"action": "assign", "queue": "empty"}])
+    for n in range(rules.PAUSE_AFTER_FAILURES + 1):
+        with django_capture_on_commit_callbacks(execute=True):
+            crm.deal_create(actor=head, title=f"d{n}", pipeline=pipeline, responsible=manager)
+    rule = Rule.objects.get()
+    assert rule.paused_reason
+    assert (
+        RuleRun.objects.filter(outcome="failed").count() == rules.PAUSE_AFTER_FAILURES
+    )  # the sixth deal matched nothing
+    assert admin_user.notifications.filter(kind="automation").count() == 1
+    assert (
+        api_for(head)
+        .patch(f"/api/v1/automation/rules/{rule.pk}", {"is_active": True}, format="json")
+        .json()["paused_reason"]
+        == ""
+    )
