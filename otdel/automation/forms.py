@@ -66,7 +66,7 @@ class RuleForm(_Styled, forms.Form):
     target_stage = forms.ModelChoiceField(
         label=_("Target stage"), queryset=Stage.objects.none(), required=False
     )
-    url = forms.URLField(label=_("Webhook URL"), required=False)
+    url = forms.URLField(label=_("Webhook URL"), required=False, assume_scheme="https")
     secret = forms.CharField(label=_("Webhook secret"), max_length=200, required=False)
 
     def __init__(self, *args: Any, pipeline: Any = None, **kwargs: Any) -> None:

@@ -30,6 +30,8 @@ from otdel.crm.models import Deal, Lead
 
 logger = logging.getLogger(__name__)
 OPEN = (SlaTimer.State.RUNNING, SlaTimer.State.WARNED)
+# The events that start or stop clocks.
+SLA_EVENTS = frozenset({LeadCreated.name, LeadTriaged.name, InteractionReceived.name, DealStageEntered.name})
 
 
 def _applies(policy: SlaPolicy, **facts: Any) -> bool:
