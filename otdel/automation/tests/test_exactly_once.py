@@ -84,3 +84,40 @@ def test_two_workers_fire_each_sla_breach_once(head):
     assert sum(counts.values()) == N
     assert SlaTimer.objects.filter(state="breached").count() == N
     assert head.notifications.filter(kind="automation").count() == N
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_in_the_middle_neither_loses_nor_repeats(manager, pipeline, monkeypatch):
+    """The first worker dies after the first of two actions (a BaseException, as a kill would stop
+    it): its transaction rolls back, the run stays pending; the next worker runs both actions once."""
+    rule = Rule.objects.create(
+        name="r",
+        event="deal.created",
+        trigger={"event": "deal.created"},
+        actions=[{"action": "task", "title": "Первое"}, {"action": "task", "title": "Второе"}],
+    )
+    deal = DealFactory(pipeline=pipeline, responsible=manager)
+    RuleRun.objects.create(
+        rule=rule,
+        subject_type="deal",
+        subject_id=deal.pk,
+        occurrence="o",
+        event="deal.created",
+        due_at=timezone.now(),
+    )
+    real = rules.perform
+
+    def dying(action, **kwargs):
+        if action["title"] == "Второе":
+            raise KeyboardInterrupt  # the process is going away
+        return real(action, **kwargs)
+
+    monkeypatch.setattr(rules, "perform", dying)
+    with pytest.raises(KeyboardInterrupt):
+        rules.runs_drain(worker="w1")
+    assert RuleRun.objects.get().outcome == "pending"
+    assert not Task.objects.filter(deal=deal).exists()
+    monkeypatch.setattr(rules, "perform", real)
+    assert rules.runs_drain(worker="w2") == 1
+    assert sorted(Task.objects.filter(deal=deal).values_list("title", flat=True)) == ["Второе", "Первое"]
+    assert RuleRun.objects.get().worker == "w2"
