@@ -551,3 +551,51 @@ def perform(
             raise ValueError(_("the webhook answered %(status)s") % {"status": response.status})
         return _("webhook answered %(status)s") % {"status": response.status}
     raise ValueError(_("the action “%(a)s” is not available") % {"a": kind})
+
+
+def dry_run(rule: Rule, *, limit: int = 20) -> list[dict[str, Any]]:
+    """ "Try on past records": the last ``limit`` records the trigger is about (deals that entered the
+    rule's stage and are still there, the latest deals or leads), with what the rule would do to
+    each. Changes nothing."""
+    kind = rule.event.split(".", 1)[0]
+    records: list[Any]
+    if kind == "deal":
+        deals = Deal.objects.select_related("contact", "responsible", "stage")
+        if rule.stage_id:
+            deals = deals.filter(stage_id=rule.stage_id)
+        records = list(deals.order_by("-updated_at", "-id")[:limit])
+    elif kind == "lead":
+        records = list(
+            Lead.objects.select_related("contact", "responsible").order_by("-created_at", "-id")[:limit]
+        )
+    else:
+        return []
+    plan = ", ".join(_describe(a) for a in rule.actions)
+    result = []
+    for record in records:
+        holds = conditions_hold(rule.conditions, subject_fields(record))
+        result.append(
+            {
+                "record": record,
+                "type": kind,
+                "outcome": RuleRun.Outcome.DONE if holds else RuleRun.Outcome.SKIPPED,
+                "what": plan if holds else _("the conditions did not hold"),
+            }
+        )
+    return result
+
+
+def _describe(action: dict[str, Any]) -> str:
+    kind = action.get("action")
+    if kind == "task":
+        return _("task “%(title)s”") % {"title": action.get("title", "")}
+    if kind == "notify":
+        return _("notification “%(text)s”") % {"text": action.get("text", "")}
+    if kind == "assign":
+        return _("hand over through the queue “%(code)s”") % {"code": action.get("queue", "")}
+    if kind == "move_stage":
+        stage = Stage.objects.filter(pk=_int(action.get("stage")) or 0).first()
+        return _("move to %(stage)s") % {"stage": stage.name if stage else action.get("stage")}
+    if kind == "webhook":
+        return _("webhook %(url)s") % {"url": action.get("url", "")}
+    return str(kind)

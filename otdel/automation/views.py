@@ -17,6 +17,7 @@ from otdel.accounts.permissions import may_manage_routing
 from otdel.automation import selectors, services
 from otdel.automation.forms import RuleForm, SlaPolicyForm
 from otdel.automation.models import Notification, Rule, RuleRun, SlaPolicy
+from otdel.automation.rules import dry_run
 from otdel.core.exceptions import ApiError
 from otdel.crm.models import Pipeline
 
@@ -151,7 +152,8 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
         services.rule_update(actor=request.user, rule=rule, is_active=not rule.is_active)
         return redirect("automation_rule", rule.pk)
     page = Paginator(rule.runs.order_by("-due_at", "-id"), PAGE).get_page(request.GET.get("page"))
-    return render(request, "automation/rule_detail.html", {"rule": rule, "page": page})
+    trial = dry_run(rule) if request.GET.get("try") else None
+    return render(request, "automation/rule_detail.html", {"rule": rule, "page": page, "trial": trial})
 
 
 @login_required

@@ -169,3 +169,33 @@ def test_rule_errors_in_russian(api_for, head):
     )
     (message,) = response.json()["errors"]["actions[0].queue"]
     assert "очеред" in message.lower() and "«nope»" in message
+
+
+def test_try_on_past_records_changes_nothing(client, head, manager, pipeline):
+    from decimal import Decimal
+
+    from otdel.automation.services import rule_create
+
+    stage = pipeline.stages.get(name="Счёт выставлен")
+    big = DealFactory(
+        pipeline=pipeline, stage=stage, responsible=manager, amount=Decimal("500000"), title="Большая"
+    )
+    small = DealFactory(
+        pipeline=pipeline, stage=stage, responsible=manager, amount=Decimal("1000"), title="Маленькая"
+    )
+    DealFactory(pipeline=pipeline, responsible=manager, title="На другом этапе")
+    rule = rule_create(
+        actor=head,
+        name="r",
+        trigger={"event": "deal.stage_entered", "stage": stage.pk},
+        conditions=[{"field": "amount", "op": "gte", "value": "100000"}],
+        actions=[{"action": "task", "title": "Позвонить"}],
+    )
+    client.force_login(head)
+    page = client.get(reverse("automation_rule", args=[rule.pk]) + "?try=1").content.decode()
+    assert page.count('data-testid="trial-row"') == 2
+    assert "На другом этапе" not in page
+    row_big = page.split(f"/deals/{big.pk}/")[1].split("</tr>")[0]
+    assert "Позвонить" in row_big
+    assert f"/deals/{small.pk}/" in page
+    assert not Task.objects.exists() and not RuleRun.objects.exists()
