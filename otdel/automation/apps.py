@@ -9,4 +9,4 @@ class AutomationConfig(AppConfig):
 
     def ready(self) -> None:
         # Subscribes the notification handlers to the domain events.
-        from otdel.automation import handlers  # noqa: F401
+        from otdel.automation import handlers, handlers_rules, tasks  # noqa: F401

@@ -18,6 +18,8 @@ class Notification(TimeStampedModel):
         INBOUND = "inbound", _("New message")
         MISSED_CALL = "missed_call", _("Missed call")
         TASK = "task", _("New task")
+        AUTOMATION = "automation", _("Automation rule")
+        SLA = "sla", _("Service level")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -51,3 +53,182 @@ class Notification(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Rule(TimeStampedModel):
+    """ "When <event> (and <conditions>), after <delay>, do <actions>": a robot the head of sales sets up.
+
+    ``trigger`` is ``{"event": "<catalog name>", ...filters}`` (``stage`` for ``deal.stage_entered``);
+    ``conditions`` a list of ``{"field", "op", "value"}`` joined by AND, or ``{"any": [...]}`` for OR;
+    ``actions`` a list of ``{"action": ...}`` (see ``otdel/automation/actions.py``).
+    """
+
+    name = models.CharField(_("name"), max_length=200)
+    is_active = models.BooleanField(_("active"), default=True)
+    event = models.CharField(_("event"), max_length=64, db_index=True)
+    trigger = models.JSONField(_("trigger"), default=dict)
+    conditions = models.JSONField(_("conditions"), default=list, blank=True)
+    delay_minutes = models.PositiveIntegerField(_("delay, minutes"), default=0)
+    working_time = models.BooleanField(_("on working time"), default=False)
+    actions = models.JSONField(_("actions"), default=list)
+    # The pipeline a stage trigger belongs to (the rule editor shows it in that stage's column).
+    pipeline = models.ForeignKey(
+        "crm.Pipeline",
+        verbose_name=_("pipeline"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    stage = models.ForeignKey(
+        "crm.Stage",
+        verbose_name=_("stage"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    paused_reason = models.CharField(_("paused because"), max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("automation rule")
+        verbose_name_plural = _("automation rules")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RuleRun(TimeStampedModel):
+    """One (rule, subject, occurrence): made when the event is matched, run once when due.
+
+    The unique constraint makes a second match of the same occurrence a no-op; a worker claims a
+    due row with ``SELECT ... FOR UPDATE SKIP LOCKED`` and runs its actions in the same transaction,
+    so two workers never run it twice and a worker that dies leaves it pending for the next one.
+    """
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("pending")
+        DONE = "done", _("done")
+        SKIPPED = "skipped", _("skipped")
+        FAILED = "failed", _("failed")
+
+    rule = models.ForeignKey(Rule, verbose_name=_("rule"), on_delete=models.CASCADE, related_name="runs")
+    subject_type = models.CharField(_("subject type"), max_length=32)
+    subject_id = models.BigIntegerField(_("subject id"), null=True)
+    occurrence = models.CharField(_("occurrence"), max_length=100)
+    event = models.CharField(_("event"), max_length=64)
+    payload = models.JSONField(_("event data"), default=dict)
+    due_at = models.DateTimeField(_("due"))
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
+    reason = models.TextField(_("reason"), blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Who ran it, to tell in a test or an incident which worker did.
+    worker = models.CharField(_("worker"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-due_at", "-id"]
+        verbose_name = _("rule run")
+        verbose_name_plural = _("rule runs")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "subject_type", "subject_id", "occurrence"], name="automation_run_once"
+            )
+        ]
+        indexes = [models.Index(fields=["outcome", "due_at"], name="automation_run_due")]
+
+    def __str__(self) -> str:
+        return f"{self.rule} / {self.subject_type}:{self.subject_id}"
+
+
+class SlaPolicy(TimeStampedModel):
+    """A service level: how long a first response, a stage or a task may take, and what happens
+    when the time is nearly out (``on_warn``) and out (``on_breach``): rule actions."""
+
+    class Target(models.TextChoices):
+        FIRST_RESPONSE = "first_response", _("first response")
+        STAGE_TIME = "stage_time", _("time in stage")
+        TASK_DONE = "task_done", _("task done")
+
+    name = models.CharField(_("name"), max_length=200)
+    is_active = models.BooleanField(_("active"), default=True)
+    target = models.CharField(_("target"), max_length=16, choices=Target.choices)
+    applies_to = models.JSONField(_("applies to"), default=dict, blank=True)
+    minutes = models.PositiveIntegerField(_("minutes"))
+    working_time = models.BooleanField(_("on working time"), default=True)
+    warn_at_percent = models.PositiveSmallIntegerField(_("warn at, %"), default=80)
+    on_warn = models.JSONField(_("on warning"), default=list, blank=True)
+    on_breach = models.JSONField(_("on breach"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlaTimer(TimeStampedModel):
+    """One clock of one policy on one lead or deal. ``check_at`` is when a worker must look at it
+    next (the warning, then the deadline); a worker claims it with ``FOR UPDATE SKIP LOCKED``, so
+    each warning and each breach fires exactly once."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", _("running")
+        WARNED = "warned", _("warned")
+        MET = "met", _("met")
+        BREACHED = "breached", _("breached")
+
+    policy = models.ForeignKey(
+        SlaPolicy, verbose_name=_("policy"), on_delete=models.CASCADE, related_name="timers"
+    )
+    lead = models.ForeignKey(
+        "crm.Lead", verbose_name=_("lead"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    deal = models.ForeignKey(
+        "crm.Deal", verbose_name=_("deal"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # What the clock is for, e.g. "lead:12" or "deal:7:stage:3:2026-12-02T10:00": started once.
+    key = models.CharField(_("key"), max_length=120)
+    started_at = models.DateTimeField(_("started"))
+    warn_at = models.DateTimeField(_("warning at"), null=True, blank=True)
+    due_at = models.DateTimeField(_("due"))
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.RUNNING)
+    met_at = models.DateTimeField(_("met"), null=True, blank=True)
+    breached_at = models.DateTimeField(_("breached"), null=True, blank=True)
+    check_at = models.DateTimeField(_("check at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name = _("SLA timer")
+        verbose_name_plural = _("SLA timers")
+        constraints = [models.UniqueConstraint(fields=["policy", "key"], name="automation_sla_timer_once")]
+        indexes = [models.Index(fields=["check_at"], name="automation_sla_timer_check")]
+
+    def __str__(self) -> str:
+        return f"{self.policy} / {self.key}"
+
+
+class TaskOverdueMark(models.Model):
+    """A task whose ``task.overdue`` event was emitted: one row per task, so it is emitted once."""
+
+    task = models.OneToOneField(
+        "crm.Task", verbose_name=_("task"), on_delete=models.CASCADE, related_name="+"
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("overdue task")
+        verbose_name_plural = _("overdue tasks")
+
+    def __str__(self) -> str:
+        return str(self.task_id)

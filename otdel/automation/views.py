@@ -1,16 +1,25 @@
-"""The notification bell and the list of notifications."""
+"""The notification bell and list, "My day", the rule editor and the SLA board."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from otdel.accounts.permissions import may_manage_routing
 from otdel.automation import selectors, services
-from otdel.automation.models import Notification
+from otdel.automation.forms import RuleForm, SlaPolicyForm
+from otdel.automation.models import Notification, Rule, RuleRun, SlaPolicy
+from otdel.automation.rules import dry_run
+from otdel.core.exceptions import ApiError
+from otdel.crm.models import Pipeline
 
 PAGE = 50
 # How often an open page asks for the unread count (seconds).
@@ -54,3 +63,111 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
 def notifications_read_all(request: HttpRequest) -> HttpResponse:
     services.notifications_read_all(user=request.user)
     return redirect("notification_list")
+
+
+# --- "My day", the rule editor, the SLA board ------------------------------------------------------
+
+
+def _require_manager(request: HttpRequest) -> None:
+    if not may_manage_routing(request.user):
+        raise PermissionDenied
+
+
+@login_required
+def my_day(request: HttpRequest) -> HttpResponse:
+    """The salesperson's start page; the head of sales also sees the department by person."""
+    context: dict[str, Any] = selectors.my_day(user=request.user)
+    if may_manage_routing(request.user):
+        context["team"] = selectors.team_day()
+    return render(request, "automation/my_day.html", context)
+
+
+def _api_errors(form: Any, exc: ApiError) -> None:
+    for field, messages in exc.errors.items():
+        for message in messages:
+            form.add_error(None, f"{field}: {message}" if field != "__all__" else message)
+
+
+@login_required
+def rule_list(request: HttpRequest) -> HttpResponse:
+    """Global rules (not tied to a stage), with a form to add one; links to each pipeline's editor."""
+    _require_manager(request)
+    form = RuleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            rule = services.rule_create(actor=request.user, **form.rule_fields())
+        except ApiError as exc:
+            _api_errors(form, exc)
+        else:
+            return redirect("automation_rule", rule.pk)
+    rules = Rule.objects.filter(stage__isnull=True).annotate(
+        run_count=Count("runs"), failed=Count("runs", filter=Q(runs__outcome=RuleRun.Outcome.FAILED))
+    )
+    pipelines = Pipeline.objects.filter(is_active=True).order_by("order", "name")
+    return render(
+        request, "automation/rule_list.html", {"rules": rules, "form": form, "pipelines": pipelines}
+    )
+
+
+@login_required
+def pipeline_rules(request: HttpRequest, pk: int) -> HttpResponse:
+    """The rule editor of one pipeline, laid out like the kanban: one column per stage, its rules as cards."""
+    _require_manager(request)
+    pipeline = get_object_or_404(Pipeline, pk=pk)
+    form = RuleForm(request.POST or None, pipeline=pipeline, initial={"event": "deal.stage_entered"})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.rule_create(actor=request.user, **form.rule_fields())
+        except ApiError as exc:
+            _api_errors(form, exc)
+        else:
+            return redirect("automation_pipeline_rules", pipeline.pk)
+    stages = list(pipeline.stages.order_by("order", "id"))
+    by_stage: dict[int, list[Rule]] = {}
+    for rule in Rule.objects.filter(stage__pipeline=pipeline).annotate(run_count=Count("runs")):
+        by_stage.setdefault(rule.stage_id or 0, []).append(rule)
+    columns = [{"stage": s, "rules": by_stage.get(s.pk, [])} for s in stages]
+    return render(
+        request,
+        "automation/pipeline_rules.html",
+        {
+            "pipeline": pipeline,
+            "columns": columns,
+            "form": form,
+            "pipelines": Pipeline.objects.filter(is_active=True),
+        },
+    )
+
+
+@login_required
+def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A rule and its run log: when, on what, done / skipped (why) / failed (error)."""
+    _require_manager(request)
+    rule = get_object_or_404(Rule, pk=pk)
+    if request.method == "POST":
+        if request.POST.get("op") == "delete":
+            back = rule.pipeline_id
+            services.rule_delete(actor=request.user, rule=rule)
+            return redirect("automation_pipeline_rules", back) if back else redirect("automation_rules")
+        services.rule_update(actor=request.user, rule=rule, is_active=not rule.is_active)
+        return redirect("automation_rule", rule.pk)
+    page = Paginator(rule.runs.order_by("-due_at", "-id"), PAGE).get_page(request.GET.get("page"))
+    trial = dry_run(rule) if request.GET.get("try") else None
+    return render(request, "automation/rule_detail.html", {"rule": rule, "page": page, "trial": trial})
+
+
+@login_required
+def sla_board(request: HttpRequest) -> HttpResponse:
+    """What is at risk now, by person; and the policies with a form to add one."""
+    _require_manager(request)
+    form = SlaPolicyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.sla_policy_create(actor=request.user, **form.policy_fields())
+        except ApiError as exc:
+            _api_errors(form, exc)
+        else:
+            return redirect("automation_sla_board")
+    context = selectors.sla_board()
+    context.update(form=form, policies=SlaPolicy.objects.all())
+    return render(request, "automation/sla_board.html", context)

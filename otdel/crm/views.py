@@ -66,8 +66,11 @@ def _head(queryset: QuerySet[Any], size: int = CARD_LIST) -> dict[str, Any]:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Salespeople start on their deals; the office manager and call center on the lead inbox."""
+    """Salespeople start on "My day" (automation); administrators on the deals; the office manager and
+    call center on the lead inbox."""
     user = request.user
+    if user.is_sales:  # type: ignore[union-attr]
+        return redirect("my_day")
     if may_sell(user):
         return redirect("kanban")
     return redirect("lead_inbox")

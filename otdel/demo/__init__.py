@@ -10,6 +10,7 @@ APP_DEMOS = (
     "otdel.privacy.demo",
     "otdel.documents.demo",
     "otdel.kb.demo",
+    "otdel.automation.demo",
     # Last: rebuilds the stage history from what the others left.
     "otdel.reports.demo",
 )

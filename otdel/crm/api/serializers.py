@@ -121,9 +121,21 @@ class CompanySerializer(serializers.ModelSerializer):
         return count if count is not None else obj.contacts.count()
 
 
+def _sla(serializer: serializers.Serializer, **record: Any) -> list[dict[str, Any]] | None:
+    """The record's SLA clocks (automation) on ``GET .../{id}``; null in lists (one query per row)."""
+    if getattr(serializer.context.get("view"), "action", None) != "retrieve":
+        return None
+    from otdel.automation.sla import sla_for
+
+    return sla_for(**record)
+
+
 class LeadSerializer(serializers.ModelSerializer):
     contact_name = serializers.CharField(source="contact.full_name", read_only=True)
     responsible_name = serializers.SerializerMethodField()
+    sla = serializers.SerializerMethodField(
+        help_text='[{"policy", "due_at", "state": running|warned|met|breached, "met_at"}]; on GET /leads/{id}'
+    )
 
     class Meta:
         model = Lead
@@ -152,11 +164,15 @@ class LeadSerializer(serializers.ModelSerializer):
             "version",
             "created_at",
             "updated_at",
+            "sla",
         ]
         read_only_fields = fields
 
     def get_responsible_name(self, obj: Lead) -> str | None:
         return _name(obj.responsible)
+
+    def get_sla(self, obj: Lead) -> list[dict[str, Any]] | None:
+        return _sla(self, lead=obj)
 
 
 class DealSerializer(serializers.ModelSerializer):
@@ -173,6 +189,9 @@ class DealSerializer(serializers.ModelSerializer):
         source="lost_reason.name", read_only=True, default=None, allow_null=True
     )
     amount = serializers.DecimalField(max_digits=16, decimal_places=2, read_only=True)
+    sla = serializers.SerializerMethodField(
+        help_text='[{"policy", "due_at", "state": running|warned|met|breached, "met_at"}]; on GET /deals/{id}'
+    )
 
     class Meta:
         model = Deal
@@ -201,11 +220,15 @@ class DealSerializer(serializers.ModelSerializer):
             "version",
             "created_at",
             "updated_at",
+            "sla",
         ]
         read_only_fields = fields
 
     def get_responsible_name(self, obj: Deal) -> str | None:
         return _name(obj.responsible)
+
+    def get_sla(self, obj: Deal) -> list[dict[str, Any]] | None:
+        return _sla(self, deal=obj)
 
 
 class NoteSerializer(serializers.ModelSerializer):

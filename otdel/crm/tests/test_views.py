@@ -80,9 +80,9 @@ def test_pages_need_login(client, deal):
         assert response["Location"].startswith(reverse("login"))
 
 
-def test_home_sends_sales_to_the_board_and_triage_to_the_inbox(client, manager, office_manager):
+def test_home_sends_sales_to_my_day_and_triage_to_the_inbox(client, manager, office_manager):
     client.force_login(manager)
-    assert client.get("/")["Location"] == reverse("kanban")
+    assert client.get("/")["Location"] == reverse("my_day")
     client.force_login(office_manager)
     assert client.get("/")["Location"] == reverse("lead_inbox")
 

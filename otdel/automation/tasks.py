@@ -1,0 +1,39 @@
+"""Background work of automation: matching events to rules and running what is due."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_tasks import task
+
+from otdel.automation import rules, sla
+from otdel.core.scheduler import register_periodic
+
+
+@task()
+def rules_match(
+    event: str, payload: dict[str, Any], subject_type: str, subject_id: int | None, occurrence: str
+) -> int:
+    made = rules.rules_match(
+        event=event, payload=payload, subject_type=subject_type, subject_id=subject_id, occurrence=occurrence
+    )
+    made += sla.sla_on_event(event=event, payload=payload)
+    if made:
+        rules.runs_drain()
+    return made
+
+
+@task()
+def runs_drain() -> int:
+    """Due rule runs and SLA clocks (the scheduler enqueues this every 30 seconds)."""
+    return rules.runs_drain() + sla.timers_drain()
+
+
+@task()
+def tasks_overdue() -> int:
+    """``task.overdue`` for tasks whose due time passed (the scheduler enqueues it every minute)."""
+    return rules.tasks_overdue_emit()
+
+
+register_periodic("automation.runs_drain", 30, runs_drain)
+register_periodic("automation.tasks_overdue", 60, tasks_overdue)
