@@ -101,8 +101,12 @@ def main() -> None:
     late = sorted((at - due).total_seconds() for state, at, due in rows if state == "breached")
     print(f"database: {connection.vendor}, timers: {args.timers}, workers: 2")
     print(f"raw   : {raw_fired} fired in {raw_seconds:.2f} s = {raw_fired / raw_seconds:.0f}/s")
-    print(f"otdel : {fired} fired in {otdel_seconds:.2f} s = {fired / otdel_seconds:.0f}/s (each once: {fired == args.timers})")
-    print(f"ratio otdel/raw throughput: {(fired / otdel_seconds) / (raw_fired / raw_seconds):.2f} (target >= 0.3)")
+    print(
+        f"otdel : {fired} fired in {otdel_seconds:.2f} s = {fired / otdel_seconds:.0f}/s (each once: {fired == args.timers})"
+    )
+    print(
+        f"ratio otdel/raw throughput: {(fired / otdel_seconds) / (raw_fired / raw_seconds):.2f} (target >= 0.3)"
+    )
     if late:
         p99 = late[min(len(late) - 1, int(len(late) * 0.99))]
         print(f"lateness after due: p50 {statistics.median(late):.2f} s, p99 {p99:.2f} s")
