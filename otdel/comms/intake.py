@@ -43,6 +43,7 @@ from otdel.comms.errors import CommsErrorCode
 from otdel.comms.models import IntakeLog
 from otdel.comms.services import InboundEvent, ingest_event
 from otdel.comms.tasks import intake_drain
+from otdel.core import jsonsafe
 from otdel.core.exceptions import ApiError
 
 logger = logging.getLogger(__name__)
@@ -109,6 +110,15 @@ def intake_refuse(
     raise error
 
 
+def _check_storable(payload: Any) -> None:
+    """Refuse at the door what would fail in the worker forever: NaN/Infinity, integers beyond
+    64 bits, NUL or lone surrogates in text, absurd nesting (see ``otdel.core.jsonsafe``)."""
+    try:
+        jsonsafe.check(payload)
+    except jsonsafe.UnsafeJSON as exc:
+        raise IntakeError(str(exc), CommsErrorCode.INVALID_JSON) from exc
+
+
 def intake_accept(
     *,
     provider: str,
@@ -123,6 +133,7 @@ def intake_accept(
     rewritten one) and its IntakeError raised: the view answers 400 in the error shape.
     """
     try:
+        _check_storable(payload)
         parser_for(provider)(payload, provider)  # raises IntakeError before anything is stored
     except IntakeError as exc:
         intake_refuse(provider=provider, body=body if raw_body is None else raw_body, meta=meta, error=exc)

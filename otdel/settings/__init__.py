@@ -74,6 +74,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Every answer under /api/ in the JSON error shape: 400/413 for bad bodies, JSON 404s.
+    "otdel.api.middleware.ApiErrorMiddleware",
     # Answers the PBX's route question before sessions, CSRF and DRF (otdel/routing/middleware.py).
     "otdel.routing.middleware.LiveRouteMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -195,6 +197,12 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "otdel.api.errors.exception_handler",
+    # JSON through otdel.core.jsonsafe: NaN, 2^63, too deep nesting are a 400, not a 500 later.
+    "DEFAULT_PARSER_CLASSES": [
+        "otdel.api.parsers.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

@@ -24,6 +24,7 @@ from otdel.comms.selectors import interaction_summary
 from otdel.comms.telegram import services
 from otdel.comms.telegram.parse import provider_for, webhook_payload
 from otdel.comms.telegram.selectors import telegram_bot_by_key, telegram_bot_list
+from otdel.core import jsonsafe
 from otdel.core.exceptions import ApiError
 from otdel.core.scoping import get_scoped_or_404
 from otdel.crm.models import Contact
@@ -230,7 +231,7 @@ class TelegramWebhookView(APIView):
                 ),
             )
         try:
-            update = json.loads(body or "null")
+            update = jsonsafe.loads(request.body or b"null")
         except ValueError:
             refuse(
                 reason="not JSON",
