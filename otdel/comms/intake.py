@@ -45,6 +45,7 @@ from otdel.comms.services import InboundEvent, ingest_event
 from otdel.comms.tasks import intake_drain
 from otdel.core import jsonsafe
 from otdel.core.exceptions import ApiError
+from otdel.core.net import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def parser_for(provider: str) -> Parser:
 
 def request_meta(request: HttpRequest) -> dict[str, Any]:
     headers = {k: v for k, v in request.headers.items() if k.lower() not in ("authorization", "cookie")}
-    return {"headers": headers, "remote_addr": request.META.get("REMOTE_ADDR") or None}
+    return {"headers": headers, "remote_addr": client_ip(request)}
 
 
 def intake_record(*, provider: str, status: str, body: str, error: str = "", **fields: Any) -> IntakeLog:

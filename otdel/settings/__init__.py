@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "otdel.core",
     "otdel.accounts",
     "otdel.crm",
@@ -91,6 +92,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Who opened which contact card or searched whom (152-FZ access log, otdel/privacy/access.py).
     "otdel.privacy.access.PDAccessMiddleware",
+    # Turns a sign-in refused by the lockout (otdel/core/lockout.py) into a 429; keep it last.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "otdel.urls"
@@ -149,8 +152,31 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": int(os.environ.get("OTDEL_PASSWORD_MIN_LENGTH", "8"))},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Sign-in lockout (django-axes, otdel/core/lockout.py): per account and per address, on /login/,
+# /admin/login/ and the API's token endpoint.
+AUTHENTICATION_BACKENDS = [
+    "otdel.core.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("OTDEL_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = float(os.environ.get("OTDEL_LOGIN_LOCKOUT_MINUTES", "15")) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "otdel.core.net.client_ip"
+AXES_LOCKOUT_CALLABLE = "otdel.core.lockout.lockout_response"
+AXES_VERBOSE = False
+# Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated); see
+# otdel/core/net.py. The default: a reverse proxy on the same machine.
+OTDEL_TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("OTDEL_TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if p.strip()
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
