@@ -51,6 +51,7 @@ def _unauthorized(provider: TelephonyProvider, body: str, meta: dict[str, Any], 
         body=body,
         meta=meta,
         reason=reason,
+        authenticated=False,
         error=ApiError(
             _("The signature does not match."),
             CommsErrorCode.BAD_SIGNATURE,
