@@ -173,6 +173,11 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "otdel.core.net.client_ip"
 AXES_LOCKOUT_CALLABLE = "otdel.core.lockout.lockout_response"
 AXES_VERBOSE = False
+# Hosts on the local network Otdel may fetch from (recordings of a PBX in the office, say);
+# every other outbound request goes to public addresses only (otdel/core/outbound.py).
+OTDEL_OUTBOUND_ALLOWED_HOSTS = [
+    h.strip().lower() for h in os.environ.get("OTDEL_OUTBOUND_ALLOWED_HOSTS", "").split(",") if h.strip()
+]
 # Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated); see
 # otdel/core/net.py. The default: a reverse proxy on the same machine.
 OTDEL_TRUSTED_PROXIES = [
