@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Who opened which contact card or searched whom (152-FZ access log, otdel/privacy/access.py).
     "otdel.privacy.access.PDAccessMiddleware",
+    # Content-Security-Policy on every answer (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     # Turns a sign-in refused by the lockout (otdel/core/lockout.py) into a 429; keep it last.
     "axes.middleware.AxesMiddleware",
 ]
@@ -267,3 +269,35 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     X_FRAME_OPTIONS = "DENY"
+
+# Behind an HTTPS reverse proxy (docs/security.md): OTDEL_HTTPS=1 makes cookies Secure, sends
+# HSTS, believes the proxy's X-Forwarded-Proto and sends plain-HTTP visitors to HTTPS.
+OTDEL_HTTPS = env_bool("OTDEL_HTTPS", False)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if OTDEL_HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = int(os.environ.get("OTDEL_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_SSL_REDIRECT = env_bool("OTDEL_SSL_REDIRECT", True)
+
+# Content-Security-Policy (django-csp): scripts, styles, fonts and images from Otdel itself only
+# (the UI, the public form page and Swagger use vendored files). 'unsafe-inline' and 'unsafe-eval'
+# stay for scripts until the few inline handlers (onchange=, hx-on:) move into static files.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "'unsafe-inline'", "'unsafe-eval'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "media-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'self'"],
+    }
+}
