@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from otdel.accounts.models import User
 from otdel.core.changelog import check_version, record_change
-from otdel.core.context import acting_as
+from otdel.core.context import acting_as, current_actor
 from otdel.core.events import (
     ContactCreated,
     ContactMerged,
@@ -35,6 +35,7 @@ from otdel.core.events import (
 from otdel.core.exceptions import ConflictError, field_error
 from otdel.core.identity import normalize_identity
 from otdel.core.models import ChangeLoggedModel, ObjectChange
+from otdel.core.scoping import scope
 from otdel.crm.models import (
     Company,
     Contact,
@@ -163,6 +164,18 @@ def _attach_identities(contact: Contact, pairs: list[tuple[str, str]]) -> None:
         if holder is not None:
             if holder.contact_id == contact.pk:
                 continue
+            actor = current_actor()
+            if actor is not None and not scope(Contact.objects.filter(pk=holder.contact_id), actor).exists():
+                # Naming a contact the caller may not see would leak who the client is.
+                raise ConflictError(
+                    _(
+                        "%(value)s is held by another contact you cannot see; "
+                        "ask the head of sales to sort it out."
+                    )
+                    % {"value": holder.display_value},
+                    code="identity_taken",
+                    field="identities",
+                )
             raise ConflictError(
                 _("%(value)s already belongs to contact “%(contact)s” (#%(id)s).")
                 % {"value": holder.display_value, "contact": holder.contact, "id": holder.contact_id},
