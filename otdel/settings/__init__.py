@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -20,6 +21,9 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 DATA_DIR = Path(os.environ.get("OTDEL_DATA_DIR", BASE_DIR / "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+# The database, its WAL, uploads and recordings live here: readable by Otdel's user only.
+with contextlib.suppress(OSError):  # not ours to change (a mount point): the deployment sets it
+    DATA_DIR.chmod(0o700)
 
 DEBUG = env_bool("OTDEL_DEBUG", False)
 SECRET_KEY = os.environ.get("OTDEL_SECRET_KEY", "")
@@ -209,6 +213,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 

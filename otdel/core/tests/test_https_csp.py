@@ -47,3 +47,11 @@ def test_pages_carry_a_content_security_policy(url, admin_user):
     policy = response.headers.get("Content-Security-Policy", "")
     assert "default-src 'self'" in policy, (response.status_code, policy)
     assert "object-src 'none'" in policy
+
+
+def test_the_data_dir_and_uploads_are_private(settings):
+    from otdel.settings import DATA_DIR
+
+    assert DATA_DIR.stat().st_mode & 0o077 == 0
+    assert settings.FILE_UPLOAD_PERMISSIONS == 0o600
+    assert settings.FILE_UPLOAD_DIRECTORY_PERMISSIONS == 0o700
