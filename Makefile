@@ -4,9 +4,20 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-postgres lint messages bench clean
+.PHONY: install browser run test test-postgres lint messages bench clean
+
+# Documents need LibreOffice (DOCX -> PDF), poppler (previews) and Cyrillic fonts: installed when
+# running as root on Debian/Ubuntu, otherwise `make install` says what to install (docs/documents.md).
+DOC_PACKAGES := libreoffice-writer-nogui poppler-utils fonts-liberation2 fonts-dejavu-core fonts-crosextra-carlito fonts-crosextra-caladea
 
 $(STAMP): requirements.lock pyproject.toml
+	@if ! command -v soffice >/dev/null || ! command -v pdftoppm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DOC_PACKAGES); \
+	  else \
+	    echo "Documents need LibreOffice and fonts: sudo apt-get install --no-install-recommends $(DOC_PACKAGES)"; \
+	  fi; \
+	fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
@@ -19,7 +30,18 @@ run: install
 	$(PY) manage.py load_demo --if-empty
 	$(PY) manage.py serve --host 127.0.0.1 --port 8000
 
-test: install
+# Browser tests drive Debian's Chromium: installed here when running as root with apt, otherwise
+# `make test` stops with the command to run (the suite never skips them).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	  else \
+	    echo "The browser tests need Chromium: sudo apt-get install --no-install-recommends chromium"; exit 1; \
+	  fi; \
+	fi
+
+test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-postgres: install
@@ -50,3 +72,4 @@ bench: install
 	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) bench/route.py --duration $(BENCH_DURATION)
 	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) bench/intake.py --duration $(BENCH_DURATION)
 	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) bench/distribution.py --duration $(BENCH_DURATION)
+	OTDEL_DATA_DIR=$(BENCH_DATA) $(PY) bench/documents.py

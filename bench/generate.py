@@ -27,6 +27,318 @@ def phone_number(i: int) -> str:
     return f"+79{i:09d}"
 
 
+# Realistic people and companies, so name search is measured on names (not "Клиент 123"): common
+# Russian surnames (with ё, as people write them), first names, patronymics, positions.
+SURNAMES = [
+    "Иванов",
+    "Смирнов",
+    "Кузнецов",
+    "Попов",
+    "Васильев",
+    "Петров",
+    "Соколов",
+    "Михайлов",
+    "Новиков",
+    "Фёдоров",
+    "Морозов",
+    "Волков",
+    "Алексеев",
+    "Лебедев",
+    "Семёнов",
+    "Егоров",
+    "Павлов",
+    "Козлов",
+    "Степанов",
+    "Николаев",
+    "Орлов",
+    "Андреев",
+    "Макаров",
+    "Никитин",
+    "Захаров",
+    "Зайцев",
+    "Соловьёв",
+    "Борисов",
+    "Яковлев",
+    "Григорьев",
+    "Романов",
+    "Воробьёв",
+    "Сергеев",
+    "Кузьмин",
+    "Фролов",
+    "Александров",
+    "Дмитриев",
+    "Королёв",
+    "Гусев",
+    "Киселёв",
+    "Ильин",
+    "Максимов",
+    "Поляков",
+    "Сорокин",
+    "Виноградов",
+    "Ковалёв",
+    "Белов",
+    "Медведев",
+    "Антонов",
+    "Тарасов",
+    "Жуков",
+    "Баранов",
+    "Филиппов",
+    "Комаров",
+    "Давыдов",
+    "Беляев",
+    "Герасимов",
+    "Богданов",
+    "Осипов",
+    "Сидоров",
+    "Матвеев",
+    "Титов",
+    "Марков",
+    "Миронов",
+    "Крылов",
+    "Куликов",
+    "Карпов",
+    "Власов",
+    "Мельников",
+    "Денисов",
+    "Гаврилов",
+    "Тихонов",
+    "Казаков",
+    "Афанасьев",
+    "Данилов",
+    "Савельев",
+    "Тимофеев",
+    "Фомин",
+    "Чернов",
+    "Абрамов",
+    "Мартынов",
+    "Ефимов",
+    "Федотов",
+    "Щербаков",
+    "Назаров",
+    "Калинин",
+    "Исаев",
+    "Чернышёв",
+    "Быков",
+    "Маслов",
+    "Родионов",
+    "Коновалов",
+    "Лазарев",
+]
+SURNAME_ROOTS = [
+    "Бел",
+    "Чер",
+    "Сух",
+    "Глад",
+    "Жар",
+    "Хол",
+    "Добр",
+    "Мал",
+    "Вел",
+    "Крут",
+    "Лес",
+    "Пол",
+    "Гор",
+    "Рыб",
+    "Мед",
+    "Лис",
+    "Вол",
+    "Кот",
+    "Бык",
+    "Грач",
+    "Снег",
+    "Дуб",
+    "Берез",
+    "Лип",
+    "Клен",
+    "Рож",
+    "Ржев",
+    "Твер",
+    "Суздал",
+    "Волог",
+    "Тул",
+    "Калуж",
+    "Брян",
+    "Курск",
+    "Орлов",
+    "Рязан",
+    "Пенз",
+    "Самар",
+    "Сарат",
+]
+SURNAME_ENDINGS = ["ов", "ев", "ин", "ский", "цкий", "енко", "ых", "аев"]
+MALE_NAMES = [
+    "Александр",
+    "Сергей",
+    "Дмитрий",
+    "Андрей",
+    "Алексей",
+    "Максим",
+    "Евгений",
+    "Иван",
+    "Михаил",
+    "Артём",
+    "Николай",
+    "Владимир",
+    "Павел",
+    "Роман",
+    "Денис",
+    "Игорь",
+    "Олег",
+    "Пётр",
+    "Юрий",
+    "Константин",
+    "Виктор",
+    "Антон",
+    "Илья",
+    "Кирилл",
+    "Фёдор",
+]
+FEMALE_NAMES = [
+    "Елена",
+    "Ольга",
+    "Наталья",
+    "Татьяна",
+    "Ирина",
+    "Анна",
+    "Мария",
+    "Светлана",
+    "Екатерина",
+    "Юлия",
+    "Марина",
+    "Анастасия",
+    "Дарья",
+    "Людмила",
+    "Галина",
+    "Ксения",
+    "Алёна",
+    "Виктория",
+    "Надежда",
+    "Вера",
+    "Любовь",
+    "Полина",
+    "Оксана",
+    "Евгения",
+    "Алла",
+]
+PATRONYMIC_ROOTS = [
+    "Александров",
+    "Сергеев",
+    "Дмитриев",
+    "Андреев",
+    "Алексеев",
+    "Иванов",
+    "Михайлов",
+    "Николаев",
+    "Владимиров",
+    "Павлов",
+    "Петров",
+    "Юрьев",
+    "Викторов",
+    "Игорев",
+    "Олегов",
+    "Евгеньев",
+    "Анатольев",
+    "Борисов",
+    "Васильев",
+    "Геннадьев",
+]
+POSITIONS = [
+    "Генеральный директор",
+    "Коммерческий директор",
+    "Менеджер по закупкам",
+    "Главный бухгалтер",
+    "Инженер",
+    "Руководитель отдела снабжения",
+    "Юрист",
+    "Секретарь",
+    "Начальник производства",
+    "",
+]
+COMPANY_WORDS = [
+    "Ромашка",
+    "Вектор",
+    "Альфа",
+    "Гранит",
+    "Север",
+    "Восток",
+    "Техно",
+    "Строй",
+    "Снаб",
+    "Торг",
+    "Мир",
+    "Профи",
+    "Лидер",
+    "Сфера",
+    "Ресурс",
+    "Эталон",
+    "Монолит",
+    "Регион",
+    "Импульс",
+    "Прогресс",
+    "Стандарт",
+    "Меридиан",
+    "Базис",
+    "Капитал",
+    "Партнёр",
+    "Сервис",
+    "Логистик",
+    "Энерго",
+    "Агро",
+    "Пром",
+    "Металл",
+    "Форма",
+    "Дельта",
+    "Омега",
+    "Аврора",
+    "Волна",
+    "Полюс",
+    "Орион",
+    "Титан",
+    "Кедр",
+]
+DEAL_WORDS = ["Поставка", "Монтаж", "Договор поставки", "Сервисное обслуживание", "Аренда", "Проект"]
+COMPANY_FORMS = ["ООО", "АО", "ИП", "ПАО", "ООО", "ООО"]
+
+
+def inn_company(n: int) -> str:
+    """A 10-digit INN of an organisation with a correct control digit."""
+    body = f"77{n:07d}"
+    weights = [2, 4, 10, 3, 5, 9, 4, 6, 8]
+    return body + str(sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11 % 10)
+
+
+def company_name(i: int, rng: random.Random) -> str:
+    a, b = rng.choice(COMPANY_WORDS), rng.choice(COMPANY_WORDS)
+    return f"{rng.choice(COMPANY_FORMS)} «{a}{b.lower() if rng.random() < 0.5 else '-' + b} {i % 97 + 1}»"
+
+
+def person_name(rng: random.Random) -> tuple[str, str]:
+    """(full name, position): "Фамилия Имя Отчество" mostly, sometimes "Имя Фамилия"."""
+    female = rng.random() < 0.5
+    if rng.random() < 0.7:
+        surname = rng.choice(SURNAMES)
+    else:
+        surname = rng.choice(SURNAME_ROOTS) + rng.choice(SURNAME_ENDINGS)
+    if female:
+        if surname.endswith(("ов", "ев", "ёв", "ин", "ых")):
+            surname += "" if surname.endswith("ых") else "а"
+        elif surname.endswith(("ский", "цкий")):
+            surname = surname[:-2] + "ая"
+        first = rng.choice(FEMALE_NAMES)
+        patronymic = rng.choice(PATRONYMIC_ROOTS) + "на"
+    else:
+        first = rng.choice(MALE_NAMES)
+        patronymic = rng.choice(PATRONYMIC_ROOTS) + "ич"
+    roll = rng.random()
+    if roll < 0.6:
+        name = f"{surname} {first} {patronymic}"
+    elif roll < 0.85:
+        name = f"{first} {surname}"
+    else:
+        name = f"{surname} {first}"
+    return name, rng.choice(POSITIONS)
+
+
 def typed(phone: str, rng: random.Random) -> str:
     d = phone[2:]
     return rng.choice(
@@ -51,7 +363,7 @@ def main() -> None:
 
     from otdel.accounts.models import Role, User
     from otdel.comms.models import Interaction
-    from otdel.crm.models import Contact, Deal, Identity, Pipeline, Stage
+    from otdel.crm.models import Company, Contact, Deal, Identity, Pipeline, Stage
     from otdel.routing.models import Queue, QueueMember, RoutingSettings
 
     rng = random.Random(args.seed)
@@ -99,18 +411,35 @@ def main() -> None:
         )
     ]
 
+    n_companies = max(int(100_000 * args.scale), 1)
+    print(f"companies: {n_companies}")
+    company_ids: list[int] = []
+    for start in range(0, n_companies, BATCH):
+        with transaction.atomic():
+            batch = []
+            for i in range(start, min(start + BATCH, n_companies)):
+                name = company_name(i, rng)
+                inn = inn_company(i)
+                batch.append(Company(name=name, inn=inn, search_text=f"{name} {inn}".lower()))
+            company_ids += [c.pk for c in Company.objects.bulk_create(batch)]
+
     print(f"contacts: {n_contacts}")
     for start in range(0, n_contacts, BATCH):
         with transaction.atomic():
+            people = [person_name(rng) for _ in range(start, min(start + BATCH, n_contacts))]
             contacts = Contact.objects.bulk_create(
                 [
                     Contact(
-                        full_name=f"Клиент {i}",
-                        search_text=f"клиент {i}",
+                        full_name=name,
+                        position=position,
+                        search_text=f"{name} {position}".strip().lower(),
+                        company_id=company_ids[i % len(company_ids)] if i % 2 == 0 else None,
                         responsible_id=users[1 + i % 19].pk if i % 3 == 0 else None,
                         non_target=i % 50 == 0,
                     )
-                    for i in range(start, min(start + BATCH, n_contacts))
+                    for i, (name, position) in zip(
+                        range(start, min(start + BATCH, n_contacts)), people, strict=True
+                    )
                 ]
             )
             identities = []
@@ -131,7 +460,7 @@ def main() -> None:
             Deal.objects.bulk_create(
                 [
                     Deal(
-                        title=f"Сделка {i}",
+                        title=f"{rng.choice(DEAL_WORDS)} {rng.choice(COMPANY_WORDS)} №{i}",
                         pipeline=pipeline,
                         stage=stages[rng.choice([0, 0, 1, 1, 2, 3, 4])],
                         contact_id=first_contact + rng.randrange(n_contacts),

@@ -1,4 +1,4 @@
-"""Top-level URL map: the web UI, the REST API, the admin."""
+"""Top-level URL map: the web UI, the REST API (every app's, mounted in otdel/api/v1.py), the admin."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -6,18 +6,17 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("api/v1/", include("otdel.comms.api.urls")),
-    path("api/v1/", include("otdel.routing.api.urls")),
-    path("api/v1/", include("otdel.reports.api.urls")),
-    path("api/v1/", include("otdel.transfer.api.urls")),
     path("api/", include("otdel.api.urls")),
     path("", include("otdel.accounts.urls")),
     path("", include("otdel.crm.urls")),
     path("", include("otdel.routing.urls")),
     path("", include("otdel.comms.urls")),
     path("", include("otdel.automation.urls")),
-    path("", include("otdel.privacy.web_urls")),
+    path("", include("otdel.privacy.urls")),
     path("", include("otdel.reports.urls")),
     path("", include("otdel.transfer.urls")),
+    path("", include("otdel.ops.urls")),
+    path("", include("otdel.documents.urls")),
+    path("", include("otdel.kb.urls")),
     path("", include("otdel.web.urls")),
 ]

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from otdel.accounts import services
 from otdel.accounts.models import Absence, Role, User
+from otdel.accounts.permissions import is_admin, may_manage_routing
 from otdel.accounts.views import work_days_text
 from otdel.core import services as core_services
 from otdel.core.exceptions import ConflictError
@@ -42,8 +43,7 @@ def managed_users(actor: Any) -> QuerySet[User]:
     return scope(User.objects.all(), actor, "manage")
 
 
-def may_manage_schedules(user: Any) -> bool:
-    return bool(user.is_authenticated and (user.is_admin or user.role == Role.HEAD_OF_SALES))
+may_manage_schedules = may_manage_routing
 
 
 def _visible_person(actor: Any, user_id: int) -> tuple[User, bool]:
@@ -71,7 +71,7 @@ def _only_for(test: Callable[[Any], bool]) -> Callable[[View], View]:
 
 
 schedules_required = _only_for(may_manage_schedules)
-calendar_required = _only_for(lambda user: user.is_authenticated and user.is_admin)
+calendar_required = _only_for(is_admin)
 
 
 # --- forms ---------------------------------------------------------------------------------------------

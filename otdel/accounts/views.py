@@ -30,6 +30,7 @@ from otdel.accounts.forms import (
     UserForm,
 )
 from otdel.accounts.models import Department, User
+from otdel.accounts.permissions import is_admin
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import format_phone
 from otdel.core.scoping import get_scoped_or_404, scope
@@ -56,7 +57,7 @@ def admin_required(view: View) -> View:
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_admin:  # type: ignore[union-attr]
+        if not is_admin(request.user):
             raise Http404
         return view(request, *args, **kwargs)
 

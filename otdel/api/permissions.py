@@ -7,13 +7,15 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from otdel.accounts.permissions import is_admin
+
 
 class IsAdmin(BasePermission):
     """Administration endpoints: administrators only; anyone else signed in gets 403."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and getattr(user, "is_admin", False))
+        return is_admin(user)
 
 
 class IsAdminOrReadOnly(BasePermission):
@@ -23,4 +25,4 @@ class IsAdminOrReadOnly(BasePermission):
         user = request.user
         if not (user and user.is_authenticated):
             return False
-        return request.method in ("GET", "HEAD", "OPTIONS") or getattr(user, "is_admin", False)
+        return request.method in ("GET", "HEAD", "OPTIONS") or is_admin(user)

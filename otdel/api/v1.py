@@ -1,6 +1,7 @@
-"""Version 1 of the public API (CONTRACTS.md): auth, users, CRM; other apps mount theirs in otdel/urls.py."""
+"""Version 1 of the public API (CONTRACTS.md): auth, users and CRM here; every other app's API from its
+``<app>/api/urls.py``, mounted below in one list."""
 
-from django.urls import re_path
+from django.urls import include, path, re_path
 
 from otdel.accounts.api.views import TokenObtainView, UserViewSet
 from otdel.api.routers import OptionalSlashRouter
@@ -22,7 +23,18 @@ router.register("deals", DealViewSet, basename="api-deal")
 router.register("pipelines", PipelineViewSet, basename="api-pipeline")
 router.register("lost-reasons", LostReasonViewSet, basename="api-lost-reason")
 
+APP_APIS = (
+    "otdel.comms.api.urls",
+    "otdel.routing.api.urls",
+    "otdel.privacy.api.urls",
+    "otdel.reports.api.urls",
+    "otdel.transfer.api.urls",
+    "otdel.documents.api.urls",
+    "otdel.kb.api.urls",
+)
+
 urlpatterns = [
     re_path(r"^auth/token(?:/)?$", TokenObtainView.as_view(), name="api-auth-token"),
     *router.urls,
+    *(path("", include(module)) for module in APP_APIS),
 ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from otdel.automation.models import Notification
+from otdel.routing.nontarget import about_non_target
 
 
 def notification_list(*, user: Any) -> QuerySet[Notification]:
@@ -20,7 +21,7 @@ def notification_list(*, user: Any) -> QuerySet[Notification]:
         return Notification.objects.none()
     qs = Notification.objects.filter(user=user)
     if not (user.is_admin or user.is_triage):
-        qs = qs.exclude(Q(contact__non_target=True) | Q(contact__merged_into__non_target=True))
+        qs = qs.exclude(about_non_target())
     return qs
 
 

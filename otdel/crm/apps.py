@@ -8,4 +8,4 @@ class CrmConfig(AppConfig):
     verbose_name = _("CRM")
 
     def ready(self) -> None:
-        from otdel.crm import selectors  # noqa: F401  (registers the scoping rules)
+        from otdel.crm import search, selectors  # noqa: F401  (scoping rules; search index signals)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from otdel.accounts.models import User
@@ -22,6 +22,12 @@ from otdel.crm.models import (
     Stage,
     Verdict,
 )
+from otdel.crm.search import filter_queryset
+
+
+def search_filter(queryset: QuerySet[Any], kind: str, value: str) -> QuerySet[Any]:
+    """``?q=``: the one CRM search (otdel.crm.search), best matches first; blank = no filter."""
+    return filter_queryset(queryset, kind, value) if value.strip() else queryset
 
 
 class ContactFilterSet(django_filters.FilterSet):
@@ -36,10 +42,7 @@ class ContactFilterSet(django_filters.FilterSet):
         fields = ["q", "identity", "company", "responsible", "non_target"]
 
     def filter_q(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
-        needle = value.strip().lower()
-        if not needle:
-            return queryset
-        return queryset.filter(Q(search_text__contains=needle) | Q(company__search_text__contains=needle))
+        return search_filter(queryset, "contacts", value)
 
     def filter_identity(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         guess = guess_identity(value)
@@ -60,11 +63,11 @@ class CompanyFilterSet(django_filters.FilterSet):
         fields = ["q", "responsible", "industry"]
 
     def filter_q(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
-        needle = value.strip().lower()
-        return queryset.filter(search_text__contains=needle) if needle else queryset
+        return search_filter(queryset, "companies", value)
 
 
 class LeadFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="filter_q")
     contact = django_filters.NumberFilter(field_name="contact_id", label=_("Contact"))
     source = django_filters.ChoiceFilter(choices=LeadSource.choices, label=_("Source"))
     channel = django_filters.ChoiceFilter(choices=Channel.choices, label=_("Channel"))
@@ -82,14 +85,17 @@ class LeadFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Lead
-        fields = ["contact", "source", "channel", "status", "verdict", "responsible"]
+        fields = ["q", "contact", "source", "channel", "status", "verdict", "responsible"]
+
+    def filter_q(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return search_filter(queryset, "leads", value)
 
     def filter_verdict(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return queryset.filter(verdict="" if value == "none" else value)
 
 
 class DealFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(label=_("Search"), field_name="title", lookup_expr="icontains")
+    q = django_filters.CharFilter(label=_("Search"), method="filter_q")
     pipeline = django_filters.ModelChoiceFilter(queryset=Pipeline.objects.all(), label=_("Pipeline"))
     stage = django_filters.ModelChoiceFilter(queryset=Stage.objects.all(), label=_("Stage"))
     state = django_filters.ChoiceFilter(
@@ -108,3 +114,6 @@ class DealFilterSet(django_filters.FilterSet):
     class Meta:
         model = Deal
         fields = ["q", "pipeline", "stage", "state", "responsible", "contact", "company"]
+
+    def filter_q(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return search_filter(queryset, "deals", value)

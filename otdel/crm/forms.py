@@ -337,12 +337,24 @@ class CompanyForm(StyledForm):
     responsible = forms.ModelChoiceField(label=_("Responsible"), queryset=User.objects.none(), required=False)
     comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     version = VersionField()
+    # Requisites for documents (otdel/documents): labels and lengths from the model fields.
+    locals().update(
+        {
+            name: forms.CharField(
+                label=Company._meta.get_field(name).verbose_name.capitalize(),  # type: ignore[union-attr]
+                max_length=Company._meta.get_field(name).max_length,  # type: ignore[union-attr]
+                required=False,
+            )
+            for name in Company.REQUISITES
+        }
+    )
 
     def __init__(self, *args: Any, company: Company | None = None, **kwargs: Any) -> None:
         if company is not None and "initial" not in kwargs:
             kwargs["initial"] = {
                 **{
-                    name: getattr(company, name) for name in ("name", "inn", "website", "address", "industry")
+                    name: getattr(company, name)
+                    for name in ("name", "inn", "website", "address", "industry", *Company.REQUISITES)
                 },
                 "responsible": company.responsible_id,
                 "comment": company.comment,

@@ -29,15 +29,45 @@ class Company(ChangeLoggedModel):
         related_name="companies",
     )
     comment = models.TextField(_("comment"), blank=True)
+    # Requisites for documents (checked by control digits in clean(), otdel/documents/requisites.py).
+    full_name = models.CharField(_("full legal name"), max_length=500, blank=True)
+    kpp = models.CharField(_("KPP"), max_length=9, blank=True)
+    ogrn = models.CharField(_("OGRN / OGRNIP"), max_length=15, blank=True)
+    bank_name = models.CharField(_("bank"), max_length=255, blank=True)
+    bik = models.CharField(_("BIK"), max_length=9, blank=True)
+    account = models.CharField(_("settlement account"), max_length=20, blank=True)
+    corr_account = models.CharField(_("correspondent account"), max_length=20, blank=True)
+    signatory = models.CharField(_("signatory"), max_length=255, blank=True)
+    signatory_position = models.CharField(_("signatory's position"), max_length=255, blank=True)
+    signatory_basis = models.CharField(_("acts on the basis of"), max_length=255, blank=True)
     search_text = models.CharField(max_length=600, blank=True, db_index=True, editable=False)
+
+    REQUISITES = (
+        "full_name",
+        "kpp",
+        "ogrn",
+        "bank_name",
+        "bik",
+        "account",
+        "corr_account",
+        "signatory",
+        "signatory_position",
+        "signatory_basis",
+    )
 
     class Meta:
         ordering = ["name", "id"]
         verbose_name = _("company")
         verbose_name_plural = _("companies")
+        indexes = [models.Index(fields=["name", "id"], name="crm_company_name_id")]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        from otdel.documents.requisites import validate_requisites
+
+        validate_requisites({name: getattr(self, name) for name in ("inn", *self.REQUISITES)})
 
     def save(self, *args: object, **kwargs: object) -> None:
         self.search_text = " ".join(filter(None, [self.name, self.inn, self.website])).lower()[:600]
@@ -81,7 +111,11 @@ class Contact(ChangeLoggedModel):
         ordering = ["full_name", "id"]
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
-        indexes = [models.Index(fields=["responsible", "non_target"])]
+        indexes = [
+            models.Index(fields=["responsible", "non_target"]),
+            # Keyset pages of the contact list (ordered by name) and of deep API pages.
+            models.Index(fields=["full_name", "id"], name="crm_contact_name_id"),
+        ]
 
     def __str__(self) -> str:
         return self.full_name
@@ -281,7 +315,10 @@ class Lead(ChangeLoggedModel):
         ordering = ["-created_at", "-id"]
         verbose_name = _("lead")
         verbose_name_plural = _("leads")
-        indexes = [models.Index(fields=["responsible", "status"])]
+        indexes = [
+            models.Index(fields=["responsible", "status"]),
+            models.Index(fields=["created_at", "id"], name="crm_lead_created_id"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.contact}"
@@ -347,6 +384,7 @@ class Deal(ChangeLoggedModel):
         indexes = [
             models.Index(fields=["stage", "position", "id"]),
             models.Index(fields=["responsible", "stage"]),
+            models.Index(fields=["created_at", "id"], name="crm_deal_created_id"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="crm_deal_amount_not_negative")
@@ -447,3 +485,63 @@ class Task(ChangeLoggedModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+class SearchEntry(models.Model):
+    """What the search finds a record by (``otdel.crm.search`` writes it; never edited by hand).
+
+    ``text`` is the record's words normalized (lower case, ё = е, punctuation gone) between
+    spaces, so " смир" means "a word starting with смир"; PostgreSQL indexes it with pg_trgm and
+    SQLite with an FTS5 trigram table. A phone row holds the phone's digits reversed in ``digits``,
+    so the last digits of a number are a prefix that an ordinary index finds.
+    """
+
+    class Kind(models.TextChoices):
+        CONTACT = "contact", _("Contact")
+        COMPANY = "company", _("Company")
+        DEAL = "deal", _("Deal")
+        PHONE = "phone", _("Phone")
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    text = models.TextField(blank=True)
+    digits = models.CharField(max_length=32, blank=True)
+    contact = models.OneToOneField(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="search_entry"
+    )
+    company = models.OneToOneField(
+        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="search_entry"
+    )
+    deal = models.OneToOneField(
+        Deal, null=True, blank=True, on_delete=models.CASCADE, related_name="search_entry"
+    )
+    identity = models.OneToOneField(
+        Identity, null=True, blank=True, on_delete=models.CASCADE, related_name="search_entry"
+    )
+
+    class Meta:
+        verbose_name = _("search entry")
+        verbose_name_plural = _("search entries")
+        indexes = [
+            models.Index(
+                fields=["digits"],
+                condition=Q(kind="phone"),
+                name="crm_search_phone_digits",
+                opclasses=["varchar_pattern_ops"],  # PostgreSQL: LIKE 'prefix%' under any collation
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.text or self.digits}"
+
+
+class SearchWord(models.Model):
+    """Every word of 5+ letters the search index holds: where "Киселва" finds its "киселева"."""
+
+    word = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("search word")
+        verbose_name_plural = _("search words")
+
+    def __str__(self) -> str:
+        return self.word

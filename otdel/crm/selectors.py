@@ -188,8 +188,10 @@ def kanban_columns(
 def kanban_filter(deals: QuerySet[Deal], filters: dict[str, Any]) -> QuerySet[Deal]:
     if filters.get("responsible"):
         deals = deals.filter(responsible_id=filters["responsible"])
-    if filters.get("q"):
-        deals = deals.filter(title__icontains=filters["q"])
+    if filters.get("q"):  # the one CRM search (otdel.crm.search), within the board's own order
+        from otdel.crm.search import filter_queryset
+
+        deals = deals.filter(pk__in=filter_queryset(Deal.objects.all(), "deals", filters["q"]).values("pk"))
     return deals
 
 
@@ -201,31 +203,11 @@ def kanban_page(
 
 
 def global_search(*, user: Any, text: str, limit: int = 10) -> dict[str, list[Any]]:
-    """Contacts, companies, deals and leads matching a name, company, phone in any format or e-mail."""
-    text = (text or "").strip()
-    if len(text) < 2:
-        return {"contacts": [], "companies": [], "deals": [], "leads": []}
-    needle = text.lower()
-    guess = guess_identity(text)
-    contacts = contact_list(user=user)
-    if guess is not None:
-        kind, value = guess
-        contacts = contacts.filter(identities__kind=kind, identities__value=value)
-    else:
-        by_identity = Identity.objects.filter(value__icontains=needle).values("contact_id")
-        contacts = contacts.filter(
-            Q(search_text__contains=needle) | Q(company__search_text__contains=needle) | Q(pk__in=by_identity)
-        )
-    companies = company_list(user=user).filter(search_text__contains=needle)
-    deals = deal_list(user=user).filter(Q(title__icontains=text) | Q(contact__search_text__contains=needle))
-    if guess is not None:
-        deals = deal_list(user=user).filter(contact__in=contacts.values("pk"))
-    return {
-        "contacts": list(contacts.distinct()[:limit]),
-        "companies": list(companies[:limit]),
-        "deals": list(deals[:limit]),
-        "leads": [],
-    }
+    """Contacts, companies, deals and leads the user may see that match ``text``, best first
+    (the one CRM search: otdel.crm.search)."""
+    from otdel.crm.search import find
+
+    return find(user=user, text=text, limit=limit, count=False).objects
 
 
 def object_history(*, user: Any, instance: Any, limit: int = 100) -> list[Any]:

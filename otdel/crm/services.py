@@ -49,6 +49,7 @@ from otdel.crm.models import (
     Task,
 )
 from otdel.crm.signals import contact_merged
+from otdel.kb.gate import stage_exit_check
 
 if TYPE_CHECKING:  # a string foreign key at run time: comms builds on crm
     from otdel.comms.models import Interaction
@@ -110,7 +111,16 @@ def _parse_amount(value: Any) -> Decimal:
 
 # --- companies -------------------------------------------------------------------------------
 
-COMPANY_FIELDS = {"name", "inn", "website", "address", "industry", "responsible", "comment"}
+COMPANY_FIELDS = {
+    "name",
+    "inn",
+    "website",
+    "address",
+    "industry",
+    "responsible",
+    "comment",
+    *Company.REQUISITES,
+}
 
 
 @transaction.atomic
@@ -465,6 +475,7 @@ def deal_update(
 
 
 def _apply_stage(deal: Deal, stage: Stage, lost_reason: LostReason | None, lost_comment: str) -> None:
+    stage_exit_check(deal=deal, to_stage=stage)  # required checklist items undone (kb) -> 409
     deal.stage = stage
     if stage.kind == Stage.Kind.LOST:
         deal.lost_reason, deal.lost_comment = lost_reason, lost_comment or ""

@@ -8,7 +8,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.core.paginator import Page, Paginator
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
@@ -21,11 +20,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from otdel.accounts.permissions import signed_in
+from otdel.accounts.permissions import may_see_team, may_sell, signed_in
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import format_phone, guess_identity
 from otdel.core.models import ObjectChange
 from otdel.core.scoping import get_scoped_or_404, scope
+from otdel.crm import search as search_service
 from otdel.crm import selectors, services
 from otdel.crm.filtersets import CompanyFilterSet, ContactFilterSet, DealFilterSet, LeadFilterSet
 from otdel.crm.forms import (
@@ -42,6 +42,7 @@ from otdel.crm.forms import (
     use_picker,
 )
 from otdel.crm.models import Company, Contact, Deal, Lead, LostReason, Pipeline, Stage, Verdict
+from otdel.crm.paging import KeysetPage, web_page
 from otdel.crm.templatetags.crm_tags import money_text
 from otdel.routing import triage
 from otdel.web.http import TIMELINE_REFRESH_EVENT, form_save, int_or_none, is_htmx, redirect_back
@@ -52,8 +53,9 @@ PICK_LIMIT = 10
 CARD_LIST = 20
 
 
-def _paginate(request: HttpRequest, queryset: QuerySet[Any], per_page: int = LIST_PAGE) -> Page:
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+def _paginate(request: HttpRequest, queryset: QuerySet[Any], per_page: int = LIST_PAGE) -> KeysetPage:
+    """Keyset pages (crm.paging): page 3001 costs what page 1 costs; counts stop at 10 000."""
+    return web_page(request, queryset, per_page)
 
 
 def _head(queryset: QuerySet[Any], size: int = CARD_LIST) -> dict[str, Any]:
@@ -66,7 +68,7 @@ def _head(queryset: QuerySet[Any], size: int = CARD_LIST) -> dict[str, Any]:
 def home(request: HttpRequest) -> HttpResponse:
     """Salespeople start on their deals; the office manager and call center on the lead inbox."""
     user = request.user
-    if user.is_sales or user.is_admin:  # type: ignore[union-attr]
+    if may_sell(user):
         return redirect("kanban")
     return redirect("lead_inbox")
 
@@ -111,7 +113,7 @@ def kanban(request: HttpRequest) -> HttpResponse:
                 user=user, stage=column["stage"], limit=KANBAN_PAGE, filters=filters
             )
             column["more"] = column["count"] > len(column["deals"])
-    can_filter_responsible = user.is_admin or user.is_head_of_sales  # type: ignore[union-attr]
+    can_filter_responsible = may_see_team(user)
     return render(
         request,
         "crm/kanban.html",
@@ -451,11 +453,9 @@ def contact_pick(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def company_pick(request: HttpRequest) -> HttpResponse:
-    text = (request.GET.get("q") or "").strip().lower()
+    text = (request.GET.get("q") or "").strip()
     found = (
-        list(selectors.company_list(user=request.user).filter(search_text__contains=text)[:PICK_LIMIT])
-        if text
-        else []
+        selectors.global_search(user=request.user, text=text, limit=PICK_LIMIT)["companies"] if text else []
     )
     return render(request, "crm/_pick_results.html", {"objects": found, "kind": "company", "query": text})
 
@@ -700,17 +700,30 @@ def lead_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def search(request: HttpRequest) -> HttpResponseBase:
-    """Global search; a phone or e-mail that matches exactly one client opens that client's card."""
+    """The search page; a phone or e-mail that matches exactly one client opens that client's card."""
     text = (request.GET.get("q") or "").strip()
-    results = selectors.global_search(user=request.user, text=text, limit=20)
-    if guess_identity(text) is not None and len(results["contacts"]) == 1:
-        return redirect("contact_detail", pk=results["contacts"][0].pk)
-    total = sum(len(v) for v in results.values())
+    found = search_service.find(user=request.user, text=text, limit=20)
+    if guess_identity(text) is not None and len(found.groups["contacts"]) == 1:
+        return redirect("contact_detail", pk=found.groups["contacts"][0].pk)
     return render(
         request,
         "crm/search.html",
-        {"results": results, "search_query": text, "total": total, "too_short": 0 < len(text) < 2},
+        {
+            "found": found,
+            "results": found.objects,
+            "search_query": text,
+            "total": found.total,
+            "too_short": 0 < len(text) < 2,
+        },
     )
+
+
+@login_required
+def search_suggest(request: HttpRequest) -> HttpResponse:
+    """The top bar's drop-down as you type (htmx): a few of each kind, best first."""
+    text = (request.GET.get("q") or "").strip()
+    found = search_service.find(user=request.user, text=text, limit=5)
+    return render(request, "crm/_search_suggest.html", {"found": found, "search_query": text})
 
 
 # --- history ---------------------------------------------------------------------------------

@@ -330,6 +330,26 @@ BUILTIN: list[Eraser] = [
 ]
 
 
+def _erase_search_index(ctx: ErasureContext) -> None:
+    """The search index holds names and numbers: rebuild the person's entries from what is left (the
+    anonymous label), and drop the vocabulary words only their name brought (the typo index)."""
+    from otdel.crm import search
+    from otdel.crm.models import Deal, SearchEntry, SearchWord
+
+    deal_ids = list(Deal.objects.filter(contact_id__in=ctx.contact_ids).values_list("pk", flat=True))
+    gone = SearchEntry.objects.filter(
+        Q(contact_id__in=ctx.contact_ids)
+        | Q(identity__contact_id__in=ctx.contact_ids)
+        | Q(deal_id__in=deal_ids)
+    ).delete()[0]
+    ctx.count("search", gone)
+    search.index_contacts(ctx.contact_ids)
+    search.index_deals(deal_ids)
+    for word in {w for name in ctx.names for w in search.words(search.fold(name))}:
+        if not SearchEntry.objects.filter(text__contains=word).exists():
+            SearchWord.objects.filter(word=word).delete()
+
+
 def _collect(contact: Any) -> ErasureContext:
     from otdel.crm.models import Contact, Identity
 
@@ -414,6 +434,7 @@ def contact_destroy(*, actor: Any, contact: Any, reason: str) -> DestructionAct:
         step(ctx)
     _erase_change_log(ctx)
     _erase_contacts(ctx)
+    _erase_search_index(ctx)
 
     conf = PrivacySettings.load()
     categories = [str(pd.CATEGORIES[c]) for c in pd.CATEGORIES if c in ctx.categories]

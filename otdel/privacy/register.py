@@ -274,9 +274,25 @@ classify(
 
 classify(
     "crm.Company",
-    # A legal entity's requisites are not personal data; comments may name people.
-    pd={"comment": (FREE_TEXT, SALES)},
-    not_pd=["name", "inn", "website", "address", "industry", "responsible", "search_text"],
+    # A legal entity's requisites are not personal data; comments and the signatory name people.
+    pd={"comment": (FREE_TEXT, SALES), "signatory": (NAME, SALES), "signatory_position": (POSITION, SALES)},
+    not_pd=[
+        "name",
+        "inn",
+        "website",
+        "address",
+        "industry",
+        "responsible",
+        "search_text",
+        "full_name",
+        "kpp",
+        "ogrn",
+        "bank_name",
+        "bik",
+        "account",
+        "corr_account",
+        "signatory_basis",
+    ],
 )
 classify(
     "crm.Contact",
@@ -604,3 +620,10 @@ classify(
         "created_by",
     ],
 )
+# The search index (crm/search.py) repeats names, e-mails and phone digits; destruction rebuilds it.
+classify(
+    "crm.SearchEntry",
+    pd={"text": (NAME, SALES), "digits": (CONTACT_DETAILS, SALES)},
+    not_pd=["kind", "contact", "company", "deal", "identity"],
+)
+classify("crm.SearchWord", pd={"word": (NAME, SALES)})

@@ -1,58 +1,29 @@
-"""API routes of the privacy app (mounted at /api/v1/ through otdel/comms/webforms/urls.py).
+"""Pages of the privacy app (mounted at the site root in otdel/urls.py)."""
 
-A trailing slash is optional; ``(?:/)?`` keeps the OpenAPI path slash-free and each operation
-listed once (see ``otdel.api.routers.OptionalSlashRouter``).
-"""
+from django.urls import path
 
-from django.urls import re_path
-
-from otdel.privacy.api import ConsentPurposeDetailView, ConsentPurposeListView, views
+from otdel.privacy import views
 
 urlpatterns = [
-    re_path(r"^consent-purposes(?:/)?$", ConsentPurposeListView.as_view(), name="api-consent-purposes"),
-    re_path(
-        r"^consent-purposes/(?P<code>[-a-zA-Z0-9_]+)(?:/)?$",
-        ConsentPurposeDetailView.as_view(),
-        name="api-consent-purpose",
+    path("privacy/", views.overview, name="privacy_overview"),
+    path("privacy/register/", views.register_page, name="privacy_register"),
+    path("privacy/consents/", views.consent_list, name="privacy_consents"),
+    path("privacy/requests/", views.request_list, name="privacy_requests"),
+    path("privacy/requests/<int:pk>/", views.request_detail, name="privacy_request"),
+    path("privacy/requests/<int:pk>/export/", views.request_export, name="privacy_request_export"),
+    path("privacy/proposals/", views.proposal_list, name="privacy_proposals"),
+    path("privacy/acts/", views.act_list, name="privacy_acts"),
+    path("privacy/acts/<int:pk>/pdf/", views.act_pdf, name="privacy_act_pdf"),
+    path("privacy/access-log/", views.access_log, name="privacy_access_log"),
+    path("privacy/breaches/", views.breach_list, name="privacy_breaches"),
+    path("privacy/breaches/<int:pk>/", views.breach_detail, name="privacy_breach"),
+    path("privacy/contacts/<int:pk>/destroy/", views.contact_destroy_view, name="privacy_contact_destroy"),
+    path("privacy/contacts/<int:pk>/consents/add/", views.consent_add_view, name="privacy_consent_add"),
+    path(
+        "privacy/contacts/<int:pk>/consents/<slug:code>/withdraw/",
+        views.consent_withdraw_view,
+        name="privacy_consent_withdraw",
     ),
-    re_path(r"^subject-requests(?:/)?$", views.SubjectRequestListView.as_view(), name="api-subject-requests"),
-    re_path(
-        r"^subject-requests/(?P<pk>\d+)(?:/)?$",
-        views.SubjectRequestDetailView.as_view(),
-        name="api-subject-request",
-    ),
-    re_path(
-        r"^subject-requests/(?P<pk>\d+)/extend(?:/)?$",
-        views.SubjectRequestExtendView.as_view(),
-        name="api-subject-request-extend",
-    ),
-    re_path(
-        r"^subject-requests/(?P<pk>\d+)/close(?:/)?$",
-        views.SubjectRequestCloseView.as_view(),
-        name="api-subject-request-close",
-    ),
-    re_path(
-        r"^subject-requests/(?P<pk>\d+)/export(?:/)?$",
-        views.SubjectRequestExportView.as_view(),
-        name="api-subject-request-export",
-    ),
-    re_path(
-        r"^contacts/(?P<pk>\d+)/consents(?:/)?$", views.ContactConsentsView.as_view(), name="api-pd-consents"
-    ),
-    re_path(
-        r"^contacts/(?P<pk>\d+)/consents/(?P<code>[-a-zA-Z0-9_]+)/withdraw(?:/)?$",
-        views.ConsentWithdrawView.as_view(),
-        name="api-pd-consent-withdraw",
-    ),
-    re_path(
-        r"^contacts/(?P<pk>\d+)/destroy(?:/)?$", views.ContactDestroyView.as_view(), name="api-pd-destroy"
-    ),
-    re_path(
-        r"^destruction-acts/(?P<pk>\d+)/pdf(?:/)?$",
-        views.DestructionActPdfView.as_view(),
-        name="api-pd-act-pdf",
-    ),
-    re_path(r"^pd-access-log(?:/)?$", views.PDAccessLogView.as_view(), name="api-pd-access-log"),
-    re_path(r"^breaches(?:/)?$", views.BreachListView.as_view(), name="api-pd-breaches"),
-    re_path(r"^breaches/(?P<pk>\d+)/sent(?:/)?$", views.BreachSentView.as_view(), name="api-pd-breach-sent"),
+    path("privacy/consents/<int:pk>/scan/", views.consent_scan, name="privacy_consent_scan"),
+    path("privacy/consents/<int:pk>/proof/", views.consent_proof_view, name="privacy_consent_proof"),
 ]

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +32,14 @@ from otdel.routing.services import routing_decide, routing_decision_record
 def keeps_away_from_sales(contact: Contact | None) -> bool:
     """Whether this person's traffic must never reach a salesperson (no lead, no deal, no owner)."""
     return contact is not None and contact.non_target
+
+
+def about_non_target(contact_field: str = "contact") -> Q:
+    """Rows about a non-target person (directly or through a contact merged into one), to keep such
+    rows away from sales in lists (``qs.exclude(about_non_target())``)."""
+    return Q(**{f"{contact_field}__non_target": True}) | Q(
+        **{f"{contact_field}__merged_into__non_target": True}
+    )
 
 
 def blocked_reason(pairs: Iterable[tuple[str, str]]) -> str | None:

@@ -71,13 +71,20 @@ INSTALLED_APPS = [
     "otdel.comms",
     "otdel.automation",
     "otdel.privacy",
+    "otdel.documents",
     "otdel.reports",
     "otdel.transfer",
+    "otdel.ops",
+    "otdel.demo",
+    "otdel.kb",
     "otdel.web",
     "otdel.api",
 ]
 
 MIDDLEWARE = [
+    # Request latency for Prometheus, outermost so it times everything; removes itself unless
+    # OTDEL_METRICS_TOKEN is set (otdel/ops/metrics.py).
+    "otdel.ops.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Every answer under /api/ in the JSON error shape: 400/413 for bad bodies, JSON 404s.
     "otdel.api.middleware.ApiErrorMiddleware",
@@ -260,6 +267,12 @@ SPECTACULAR_SETTINGS = {
         "CallEventDirectionEnum": ["in", "out"],
         "SubjectRequestKindEnum": "otdel.privacy.models.SubjectRequest.Kind",
         "ImportKindEnum": "otdel.transfer.models.ImportKind",
+        "SourceEnum": "otdel.crm.models.LeadSource",
+        "ChannelEnum": "otdel.crm.models.Channel",
+        "ArticleKindEnum": "otdel.kb.models.Article.Kind",
+        "ArticleStatusEnum": "otdel.kb.models.Article.Status",
+        "ArticleLanguageEnum": "otdel.kb.models.Article.Language",
+        "UserLanguageEnum": [("ru", "Русский"), ("en", "English")],
     },
 }
 
@@ -276,18 +289,17 @@ if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     X_FRAME_OPTIONS = "DENY"
 
-# Behind an HTTPS reverse proxy (docs/security.md): OTDEL_HTTPS=1 makes cookies Secure, sends
-# HSTS, believes the proxy's X-Forwarded-Proto and sends plain-HTTP visitors to HTTPS.
-OTDEL_HTTPS = env_bool("OTDEL_HTTPS", False)
+# Behind nginx terminating TLS (deploy/nginx/otdel.conf, docs/operations.md): trust its
+# X-Forwarded-Proto, send cookies over HTTPS only, ask browsers for HTTPS (HSTS). nginx itself
+# redirects port 80, so PBXs on the LAN may still call gunicorn directly over HTTP.
+if env_bool("OTDEL_HTTPS", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("OTDEL_HSTS_SECONDS", 31536000))
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if OTDEL_HTTPS:
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = int(os.environ.get("OTDEL_HSTS_SECONDS", str(365 * 24 * 3600)))
-    SECURE_SSL_REDIRECT = env_bool("OTDEL_SSL_REDIRECT", True)
 
 # Content-Security-Policy (django-csp): scripts, styles, fonts and images from Otdel itself only
 # (the UI, the public form page and Swagger use vendored files). 'unsafe-inline' and 'unsafe-eval'

@@ -17,12 +17,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from otdel.accounts.permissions import may_integrate
 from otdel.comms.errors import CommsErrorCode
 from otdel.comms.intake import IntakeError, intake_accept, intake_refuse, request_meta
 from otdel.comms.telephony.recordings import recording_followup_enqueue
 from otdel.core import jsonsafe
 from otdel.core.exceptions import ApiError
-from otdel.routing.api.authentication import CachedTokenAuthentication, may_integrate
+from otdel.routing.api.authentication import CachedTokenAuthentication
 
 
 class IsIntegration(BasePermission):

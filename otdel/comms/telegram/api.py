@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from otdel.accounts.permissions import is_admin
 from otdel.comms.errors import CommsErrorCode
 from otdel.comms.intake import IntakeError, intake_accept, intake_refuse, request_meta
 from otdel.comms.models import Interaction, TelegramBot
@@ -35,7 +36,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 class IsAdmin(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and user.is_admin)
+        return is_admin(user)
 
 
 # --- bots ------------------------------------------------------------------------------------

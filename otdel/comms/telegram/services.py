@@ -29,6 +29,7 @@ from otdel.crm.models import Contact, Identity, Lead, Verdict
 from otdel.crm.selectors import contact_by_identity
 from otdel.crm.services import contact_merge, identity_add
 from otdel.routing.models import Queue
+from otdel.routing.nontarget import keeps_away_from_sales
 from otdel.routing.selectors import queue_by_code
 from otdel.routing.triage import lead_triage
 
@@ -394,7 +395,7 @@ def _client_language(message: dict[str, Any]) -> str:
 def _should_ask_phone(interaction: Interaction) -> bool:
     """Only a client without a phone on the card, and only once: on their first message to us."""
     contact = interaction.contact
-    if contact is None or interaction.identity_id is None or contact.non_target:
+    if contact is None or interaction.identity_id is None or keeps_away_from_sales(contact):
         return False
     if Identity.objects.filter(contact=contact, kind="phone").exists():
         return False
@@ -450,7 +451,7 @@ def telegram_phone_shared(*, interaction: Interaction, phone: str) -> Contact:
     chat_leads = list(contact.leads.filter(verdict="").exclude(status=Lead.Status.CLOSED))
     merged = contact_merge(actor=None, source=contact, target=holder)
     logger.info("telegram chat of contact #%s merged into #%s by a shared phone", contact.pk, holder.pk)
-    if not merged.non_target:  # a non-target survivor has closed them already
+    if not keeps_away_from_sales(merged):  # a non-target survivor has closed them already
         _fold_into_open_work(contact=merged, chat_leads=chat_leads)
     return merged
 

@@ -4,7 +4,7 @@ A trailing slash is optional; ``(?:/)?`` keeps the OpenAPI path slash-free and e
 listed once (see ``otdel.api.routers.OptionalSlashRouter``).
 """
 
-from django.urls import include, path, re_path
+from django.urls import re_path
 
 from otdel.comms.webforms.api import (
     WebFormDetailView,
@@ -25,6 +25,4 @@ urlpatterns = [
     re_path(
         rf"^forms/{SLUG}/submissions(?:/)?$", WebFormSubmissionView.as_view(), name="api-webform-submissions"
     ),
-    # Consent purposes live in the privacy app; mounted here so they share the /api/v1/ prefix.
-    path("", include("otdel.privacy.urls")),
 ]

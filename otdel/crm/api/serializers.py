@@ -105,6 +105,7 @@ class CompanySerializer(serializers.ModelSerializer):
             "responsible",
             "responsible_name",
             "comment",
+            *Company.REQUISITES,
             "contact_count",
             "version",
             "created_at",
@@ -297,6 +298,16 @@ class CompanyInputSerializer(serializers.Serializer):
     industry = serializers.CharField(max_length=120, required=False, allow_blank=True)
     responsible = _user_field()
     comment = serializers.CharField(required=False, allow_blank=True)
+    full_name = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    kpp = serializers.CharField(max_length=9, required=False, allow_blank=True)
+    ogrn = serializers.CharField(max_length=15, required=False, allow_blank=True)
+    bank_name = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    bik = serializers.CharField(max_length=9, required=False, allow_blank=True)
+    account = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    corr_account = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    signatory = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    signatory_position = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    signatory_basis = serializers.CharField(max_length=255, required=False, allow_blank=True)
     version = serializers.IntegerField(required=False, min_value=1, help_text=VERSION_HELP)
 
 

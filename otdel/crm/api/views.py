@@ -43,6 +43,7 @@ from otdel.crm.api.serializers import (
 )
 from otdel.crm.filtersets import CompanyFilterSet, ContactFilterSet, DealFilterSet, LeadFilterSet
 from otdel.crm.models import Company, Contact, Deal, Lead, LostReason, Pipeline
+from otdel.crm.paging import KeysetPagination
 from otdel.routing.nontarget import contact_restore_target
 from otdel.routing.triage import lead_triage
 
@@ -97,6 +98,7 @@ class NotesMixin:
 class CompanyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixin, ScopedViewSet):
     serializer_class = CompanySerializer
     filterset_class = CompanyFilterSet
+    pagination_class = KeysetPagination  # deep pages by cursor, counts capped
     note_subject = "company"
 
     def scoped_queryset(self) -> QuerySet[Company]:
@@ -149,6 +151,7 @@ def _contact_out(contact: Contact) -> dict[str, Any]:
 class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixin, ScopedViewSet):
     serializer_class = ContactSerializer
     filterset_class = ContactFilterSet
+    pagination_class = KeysetPagination  # deep pages by cursor, counts capped
     note_subject = "contact"
 
     def scoped_queryset(self) -> QuerySet[Contact]:
@@ -256,6 +259,7 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixi
 class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     serializer_class = LeadSerializer
     filterset_class = LeadFilterSet
+    pagination_class = KeysetPagination  # deep pages by cursor, counts capped
 
     def scoped_queryset(self) -> QuerySet[Lead]:
         return selectors.lead_list(user=self.request.user).order_by("-created_at", "-id")
@@ -306,6 +310,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
 class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixin, ScopedViewSet):
     serializer_class = DealSerializer
     filterset_class = DealFilterSet
+    pagination_class = KeysetPagination  # deep pages by cursor, counts capped
     note_subject = "deal"
 
     def scoped_queryset(self) -> QuerySet[Deal]:

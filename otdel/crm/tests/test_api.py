@@ -43,7 +43,7 @@ def others_contact(other_manager):
 
 @pytest.fixture
 def company(manager):
-    return services.company_create(actor=manager, name="ООО Ромашка", inn="7701234567", responsible=manager)
+    return services.company_create(actor=manager, name="ООО Ромашка", inn="7707083893", responsible=manager)
 
 
 @pytest.fixture
@@ -398,7 +398,7 @@ def test_contact_notes(api_for, manager, other_manager, contact):
 
 def test_company_crud(api_for, manager, other_manager, company):
     client = api_for(manager)
-    response = client.post(f"{V1}/companies", {"name": "АО Василёк", "inn": "7709876543"}, format="json")
+    response = client.post(f"{V1}/companies", {"name": "АО Василёк", "inn": "7736050003"}, format="json")
     assert response.status_code == 201, response.content
     created = response.json()
     assert created["responsible"] == manager.pk

@@ -10,6 +10,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from otdel.accounts.permissions import is_admin
 from otdel.privacy.models import ConsentPurpose, ConsentText
 from otdel.privacy.selectors import consent_purpose_get, consent_purpose_list, current_text
 from otdel.privacy.services import consent_purpose_upsert
@@ -20,7 +21,7 @@ class IsAdministrator(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and user.is_admin)
+        return is_admin(user)
 
 
 class ConsentPurposeInputSerializer(serializers.Serializer):

@@ -20,7 +20,8 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
-from otdel.accounts.models import Role, User
+from otdel.accounts.models import User
+from otdel.accounts.permissions import may_integrate
 from otdel.routing.snapshot import cache_seconds
 
 _lock = threading.Lock()
@@ -60,11 +61,6 @@ class CachedTokenAuthentication(TokenAuthentication):
         except AuthenticationFailed:
             return False
         return may_integrate(user)
-
-
-def may_integrate(user: Any) -> bool:
-    """PBXs and scripts use a technical user with role "integration"; administrators may too."""
-    return bool(user and user.is_authenticated and (user.role == Role.INTEGRATION or user.is_admin))
 
 
 def _forget() -> None:

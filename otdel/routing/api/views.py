@@ -17,7 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from otdel.accounts.models import Role, User
+from otdel.accounts.models import User
+from otdel.accounts.permissions import may_manage_routing
 from otdel.comms.api.views import IsIntegration
 from otdel.core.identity import guess_identity, normalize_identity
 from otdel.crm.selectors import contact_by_identity
@@ -40,7 +41,7 @@ class IsRoutingManager(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and (user.is_admin or user.role == Role.HEAD_OF_SALES))
+        return may_manage_routing(user)
 
 
 class PlainTextRenderer(BaseRenderer):

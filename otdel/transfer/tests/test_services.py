@@ -290,17 +290,17 @@ def test_leads_and_companies_kinds(admin_user, petrov):
             "info@alfa.ru",
             "alfa.ru",
             "Москва",
-            "7701234567",
+            "7707083893",
             "",
             "Петров Пётр",
         ],
-        ["2", "ООО Альфа", "Клиент", "Производство", "", "", "", "", "7701234567", "", ""],
+        ["2", "ООО Альфа", "Клиент", "Производство", "", "", "", "", "7707083893", "", ""],
     ]
     job = run(admin_user, files.csv_bytes(company_rows), dry_run=False)
     assert job.layout == "bitrix24_companies" and job.status == "done", job.message
     company = Company.objects.get()
     assert (company.inn, company.industry, company.website, company.responsible) == (
-        "7701234567",
+        "7707083893",
         "Производство",
         "alfa.ru",
         petrov,

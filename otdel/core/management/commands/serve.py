@@ -1,21 +1,23 @@
-"""Run Otdel in one command: the web server and the background worker, stopped together."""
+"""Run Otdel in one command: the web server, the background workers and the scheduler; a process
+that dies is started again (with a growing pause) while the others go on."""
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
-import time
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from otdel.ops.supervisor import Supervisor
+
 
 class Command(BaseCommand):
     help = (
-        "Serve the web UI and API (gunicorn), the background task worker and the scheduler, stopped together."
+        "Serve the web UI and API (gunicorn), the background task workers and the scheduler; "
+        "restart any of them that dies; Ctrl+C stops them all."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -28,27 +30,32 @@ class Command(BaseCommand):
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        commands = [
-            [
-                python,
-                "-m",
-                "gunicorn",
-                "otdel.wsgi:application",
-                "--bind",
-                f"{options['host']}:{options['port']}",
-                "--workers",
-                str(options["workers"]),
-                "--threads",
-                "4",
-                "--access-logfile",
-                "-",
-                "--graceful-timeout",
-                "5",
-            ],
+        web = [
+            python,
+            "-m",
+            "gunicorn",
+            "otdel.wsgi:application",
+            "--bind",
+            f"{options['host']}:{options['port']}",
+            "--workers",
+            str(options["workers"]),
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            "5",
         ]
-        commands += [[python, manage, "db_worker", "--interval", "1"]] * options["task_workers"]
-        commands += [[python, manage, "scheduler"]]
-        children = [subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env) for cmd in commands]
+        children = [("web", web)]
+        children += [
+            (f"worker-{n + 1}", [python, manage, "db_worker", "--interval", "1"])
+            for n in range(options["task_workers"])
+        ]
+        children += [("scheduler", [python, manage, "scheduler"])]
+        supervisor = Supervisor(
+            children, cwd=settings.BASE_DIR, env=env, log=lambda line: self.stderr.write(f"serve: {line}")
+        )
+        supervisor.start()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Otdel is running at http://{options['host']}:{options['port']}/ (Ctrl+C stops)"
@@ -63,19 +70,4 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        try:
-            while not stopping:
-                for child in children:
-                    if child.poll() is not None:
-                        self.stderr.write(f"{child.args!r} exited with {child.returncode}; stopping")
-                        stopping = True
-                time.sleep(0.5)
-        finally:
-            for child in children:
-                if child.poll() is None:
-                    child.terminate()
-            for child in children:
-                try:
-                    child.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    child.kill()
+        supervisor.run(lambda: stopping)

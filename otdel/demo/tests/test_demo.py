@@ -16,7 +16,6 @@ from otdel.automation.models import Notification
 from otdel.comms.models import Interaction
 from otdel.comms.selectors import inbox
 from otdel.core.identity import normalize_email, normalize_phone
-from otdel.crm import demo
 from otdel.crm.models import (
     Company,
     Contact,
@@ -30,6 +29,7 @@ from otdel.crm.models import (
     Verdict,
 )
 from otdel.crm.selectors import deal_list, lead_inbox
+from otdel.demo import sales as demo
 
 E164 = re.compile(r"^\+[1-9]\d{7,14}(;ext=\d+)?$")
 

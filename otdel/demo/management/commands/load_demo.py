@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from otdel.crm import demo
+from otdel.demo import sales as demo
+from otdel.demo import seed_apps
 
 
 class Command(BaseCommand):
@@ -49,6 +50,7 @@ class Command(BaseCommand):
             result = demo.load_demo(password=options["password"], seed=options["seed"])
         except ValidationError as exc:  # a --password the validators refuse
             raise CommandError(" ".join(exc.messages)) from exc
+        seeded = seed_apps()
         elapsed = time.monotonic() - started
         counts = result.counts
         self.stdout.write(
@@ -60,6 +62,7 @@ class Command(BaseCommand):
                 % {"seconds": elapsed, **counts}
             )
         )
+        self.stdout.write(_("Demo data of: %(apps)s.") % {"apps": ", ".join(seeded)})
         self.stdout.write("")
         self.stdout.write(_("Demo logins:"))
         width = max(len(login.username) for login in result.logins)

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class DemoConfig(AppConfig):
+    """Hosts ``manage.py load_demo``; no models."""
+
+    name = "otdel.demo"
+    label = "demo"

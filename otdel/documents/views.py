@@ -1,0 +1,356 @@
+"""Pages of the documents app: the deal card's Documents block (htmx), catalog, templates, requisites."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from otdel.accounts.permissions import is_admin
+from otdel.core.exceptions import ConflictError
+from otdel.core.scoping import get_scoped_or_404, scope
+from otdel.crm.models import Deal
+from otdel.documents import selectors, services
+from otdel.documents.api.views import document_download_response
+from otdel.documents.context import reference
+from otdel.documents.models import (
+    UNITS,
+    Document,
+    DocumentStatus,
+    DocumentTemplate,
+    LegalEntity,
+    NumberingSequence,
+    Product,
+    VatRate,
+)
+from otdel.documents.storage import file_read
+
+
+def _messages_of(exc: Exception) -> list[str]:
+    if isinstance(exc, ConflictError):
+        return [exc.message]
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "error_dict"):
+            return [f"{m}" for errors in exc.message_dict.values() for m in errors]
+        return list(exc.messages)
+    return [str(exc)]
+
+
+# --- the deal card block -------------------------------------------------------------------------
+
+
+def _panel(
+    request: HttpRequest,
+    deal: Deal,
+    *,
+    errors: list[str] | None = None,
+    rows: Any = None,
+    amount_changed: bool = False,
+) -> HttpResponse:
+    user = request.user
+    items: list[Any] = list(selectors.deal_items(user=user, deal=deal))
+    documents = list(selectors.document_list(user=user, deal=deal))
+    for document in documents:
+        versions = list(document.versions.all())
+        document.current_files = [v for v in versions if v.version == document.current_version]  # type: ignore[attr-defined]
+        older = {v.version for v in versions if v.version != document.current_version}
+        document.older_versions = sorted(older, reverse=True)  # type: ignore[attr-defined]
+        document.preview = next((v for v in document.current_files if v.preview), None)  # type: ignore[attr-defined]
+    can_change = scope(Deal.objects.filter(pk=deal.pk), user, "change").exists()
+    return render(
+        request,
+        "documents/_deal_panel.html",
+        {
+            "deal": deal,
+            # After a refused save the user's own input is shown again, to correct it.
+            "items": items
+            if rows is None
+            else [{**row, "product_id": getattr(row.get("product"), "pk", "")} for row in rows],
+            "totals": services.items_totals(items),
+            "documents": documents,
+            "templates": selectors.template_list(user=user),
+            "products": selectors.product_list(user=user, active_only=True)[:500],
+            "vat_rates": VatRate.choices,
+            "units": UNITS,
+            "errors": errors or [],
+            "can_change": can_change,
+            "polling": any(d.status == DocumentStatus.GENERATING for d in documents),
+            "amount_changed": amount_changed,
+        },
+    )
+
+
+def _deal(request: HttpRequest, pk: int, action: str = "view") -> Deal:
+    return get_scoped_or_404(Deal.objects.select_related("company", "contact"), request.user, action, pk=pk)
+
+
+@login_required
+def deal_block(request: HttpRequest, pk: int) -> HttpResponse:
+    return _panel(request, _deal(request, pk))
+
+
+def _rows_from_post(request: HttpRequest) -> list[dict[str, Any]]:
+    post = request.POST
+    names = post.getlist("name")
+    rows = []
+    products = {
+        p.pk: p
+        for p in Product.objects.filter(pk__in=[int(x) for x in post.getlist("product") if x.isdigit()])
+    }
+    for index, name in enumerate(names):
+
+        def value(key: str, default: str = "", i: int = index) -> str:
+            values = post.getlist(key)
+            return values[i].strip() if i < len(values) else default
+
+        product_id = value("product")
+        row = {
+            "product": products.get(int(product_id)) if product_id.isdigit() else None,
+            "name": name.strip(),
+            "quantity": value("quantity", "1").replace(",", ".") or "1",
+            "unit": value("unit"),
+            "price": value("price").replace(",", ".").replace(" ", "").replace("\u00a0", "") or None,
+            "discount_percent": value("discount_percent", "0").replace(",", ".") or "0",
+            "vat_rate": value("vat_rate"),
+        }
+        if row["name"] or row["product"]:
+            rows.append(row)
+    return rows
+
+
+@login_required
+@require_POST
+def deal_items_save(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = _deal(request, pk, "change")
+    rows = _rows_from_post(request)
+    if request.POST.get("add_product", "").isdigit():
+        product = Product.objects.filter(pk=int(request.POST["add_product"]), is_active=True).first()
+        if product is not None:
+            rows.append({"product": product, "name": product.name, "quantity": "1"})
+    version = request.POST.get("version")
+    try:
+        services.deal_items_set(
+            actor=request.user,
+            deal=deal,
+            items=rows,
+            expected_version=int(version) if version and version.isdigit() else None,
+        )
+    except (ValidationError, ConflictError) as exc:
+        return _panel(request, deal, errors=_messages_of(exc), rows=rows)
+    deal.refresh_from_db()
+    return _panel(request, deal, amount_changed=True)
+
+
+@login_required
+@require_POST
+def document_generate(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = _deal(request, pk, "change")
+    template = selectors.template_list(user=request.user).filter(pk=request.POST.get("template") or 0).first()
+    if template is None:
+        return _panel(request, deal, errors=[_("Choose a template.")])
+    try:
+        services.document_create(
+            actor=request.user, deal=deal, template=template, format=request.POST.get("format") or "pdf"
+        )
+    except (ValidationError, ConflictError) as exc:
+        return _panel(request, deal, errors=_messages_of(exc))
+    return _panel(request, deal)
+
+
+def _document(request: HttpRequest, pk: int, action: str = "view") -> Document:
+    return get_scoped_or_404(
+        Document.objects.filter(deleted_at__isnull=True).select_related("deal"), request.user, action, pk=pk
+    )
+
+
+@login_required
+@require_POST
+def document_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    document = _document(request, pk, "change")
+    deal = _deal(request, document.deal_id)
+    try:
+        if action == "retry":
+            services.document_retry(actor=request.user, document=document)
+        elif action == "regenerate":
+            services.document_regenerate(actor=request.user, document=document)
+        elif action == "delete":
+            services.document_delete(actor=request.user, document=document)
+        elif action == "send":
+            services.document_send(
+                actor=request.user,
+                document=document,
+                subject=request.POST.get("subject", ""),
+                body=request.POST.get("body", ""),
+            )
+            messages.success(request, _("The document was sent by e-mail."))
+        else:
+            raise Http404
+    except (ValidationError, ConflictError) as exc:
+        return _panel(request, deal, errors=_messages_of(exc))
+    return _panel(request, deal)
+
+
+@login_required
+def document_download(request: HttpRequest, pk: int) -> HttpResponse:
+    document = _document(request, pk)
+    return document_download_response(document, request.GET.get("format"), request.GET.get("version"))
+
+
+@login_required
+def document_preview(request: HttpRequest, pk: int, version: int) -> HttpResponse:
+    document = _document(request, pk)
+    row = document.versions.filter(version=version).exclude(preview="").first()
+    if row is None:
+        raise Http404
+    return HttpResponse(file_read(row.preview), content_type="image/png")
+
+
+# --- catalog ---------------------------------------------------------------------------------------
+
+
+def _can_keep_catalog(user: Any) -> bool:
+    return bool(getattr(user, "is_admin", False) or getattr(user, "is_head_of_sales", False))
+
+
+@login_required
+def catalog(request: HttpRequest) -> HttpResponse:
+    errors: list[str] = []
+    if request.method == "POST":
+        if not _can_keep_catalog(request.user):
+            raise PermissionDenied
+        try:
+            product = services.product_create(
+                actor=request.user,
+                sku=request.POST.get("sku", ""),
+                name=request.POST.get("name", ""),
+                unit=request.POST.get("unit") or "шт",
+                price=request.POST.get("price") or "0",
+                vat_rate=request.POST.get("vat_rate") or VatRate.VAT20,
+            )
+        except (ValidationError, ConflictError) as exc:
+            errors = _messages_of(exc)
+        else:
+            messages.success(request, _("Product “%(name)s” added.") % {"name": product.name})
+            return redirect("documents_catalog")
+    q = request.GET.get("q", "")
+    products = selectors.product_list(user=request.user, q=q)[:200]
+    if request.htmx and request.GET.get("pick"):  # type: ignore[attr-defined]
+        return render(request, "documents/_product_options.html", {"products": products})
+    return render(
+        request,
+        "documents/catalog.html",
+        {
+            "products": products,
+            "q": q,
+            "errors": errors,
+            "vat_rates": VatRate.choices,
+            "units": UNITS,
+            "can_edit": _can_keep_catalog(request.user),
+        },
+    )
+
+
+# --- templates, requisites, numbering (administrators) ---------------------------------------------
+
+
+@login_required
+def templates_page(request: HttpRequest) -> HttpResponse:
+    errors: list[str] = []
+    if request.method == "POST":
+        if not is_admin(request.user):
+            raise PermissionDenied
+        upload = request.FILES.get("file")
+        if upload is None:
+            errors = [_("Choose a .docx file.")]
+        else:
+            numbering = NumberingSequence.objects.filter(pk=request.POST.get("numbering") or 0).first()
+            try:
+                template = services.template_create(
+                    actor=request.user,
+                    data=upload.read(),
+                    filename=upload.name or "template.docx",
+                    name=request.POST.get("name", ""),
+                    kind=request.POST.get("kind", ""),
+                    numbering=numbering,
+                )
+            except (ValidationError, ConflictError) as exc:
+                errors = _messages_of(exc)
+            else:
+                messages.success(request, _("Template “%(name)s” uploaded.") % {"name": template.name})
+                return redirect("documents_templates")
+    return render(
+        request,
+        "documents/templates.html",
+        {
+            "templates": selectors.template_list(user=request.user, active_only=False),
+            "numberings": selectors.numbering_list(user=request.user),
+            "reference": reference(),
+            "errors": errors,
+        },
+    )
+
+
+@login_required
+def template_download(request: HttpRequest, pk: int) -> HttpResponse:
+    template = get_scoped_or_404(DocumentTemplate.objects.all(), request.user, pk=pk)
+    response = HttpResponse(
+        file_read(template.file),
+        content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    )
+    response["Content-Disposition"] = f'attachment; filename="template-{template.pk}.docx"'
+    return response
+
+
+@login_required
+def requisites_page(request: HttpRequest) -> HttpResponse:
+    entity = selectors.legal_entity_default()
+    errors: list[str] = []
+    values: dict[str, Any] = {name: getattr(entity, name, "") for name in LegalEntity.REQUISITES}
+    if request.method == "POST":
+        if not is_admin(request.user):
+            raise PermissionDenied
+        if request.POST.get("form") == "numbering":
+            try:
+                services.numbering_create(
+                    actor=request.user,
+                    code=request.POST.get("code", ""),
+                    pattern=request.POST.get("pattern", ""),
+                    reset=request.POST.get("reset") or NumberingSequence.Reset.YEARLY,
+                    name=request.POST.get("name", ""),
+                    legal_entity=entity,
+                )
+            except (ValidationError, ConflictError) as exc:
+                errors = _messages_of(exc)
+            else:
+                messages.success(request, _("Numbering added."))
+                return redirect("documents_requisites")
+        else:
+            values = {name: request.POST.get(name, "") for name in LegalEntity.REQUISITES}
+            try:
+                services.my_company_set(actor=request.user, **values)
+            except (ValidationError, ConflictError) as exc:
+                errors = _messages_of(exc)
+            else:
+                messages.success(request, _("Requisites saved."))
+                return redirect("documents_requisites")
+    labels = [
+        (name, LegalEntity._meta.get_field(name).verbose_name, values.get(name, ""))  # type: ignore[union-attr]
+        for name in LegalEntity.REQUISITES
+    ]
+    return render(
+        request,
+        "documents/requisites.html",
+        {
+            "entity": entity,
+            "fields": labels,
+            "errors": errors,
+            "numberings": selectors.numbering_list(user=request.user),
+            "resets": NumberingSequence.Reset.choices,
+        },
+    )

@@ -1,0 +1,1 @@
+"""Running Otdel for real: backups and restore, health checks, metrics, the scheduler lock."""
