@@ -15,6 +15,7 @@ PUBLIC = {
     "login",
     "logout",
     "set_language",
+    "healthz",  # liveness probe for the supervisor and monitoring: no data
     "api-auth-token",
     # The API description (no data): readable before signing in, like any public API's docs.
     "api-schema",
