@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -66,6 +66,19 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             codes = [e.code for e in exc.error_list if e.code]
         return Response(
             {"errors": errors, "code": codes[0] if codes else "invalid"},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, RequestDataTooBig):
+        logger.warning("refused a request body over the upload limit")
+        return Response(
+            {"errors": {"__all__": ["The request body is too large."]}, "code": "request_too_large"},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, (SuspiciousOperation, RecursionError)):
+        # The client's fault: one line in the log, no traceback.
+        logger.warning("refused a malformed request: %s", type(exc).__name__)
+        return Response(
+            {"errors": {"__all__": ["The request is malformed."]}, "code": "parse_error"},
             status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, Http404):

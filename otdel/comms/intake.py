@@ -25,6 +25,7 @@ process each in its own transaction:
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import logging
 import threading
@@ -33,6 +34,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, NoReturn, cast
 
+from django.core.cache import cache
 from django.db import connection, connections, router, transaction
 from django.db.models import Field
 from django.db.models.sql.subqueries import InsertQuery
@@ -43,7 +45,9 @@ from otdel.comms.errors import CommsErrorCode
 from otdel.comms.models import IntakeLog
 from otdel.comms.services import InboundEvent, ingest_event
 from otdel.comms.tasks import intake_drain
+from otdel.core import jsonsafe
 from otdel.core.exceptions import ApiError
+from otdel.core.net import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +85,7 @@ def parser_for(provider: str) -> Parser:
 
 def request_meta(request: HttpRequest) -> dict[str, Any]:
     headers = {k: v for k, v in request.headers.items() if k.lower() not in ("authorization", "cookie")}
-    return {"headers": headers, "remote_addr": request.META.get("REMOTE_ADDR") or None}
+    return {"headers": headers, "remote_addr": client_ip(request)}
 
 
 def intake_record(*, provider: str, status: str, body: str, error: str = "", **fields: Any) -> IntakeLog:
@@ -99,14 +103,64 @@ def intake_reject(*, provider: str, body: str, error: str, meta: dict[str, Any])
     )
 
 
+# A delivery refused before its sender proved who it is (bad signature or secret) keeps this
+# many bytes of its body and the SHA-256 of the whole: enough to see what it was, not a way to
+# fill the disk.
+UNAUTHENTICATED_PREFIX = 2048
+
+
+def bounded_body(body: str, limit: int = UNAUTHENTICATED_PREFIX) -> str:
+    """``body`` if it is short, else its first ``limit`` bytes and the size and SHA-256 of the whole."""
+    raw = body.encode("utf-8", "surrogatepass")
+    if len(raw) <= limit:
+        return body
+    prefix = raw[:limit].decode("utf-8", "ignore")
+    return f"{prefix}\n… [{len(raw)} bytes in all, SHA-256 {hashlib.sha256(raw).hexdigest()}]"
+
+
 def intake_refuse(
-    *, provider: str, body: str, meta: dict[str, Any], error: ApiError, reason: str = ""
+    *,
+    provider: str,
+    body: str,
+    meta: dict[str, Any],
+    error: ApiError,
+    reason: str = "",
+    authenticated: bool = True,
 ) -> NoReturn:
     """Keep the refused delivery in the log (with ``reason``, else the errors), then raise ``error``:
-    the API's exception handler answers with it in the error shape."""
+    the API's exception handler answers with it in the error shape.
+
+    A delivery whose sender is not authenticated (``authenticated=False``) keeps only a bounded
+    prefix of its body and a hash (``bounded_body``)."""
     logged = reason or json.dumps(error.errors, ensure_ascii=False)
-    intake_reject(provider=provider, body=body, error=logged, meta=meta)
+    if authenticated:
+        intake_reject(provider=provider, body=body, error=logged, meta=meta)
+    elif _refusals_allowed(meta.get("remote_addr")):
+        intake_reject(provider=provider, body=bounded_body(body), error=logged, meta=meta)
     raise error
+
+
+# Unauthenticated refusals kept per address and minute; past it they are answered, not stored.
+UNAUTHENTICATED_KEPT_PER_MINUTE = 30
+
+
+def _refusals_allowed(address: str | None) -> bool:
+    key = f"otdel:intake-refused:{address or '-'}:{int(time.time() // 60)}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        return True
+    return count <= UNAUTHENTICATED_KEPT_PER_MINUTE
+
+
+def _check_storable(payload: Any) -> None:
+    """Refuse at the door what would fail in the worker forever: NaN/Infinity, integers beyond
+    64 bits, NUL or lone surrogates in text, absurd nesting (see ``otdel.core.jsonsafe``)."""
+    try:
+        jsonsafe.check(payload)
+    except jsonsafe.UnsafeJSON as exc:
+        raise IntakeError(str(exc), CommsErrorCode.INVALID_JSON) from exc
 
 
 def intake_accept(
@@ -123,6 +177,7 @@ def intake_accept(
     rewritten one) and its IntakeError raised: the view answers 400 in the error shape.
     """
     try:
+        _check_storable(payload)
         parser_for(provider)(payload, provider)  # raises IntakeError before anything is stored
     except IntakeError as exc:
         intake_refuse(provider=provider, body=body if raw_body is None else raw_body, meta=meta, error=exc)

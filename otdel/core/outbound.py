@@ -1,83 +1,88 @@
-"""Outbound HTTP to addresses people typed in (webhooks): never to this machine or the local network.
+"""Outbound HTTP to addresses that came from outside (recording links, webhooks): no SSRF.
 
-Every host is resolved and each of its addresses checked before connecting; redirects are followed
-by hand (a few at most), each new location checked the same way. Loopback, private, link-local,
-multicast, reserved and unspecified addresses are refused, unless the host is listed in
-``OTDEL_OUTBOUND_ALLOWED_HOSTS`` (comma-separated) by an administrator.
+``fetch`` resolves the host, refuses loopback, private, link-local, multicast, reserved and cloud
+metadata addresses (``169.254.169.254`` and friends are link-local), connects to the very address it
+checked (no second DNS lookup an attacker's resolver could answer differently), and follows
+redirects itself, checking every hop the same way. The body is read with a size cap into a spooled
+temporary file; every socket operation has a timeout.
+
+Hosts an administrator trusts on the local network (a PBX serving its recordings from
+``192.168.1.10``) go in ``OTDEL_OUTBOUND_ALLOWED_HOSTS``; a caller may allow more for one call
+(``allow_hosts``: e.g. the provider's own API host).
 """
 
 from __future__ import annotations
 
 import http.client
 import ipaddress
-import os
 import socket
 import ssl
+import tempfile
+import urllib.parse
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from typing import IO, Any
 
-MAX_REDIRECTS = 3
-TIMEOUT_SECONDS = 10
+from django.conf import settings
+
+CHUNK = 64 * 1024
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+MAX_REDIRECTS = 5
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
-class OutboundRefused(Exception):
-    """The URL points somewhere Otdel does not send requests to."""
+class OutboundError(Exception):
+    """The request was not made (refused address, bad URL) or did not complete (network, size)."""
 
 
-@dataclass(frozen=True)
+class OutboundRefused(OutboundError):
+    """The URL points where Otdel does not send requests (a non-public address, another scheme)."""
+
+
+@dataclass
 class OutboundResponse:
     status: int
-    body: str
+    headers: http.client.HTTPMessage
+    body: IO[bytes]  # positioned at 0; the caller closes it
+    url: str  # after redirects
+
+    @property
+    def content_type(self) -> str:
+        return (self.headers.get_content_type() or "").lower()
 
 
-def _allowed_hosts() -> set[str]:
-    return {
-        h.strip().lower() for h in os.environ.get("OTDEL_OUTBOUND_ALLOWED_HOSTS", "").split(",") if h.strip()
-    }
+def _allowed_hosts(extra: Iterable[str]) -> set[str]:
+    configured = getattr(settings, "OTDEL_OUTBOUND_ALLOWED_HOSTS", ())
+    return {h.strip().lower() for h in [*configured, *extra] if h and h.strip()}
 
 
-def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
+def address_is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return not (
-        ip.is_loopback
-        or ip.is_private
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-        or not ip.is_global
-    )
+    return ip.is_global and not ip.is_multicast
 
 
-def resolve(url: str) -> tuple[str, str]:
-    """``(host, address)`` to connect to for ``url``: http(s), a public address after DNS (the one
-    connected to, so a second lookup cannot point elsewhere). Raises OutboundRefused otherwise."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise OutboundRefused("only http and https URLs with a host are allowed")
-    host = parts.hostname.lower()
+def resolve_public(host: str, port: int, *, allowed: bool = False) -> str:
+    """The address to connect to for ``host``; OutboundRefused if any address is not public."""
     try:
-        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
-    except (socket.gaierror, UnicodeError, ValueError) as exc:
-        raise OutboundRefused(f"the host {host} does not resolve") from exc
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise OutboundError(f"{host}: cannot resolve ({exc})") from exc
     addresses = [str(info[4][0]) for info in infos]
     if not addresses:
-        raise OutboundRefused(f"the host {host} does not resolve")
-    if host not in _allowed_hosts() and not all(_is_public(a) for a in addresses):
-        raise OutboundRefused(f"the host {host} is a local or private address")
-    return host, addresses[0]
+        raise OutboundError(f"{host}: no address")
+    if not allowed:
+        refused = [a for a in addresses if not address_is_public(a.split("%", 1)[0])]
+        if refused:
+            # One bad answer refuses the host: DNS that mixes public and private answers is a trick.
+            raise OutboundRefused(f"{host} resolves to a non-public address ({refused[0]})")
+    return addresses[0]
 
 
-def check_url(url: str) -> str:
-    """``url`` if Otdel may send to it; raises OutboundRefused if not."""
-    resolve(url)
-    return url
-
-
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, host: str, address: str, port: int | None, timeout: float) -> None:
+class _PinnedHTTP(http.client.HTTPConnection):
+    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
         super().__init__(host, port, timeout=timeout)
         self._address = address
 
@@ -85,35 +90,122 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         self.sock = socket.create_connection((self._address, self.port), self.timeout)
 
 
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host: str, address: str, port: int | None, timeout: float) -> None:
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
         super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
         self._address = address
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
+        # Certificate and SNI checked against the host name, though connected by address.
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
-def post(url: str, *, data: bytes, headers: dict[str, str]) -> OutboundResponse:
-    """POST ``data`` to ``url``, checking the address first and on every redirect (never followed
-    to a refused one); the connection goes to the address that was checked."""
+def fetch(
+    url: str,
+    *,
+    method: str = "GET",
+    headers: Mapping[str, str] | None = None,
+    data: bytes | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    allow_hosts: Iterable[str] = (),
+    max_redirects: int = MAX_REDIRECTS,
+) -> OutboundResponse:
+    """Make the request, following redirects, and read the body (at most ``max_bytes``).
+
+    Any status is returned (the caller decides what a 404 means); OutboundRefused for an address
+    Otdel does not talk to, OutboundError for everything else that went wrong.
+    """
+    allowed = _allowed_hosts(allow_hosts)
     current = url
-    for _ in range(MAX_REDIRECTS + 1):
-        host, address = resolve(current)
-        parts = urlsplit(current)
-        kind = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-        connection = kind(host, address, parts.port, TIMEOUT_SECONDS)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    for _hop in range(max_redirects + 1):
+        parts = urllib.parse.urlsplit(current)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            if current != url:
+                raise OutboundRefused(f"redirect to a non-HTTP address refused: {current[:200]}")
+            raise OutboundRefused(f"only http and https URLs are fetched, not {current[:200]}")
+        host = parts.hostname
         try:
-            connection.request("POST", path, body=data, headers=headers)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:
+            raise OutboundRefused(f"bad port in {current[:200]}") from exc
+        address = resolve_public(host, port, allowed=host.lower() in allowed)
+        connection_class = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
+        connection = connection_class(host, port, address=address, timeout=timeout)
+        target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        try:
+            connection.request(method, target, body=data, headers=dict(headers or {}))
             response = connection.getresponse()
-            body = response.read(2000).decode("utf-8", "replace")
-            location = response.getheader("Location", "")
+            location = response.getheader("Location")
+            if response.status in REDIRECTS and location:
+                response.close()
+                current = urllib.parse.urljoin(current, location)
+                if response.status in (301, 302, 303) and method != "HEAD":
+                    method, data = "GET", None
+                continue
+            return OutboundResponse(response.status, response.headers, _read(response, max_bytes), current)
+        except OSError as exc:  # timeouts, refused connections, TLS failures
+            raise OutboundError(f"{host} unreachable: {exc}") from exc
+        except http.client.HTTPException as exc:
+            raise OutboundError(f"{host}: bad HTTP answer ({exc!r})") from exc
         finally:
             connection.close()
-        if response.status in (301, 302, 303, 307, 308) and location:
-            current = urljoin(current, location)
-            continue
-        return OutboundResponse(response.status, body)
-    raise OutboundRefused("too many redirects")
+    raise OutboundError(f"more than {max_redirects} redirects from {url[:200]}")
+
+
+def _read(response: http.client.HTTPResponse, max_bytes: int) -> IO[bytes]:
+    length = response.getheader("Content-Length")
+    if length and length.isdigit() and int(length) > max_bytes:
+        raise OutboundError(f"answer is {length} bytes, over the {max_bytes} bytes limit")
+    spool: Any = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)  # noqa: SIM115 (returned)
+    size = 0
+    try:
+        while chunk := response.read(CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                raise OutboundError(f"answer is over the {max_bytes} bytes limit")
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool
+
+
+def check_url(url: str, *, allow_hosts: Iterable[str] = ()) -> str:
+    """``url`` when Otdel may send requests there (http or https, a public address after DNS);
+    OutboundRefused otherwise. For checking a URL when it is configured (a rule's webhook)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OutboundRefused(f"only http and https URLs are allowed, not {url[:200]}")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise OutboundRefused(f"bad port in {url[:200]}") from exc
+    try:
+        resolve_public(parts.hostname, port, allowed=parts.hostname.lower() in _allowed_hosts(allow_hosts))
+    except OutboundRefused:
+        raise
+    except OutboundError as exc:
+        raise OutboundRefused(str(exc)) from exc
+    return url
+
+
+WEBHOOK_TIMEOUT = 10.0
+WEBHOOK_MAX_BYTES = 64 * 1024
+
+
+def post(url: str, *, data: bytes, headers: Mapping[str, str]) -> OutboundResponse:
+    """POST ``data`` (a webhook delivery) through ``fetch``: the same address checks on every hop,
+    a short timeout, and only the start of the answer kept (its status is what counts)."""
+    response = fetch(
+        url,
+        method="POST",
+        data=data,
+        headers=headers,
+        timeout=WEBHOOK_TIMEOUT,
+        max_bytes=WEBHOOK_MAX_BYTES,
+    )
+    response.body.close()
+    return response

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from otdel.accounts.models import User
 from otdel.core.changelog import check_version, record_change
-from otdel.core.context import acting_as
+from otdel.core.context import acting_as, current_actor
 from otdel.core.events import (
     ContactCreated,
     ContactMerged,
@@ -34,7 +34,8 @@ from otdel.core.events import (
 )
 from otdel.core.exceptions import ConflictError, field_error
 from otdel.core.identity import normalize_identity
-from otdel.core.models import ObjectChange
+from otdel.core.models import ChangeLoggedModel, ObjectChange
+from otdel.core.scoping import scope
 from otdel.crm.models import (
     Company,
     Contact,
@@ -57,8 +58,28 @@ if TYPE_CHECKING:  # a string foreign key at run time: comms builds on crm
 
 
 def _save(instance: Model, *, exclude: Iterable[str] = ()) -> None:
+    """Validate and save; an update writes only the fields that changed since the row was loaded.
+
+    So two edits of different fields of one record (two API PATCHes without ``version``, a form and
+    a PATCH) both survive: neither writes the other's field back with the value it read. The
+    version still grows by one per save, in the database (``F("version") + 1``), so a client that
+    sends the version it read still gets its 409.
+    """
     instance.full_clean(exclude=list(exclude), validate_unique=False)
-    instance.save()
+    loaded = getattr(instance, "_loaded_values", None)
+    if instance._state.adding or loaded is None or not isinstance(instance, ChangeLoggedModel):
+        instance.save()
+        return
+    current = instance.changelog_snapshot(skip=instance.get_deferred_fields())
+    # Nothing of the row may have changed (an edit of identities only): the version still grows.
+    changed = [name for name, value in current.items() if name not in loaded or loaded[name] != value]
+    names = {f.name for f in instance._meta.concrete_fields}
+    derived = [name for name in ("search_text", "updated_at") if name in names]
+    instance.save(update_fields=[*changed, *derived])
+    manager = type(instance)._default_manager
+    manager.filter(pk=instance.pk).update(version=F("version") + 1)
+    instance.version = manager.filter(pk=instance.pk).values_list("version", flat=True).get()
+    instance._loaded_values = {**getattr(instance, "_loaded_values", {}), "version": instance.version}
 
 
 def _set_fields(instance: Model, fields: dict[str, Any], allowed: set[str]) -> None:
@@ -153,6 +174,18 @@ def _attach_identities(contact: Contact, pairs: list[tuple[str, str]]) -> None:
         if holder is not None:
             if holder.contact_id == contact.pk:
                 continue
+            actor = current_actor()
+            if actor is not None and not scope(Contact.objects.filter(pk=holder.contact_id), actor).exists():
+                # Naming a contact the caller may not see would leak who the client is.
+                raise ConflictError(
+                    _(
+                        "%(value)s is held by another contact you cannot see; "
+                        "ask the head of sales to sort it out."
+                    )
+                    % {"value": holder.display_value},
+                    code="identity_taken",
+                    field="identities",
+                )
             raise ConflictError(
                 _("%(value)s already belongs to contact “%(contact)s” (#%(id)s).")
                 % {"value": holder.display_value, "contact": holder.contact, "id": holder.contact_id},

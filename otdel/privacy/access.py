@@ -11,6 +11,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from otdel.core.net import client_ip
 from otdel.privacy.models import AccessAction, PDAccessLog
 
 # URL names whose ``pk`` is a contact: opening them shows the person's data.
@@ -22,7 +23,7 @@ SEARCH_PARAMS = ("q", "identity")
 
 
 def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    return client_ip(request)
 
 
 def pd_access_record(

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from otdel.accounts.views import admin_required
 from otdel.core.context import acting_as
+from otdel.core.net import client_ip
 from otdel.privacy import selectors
 from otdel.privacy.access import pd_access_record
 from otdel.privacy.api.views import _contact_by_identity
@@ -232,7 +233,7 @@ def request_export(request: HttpRequest, pk: int) -> HttpResponse:
         query=f"subject-request:{obj.pk}",
         row_count=1,
         path=request.path,
-        ip=request.META.get("REMOTE_ADDR"),
+        ip=client_ip(request),
     )
     response = HttpResponse(body, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="subject-request-{obj.pk}.zip"'
@@ -425,7 +426,7 @@ def consent_proof_view(request: HttpRequest, pk: int) -> HttpResponse:
         query=f"consent proof:{consent.pk}",
         row_count=1,
         path=request.path,
-        ip=request.META.get("REMOTE_ADDR"),
+        ip=client_ip(request),
     )
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="consent-{consent.pk}.json"'

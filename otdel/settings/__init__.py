@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -20,6 +21,9 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 DATA_DIR = Path(os.environ.get("OTDEL_DATA_DIR", BASE_DIR / "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+# The database, its WAL, uploads and recordings live here: readable by Otdel's user only.
+with contextlib.suppress(OSError):  # not ours to change (a mount point): the deployment sets it
+    DATA_DIR.chmod(0o700)
 
 DEBUG = env_bool("OTDEL_DEBUG", False)
 SECRET_KEY = os.environ.get("OTDEL_SECRET_KEY", "")
@@ -59,6 +63,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "otdel.core",
     "otdel.accounts",
     "otdel.crm",
@@ -81,6 +86,8 @@ MIDDLEWARE = [
     # OTDEL_METRICS_TOKEN is set (otdel/ops/metrics.py).
     "otdel.ops.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Every answer under /api/ in the JSON error shape: 400/413 for bad bodies, JSON 404s.
+    "otdel.api.middleware.ApiErrorMiddleware",
     # Answers the PBX's route question before sessions, CSRF and DRF (otdel/routing/middleware.py).
     "otdel.routing.middleware.LiveRouteMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -96,6 +103,10 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Who opened which contact card or searched whom (152-FZ access log, otdel/privacy/access.py).
     "otdel.privacy.access.PDAccessMiddleware",
+    # Content-Security-Policy on every answer (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
+    # Turns a sign-in refused by the lockout (otdel/core/lockout.py) into a 429; keep it last.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "otdel.urls"
@@ -154,8 +165,36 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": int(os.environ.get("OTDEL_PASSWORD_MIN_LENGTH", "8"))},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Sign-in lockout (django-axes, otdel/core/lockout.py): per account and per address, on /login/,
+# /admin/login/ and the API's token endpoint.
+AUTHENTICATION_BACKENDS = [
+    "otdel.core.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("OTDEL_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = float(os.environ.get("OTDEL_LOGIN_LOCKOUT_MINUTES", "15")) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "otdel.core.net.client_ip"
+AXES_LOCKOUT_CALLABLE = "otdel.core.lockout.lockout_response"
+AXES_VERBOSE = False
+# Hosts on the local network Otdel may fetch from (recordings of a PBX in the office, say);
+# every other outbound request goes to public addresses only (otdel/core/outbound.py).
+OTDEL_OUTBOUND_ALLOWED_HOSTS = [
+    h.strip().lower() for h in os.environ.get("OTDEL_OUTBOUND_ALLOWED_HOSTS", "").split(",") if h.strip()
+]
+# Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated); see
+# otdel/core/net.py. The default: a reverse proxy on the same machine.
+OTDEL_TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("OTDEL_TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if p.strip()
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -181,6 +220,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
@@ -202,6 +243,12 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "otdel.api.errors.exception_handler",
+    # JSON through otdel.core.jsonsafe: NaN, 2^63, too deep nesting are a 400, not a 500 later.
+    "DEFAULT_PARSER_CLASSES": [
+        "otdel.api.parsers.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -250,3 +297,25 @@ if env_bool("OTDEL_HTTPS", False):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("OTDEL_HSTS_SECONDS", 31536000))
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp): scripts, styles, fonts and images from Otdel itself only
+# (the UI, the public form page and Swagger use vendored files). 'unsafe-inline' and 'unsafe-eval'
+# stay for scripts until the few inline handlers (onchange=, hx-on:) move into static files.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "'unsafe-inline'", "'unsafe-eval'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "media-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'self'"],
+    }
+}

@@ -29,6 +29,8 @@ from otdel.accounts.api.serializers import (
 from otdel.accounts.models import User
 from otdel.api.base import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND, ScopedViewSet
 from otdel.api.permissions import IsAdmin
+from otdel.core.exceptions import ApiError
+from otdel.core.net import client_ip
 from otdel.core.scoping import scope
 
 
@@ -37,6 +39,10 @@ class TokenRateThrottle(AnonRateThrottle):
 
     scope = "auth_token"
     rate = "30/minute"
+
+    def get_ident(self, request: Request) -> str:
+        # DRF's own reads any X-Forwarded-For a client sends: a new one per request, a new bucket.
+        return client_ip(request._request) or ""
 
 
 class TokenObtainView(APIView):
@@ -60,6 +66,12 @@ class TokenObtainView(APIView):
             username=data.validated_data["username"],
             password=data.validated_data["password"],
         )
+        if user is None and getattr(request._request, "axes_locked_out", False):
+            raise ApiError(
+                str(_("Too many failed sign-in attempts. Try again later or ask an administrator.")),
+                "locked_out",
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+            )
         if user is None:
             raise ValidationError(
                 {"__all__": [_("Wrong username or password, or the account is switched off.")]},

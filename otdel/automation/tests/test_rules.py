@@ -304,9 +304,9 @@ def hook_server():
 
 
 def test_webhook_is_signed(
-    api_for, head, manager, pipeline, hook_server, monkeypatch, django_capture_on_commit_callbacks
+    api_for, head, manager, pipeline, hook_server, settings, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setenv("OTDEL_OUTBOUND_ALLOWED_HOSTS", "localhost")
+    settings.OTDEL_OUTBOUND_ALLOWED_HOSTS = ["localhost"]
     url = f"http://localhost:{hook_server.server_port}/hook"
     assert (
         _rule(api_for(head), actions=[{"action": "webhook", "url": url, "secret": "s3cret"}]).status_code
@@ -320,10 +320,10 @@ def test_webhook_is_signed(
     assert json.loads(body)["event"] == "deal.created"
 
 
-def test_webhook_never_follows_a_redirect_to_a_refused_address(hook_server, monkeypatch):
+def test_webhook_never_follows_a_redirect_to_a_refused_address(hook_server, settings):
     from otdel.core import outbound
 
-    monkeypatch.setenv("OTDEL_OUTBOUND_ALLOWED_HOSTS", "localhost")
+    settings.OTDEL_OUTBOUND_ALLOWED_HOSTS = ["localhost"]
     with pytest.raises(outbound.OutboundRefused):
         outbound.post(f"http://localhost:{hook_server.server_port}/redirect", data=b"{}", headers={})
     assert _Hook.received == []

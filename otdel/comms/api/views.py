@@ -21,6 +21,7 @@ from otdel.accounts.permissions import may_integrate
 from otdel.comms.errors import CommsErrorCode
 from otdel.comms.intake import IntakeError, intake_accept, intake_refuse, request_meta
 from otdel.comms.telephony.recordings import recording_followup_enqueue
+from otdel.core import jsonsafe
 from otdel.core.exceptions import ApiError
 from otdel.routing.api.authentication import CachedTokenAuthentication
 
@@ -51,7 +52,7 @@ def _deliver_call_event(request: HttpRequest) -> dict[str, Any]:
     body = request.body.decode("utf-8", errors="replace")
     meta = request_meta(request)
     try:
-        payload = json.loads(body or "null")
+        payload = jsonsafe.loads(request.body or b"null")
     except ValueError:
         intake_refuse(
             provider="generic",

@@ -8,11 +8,12 @@ from django.utils.translation import gettext as _
 from django_tasks import TaskResultStatus
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from otdel.api.parsers import StrictJSONParser as JSONParser
 from otdel.comms.email.selectors import mailbox_get, mailbox_list, mailbox_status
 from otdel.comms.email.send import email_send
 from otdel.comms.email.services import mailbox_create, mailbox_update

@@ -25,6 +25,7 @@ from otdel.comms.selectors import interaction_summary
 from otdel.comms.telegram import services
 from otdel.comms.telegram.parse import provider_for, webhook_payload
 from otdel.comms.telegram.selectors import telegram_bot_by_key, telegram_bot_list
+from otdel.core import jsonsafe
 from otdel.core.exceptions import ApiError
 from otdel.core.scoping import get_scoped_or_404
 from otdel.crm.models import Contact
@@ -196,15 +197,13 @@ class TelegramWebhookView(APIView):
         bot = telegram_bot_by_key(key=bot_key)
         refuse = functools.partial(intake_refuse, provider=provider, body=body, meta=meta)
         if bot is None:
-            refuse(
-                reason="unknown bot key",
-                error=ApiError(
-                    _("Not found."), TelegramErrorCode.NOT_FOUND, status=status.HTTP_404_NOT_FOUND
-                ),
-            )
+            # Nothing is stored for a key nobody registered: anyone could post here.
+            raise ApiError(_("Not found."), TelegramErrorCode.NOT_FOUND, status=status.HTTP_404_NOT_FOUND)
         secret = request.headers.get(SECRET_HEADER, "")
+        # Until the secret matches, the sender is anyone: keep a bounded prefix and a hash only.
+        stranger = functools.partial(refuse, authenticated=False)
         if not secret:
-            refuse(
+            stranger(
                 reason="no secret token header",
                 error=ApiError(
                     _("The %(header)s header is required.") % {"header": SECRET_HEADER},
@@ -213,7 +212,7 @@ class TelegramWebhookView(APIView):
                 ),
             )
         if not hmac.compare_digest(secret.encode(), bot.secret_token.encode()):
-            refuse(
+            stranger(
                 reason="wrong secret token",
                 error=ApiError(
                     _("Wrong secret token."),
@@ -231,7 +230,7 @@ class TelegramWebhookView(APIView):
                 ),
             )
         try:
-            update = json.loads(body or "null")
+            update = jsonsafe.loads(request.body or b"null")
         except ValueError:
             refuse(
                 reason="not JSON",

@@ -32,6 +32,7 @@ from otdel.comms.telephony.mango import (
 from otdel.comms.telephony.recordings import recording_followup_enqueue
 from otdel.comms.telephony.zadarma import EVENTS as ZADARMA_EVENTS
 from otdel.comms.telephony.zadarma import zadarma_signature_valid, zadarma_start_reply
+from otdel.core import jsonsafe
 from otdel.core.exceptions import ApiError
 from otdel.core.scoping import get_scoped_or_404
 from otdel.crm.models import Contact
@@ -50,6 +51,7 @@ def _unauthorized(provider: TelephonyProvider, body: str, meta: dict[str, Any], 
         body=body,
         meta=meta,
         reason=reason,
+        authenticated=False,
         error=ApiError(
             _("The signature does not match."),
             CommsErrorCode.BAD_SIGNATURE,
@@ -73,7 +75,7 @@ def _form(request: Request) -> dict[str, str]:
 
 def _json_object(text: str) -> dict[str, Any] | None:
     try:
-        value = json.loads(text)
+        value = jsonsafe.loads(text)
     except ValueError:
         return None
     return value if isinstance(value, dict) else None

@@ -14,13 +14,21 @@ from otdel.comms.models import CallStatus, Direction, InteractionKind
 from otdel.comms.services import CALL_EVENT_STATE, InboundEvent
 
 CALL_EVENTS = {*CALL_EVENT_STATE, "recording"}
+# No call lasts longer (a year); larger numbers do not fit the column and mean a broken PBX.
+MAX_DURATION = 366 * 24 * 3600
 
 
 def parse_time(value: Any, field: str, errors: dict[str, list[str]]) -> datetime.datetime:
     if value in (None, ""):
         return timezone.now()
-    if isinstance(value, (int, float)):
-        return datetime.datetime.fromtimestamp(value, tz=datetime.UTC)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return datetime.datetime.fromtimestamp(value, tz=datetime.UTC)
+        except (OverflowError, ValueError, OSError):
+            errors.setdefault(field, []).append(
+                _("Use ISO 8601 date and time, e.g. 2026-11-26T10:15:00+03:00.")
+            )
+            return timezone.now()
     parsed = parse_datetime(str(value).replace(" ", "T", 1)) if isinstance(value, str) else None
     if parsed is None:
         errors.setdefault(field, []).append(_("Use ISO 8601 date and time, e.g. 2026-11-26T10:15:00+03:00."))
@@ -89,7 +97,7 @@ def parse_generic(payload: dict[str, Any], provider: str = "generic") -> list[In
     if raw_duration not in (None, ""):
         try:
             duration = int(str(raw_duration))
-            if duration < 0:
+            if not 0 <= duration <= MAX_DURATION:
                 raise ValueError
         except (TypeError, ValueError):
             errors["duration"] = [_("A whole number of seconds, not negative.")]

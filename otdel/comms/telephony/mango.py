@@ -32,7 +32,8 @@ from otdel.comms.telephony.common import (
     provider_from_source,
     provider_touch,
 )
-from otdel.comms.telephony.generic import call_event, parse_time
+from otdel.comms.telephony.generic import MAX_DURATION, call_event, parse_time
+from otdel.core import jsonsafe
 
 logger = logging.getLogger(__name__)
 
@@ -73,9 +74,10 @@ def _party(payload: dict[str, Any], name: str) -> dict[str, str]:
 
 def _seconds(value: Any) -> int:
     try:
-        return int(str(value)) if value not in (None, "") else 0
+        seconds = int(str(value)) if value not in (None, "") else 0
     except ValueError:
         return 0
+    return seconds if jsonsafe.int_in_range(seconds) else 0
 
 
 def _at(value: Any, field: str, errors: dict[str, list[str]]) -> datetime.datetime:
@@ -168,7 +170,7 @@ def parse_mango(payload: dict[str, Any], source: str) -> list[InboundEvent]:
     status = _summary_status(payload)
     answered = status == CallStatus.ANSWERED
     extension = employee if (answered or direction == Direction.OUT) else ""
-    duration = max(0, end_time - talk_time) if talk_time else 0
+    duration = min(MAX_DURATION, max(0, end_time - talk_time)) if talk_time else 0
     events = [make("ringing", created)]
     if answered and talk_time:
         events.append(

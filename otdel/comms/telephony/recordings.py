@@ -13,7 +13,6 @@ import json
 import logging
 import mimetypes
 import posixpath
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -31,6 +30,7 @@ from otdel.comms.telephony.common import TelephonyError
 from otdel.comms.telephony.generic import call_event
 from otdel.comms.telephony.mango import mango_recording_request
 from otdel.comms.telephony.zadarma import zadarma_recording_link
+from otdel.core import outbound
 
 logger = logging.getLogger(__name__)
 
@@ -136,55 +136,53 @@ def _remember_url(interaction: Interaction, url: str) -> None:
 # --- downloading ---------------------------------------------------------------------------------
 
 
-class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
-            raise RecordingError(f"redirect to a non-HTTP address refused: {newurl[:200]}")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-_opener = urllib.request.build_opener(_HttpOnlyRedirects())
+# What a recording may be: audio, or bytes the provider did not label. A page, JSON or a picture
+# from a wrong (or malicious) link is not kept as a "recording" anyone could download.
+_NOT_AUDIO = ("text/", "image/", "application/json", "application/xml", "application/xhtml")
 
 
 def recording_download(
-    request: urllib.request.Request, *, timeout: float | None = None, max_bytes: int | None = None
+    request: urllib.request.Request,
+    *,
+    timeout: float | None = None,
+    max_bytes: int | None = None,
+    allow_hosts: tuple[str, ...] = (),
 ) -> tuple[Any, str, str]:
     """Download into a temporary file: (file positioned at 0, content type, final URL).
 
-    Only http(s), a timeout on every socket operation, and a size cap checked both against
-    Content-Length and while reading, so a wrong link can't fill the disk.
+    Through ``otdel.core.outbound.fetch``: only http(s), only public addresses (checked after DNS
+    and on every redirect; ``allow_hosts`` and ``OTDEL_OUTBOUND_ALLOWED_HOSTS`` excepted), a
+    timeout on every socket operation, and a size cap, so a wrong link can't fill the disk or
+    read the local network back.
     """
     limit = _max_bytes() if max_bytes is None else max_bytes
     timeout = TIMEOUT if timeout is None else timeout
-    if urllib.parse.urlsplit(request.full_url).scheme not in ("http", "https"):
-        raise RecordingError(f"only http and https recordings are fetched, not {request.full_url[:200]}")
-    spool = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)  # noqa: SIM115 (returned to the caller)
     try:
-        with _opener.open(request, timeout=timeout) as response:
-            length = response.headers.get("Content-Length")
-            if length and length.isdigit() and int(length) > limit:
-                raise RecordingError(f"recording is {length} bytes, over the {limit} bytes limit")
-            size = 0
-            while chunk := response.read(CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise RecordingError(f"recording is over the {limit} bytes limit")
-                spool.write(chunk)
-            if size == 0:
-                raise RecordingError("the recording is empty")
-            content_type = (response.headers.get_content_type() or "").lower()
-            final_url = response.geturl()
-    except urllib.error.HTTPError as exc:
-        spool.close()
-        raise RecordingError(f"HTTP {exc.code} from {request.full_url[:200]}") from exc
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        spool.close()
-        raise RecordingError(f"{request.full_url[:200]} unreachable: {getattr(exc, 'reason', exc)}") from exc
+        response = outbound.fetch(
+            request.full_url,
+            method=request.get_method(),
+            headers=dict(request.header_items()),
+            data=request.data if isinstance(request.data, bytes) else None,
+            timeout=timeout,
+            max_bytes=limit,
+            allow_hosts=allow_hosts,
+        )
+    except outbound.OutboundError as exc:
+        raise RecordingError(str(exc)) from exc
+    spool = response.body
+    try:
+        if response.status >= 400:
+            raise RecordingError(f"HTTP {response.status} from {request.full_url[:200]}")
+        if response.content_type.startswith(_NOT_AUDIO):
+            raise RecordingError(f"not audio ({response.content_type}) at {response.url[:200]}")
+        spool.seek(0, 2)
+        if spool.tell() == 0:
+            raise RecordingError("the recording is empty")
+        spool.seek(0)
     except BaseException:
         spool.close()
         raise
-    spool.seek(0)
-    return spool, content_type, final_url
+    return spool, response.content_type, response.url
 
 
 def _filename(interaction: Interaction, content_type: str, url: str) -> str:
@@ -200,7 +198,16 @@ def recording_store(
     *, interaction: Interaction, request: urllib.request.Request | None = None
 ) -> Interaction:
     """Fetch the recording of ``interaction`` into storage and point ``recording_file`` at it."""
-    spool, content_type, final_url = recording_download(request or _source(interaction))
+    provider = _provider(interaction)
+    # The provider's own API host is trusted even on a private network (a PBX in the office).
+    own = (
+        urllib.parse.urlsplit(provider.api_url).hostname
+        if provider is not None and provider.api_url
+        else None
+    )
+    spool, content_type, final_url = recording_download(
+        request or _source(interaction), allow_hosts=(own,) if own else ()
+    )
     try:
         name = interaction.recording_file.field.generate_filename(
             interaction, _filename(interaction, content_type, final_url)

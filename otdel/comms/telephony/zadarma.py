@@ -27,7 +27,7 @@ from otdel.comms.telephony.common import (
     live_target,
     provider_from_source,
 )
-from otdel.comms.telephony.generic import call_event, parse_time
+from otdel.comms.telephony.generic import MAX_DURATION, call_event, parse_time
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def _duration(value: Any, errors: dict[str, list[str]]) -> int | None:
     except ValueError:
         errors["duration"] = [_("A whole number of seconds, not negative.")]
         return None
-    if seconds < 0:
+    if not 0 <= seconds <= MAX_DURATION:
         errors["duration"] = [_("A whole number of seconds, not negative.")]
         return None
     return seconds

@@ -11,12 +11,12 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from otdel.api.parsers import StrictJSONParser as JSONParser
 from otdel.comms.errors import CommsErrorCode
 from otdel.comms.models import WebForm
 from otdel.comms.webforms.http import submission_meta

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from otdel.core.identity import normalize_identity
+from otdel.core.net import client_ip
 from otdel.crm.models import Identity
 from otdel.privacy import selectors
 from otdel.privacy.access import pd_access_record
@@ -203,7 +204,7 @@ class SubjectRequestExportView(generics.GenericAPIView):
             query=f"subject-request:{obj.pk}",
             row_count=1,
             path=request.path,
-            ip=request.META.get("REMOTE_ADDR"),
+            ip=client_ip(request),
         )
         response = HttpResponse(body, content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="subject-request-{obj.pk}.zip"'

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from otdel.core import jsonsafe
 from otdel.crm.models import Pipeline
 from otdel.transfer.models import Dedupe, ExportLog, ImportJob, ImportKind
 
@@ -29,7 +29,7 @@ class ImportInputSerializer(serializers.Serializer):
         if not value:
             return None
         try:
-            data: Any = json.loads(value)
+            data: Any = jsonsafe.loads(value)
         except ValueError as exc:
             raise serializers.ValidationError(_("The mapping must be a JSON object.")) from exc
         if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
