@@ -214,7 +214,22 @@ def report_sheets(name: str, data: dict[str, Any]) -> list[Sheet]:
                     ]
                     for r in rows
                 ],
-            )
+            ),
+            Sheet(
+                _("The longest breaches"),
+                [_("Record"), _("Policy"), _("Person"), _("Due"), _("Answered"), _("Late by, min")],
+                [
+                    [
+                        r["title"],
+                        r["policy"],
+                        r["person"],
+                        r["due_at"],
+                        r["answered_at"] or "",
+                        _minutes(r["late"]),
+                    ]
+                    for r in data.get("longest", [])
+                ],
+            ),
         ]
     return []
 

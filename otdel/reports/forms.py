@@ -25,6 +25,8 @@ DRILL_PARAMS = (
     "traffic_source",
     "verdict",
     "group",
+    "policy",
+    "state",
 )
 
 

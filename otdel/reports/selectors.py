@@ -484,6 +484,24 @@ def _first_response() -> Any:
     )
 
 
+def response_seconds(since: datetime.datetime, until: datetime.datetime, person: Any) -> int:
+    """Seconds of ``person``'s working time from ``since`` to ``until``: their working days and hours
+    by the production calendar, in the department's time zone (nights, weekends, holidays do not
+    count; a lead that came at night and was answered at 9:05 was answered in 5 minutes)."""
+    from otdel.automation.worktime import working_minutes_between
+
+    with timezone.override(timezone.get_default_timezone()):
+        minutes = working_minutes_between(
+            since,
+            until,
+            working_time=True,
+            work_days=list(person.work_days) if person.work_days is not None else None,
+            start=person.work_start,
+            end=person.work_end,
+        )
+    return round(minutes * 60)
+
+
 def _plans(people: list[int], filters: ReportFilters) -> dict[int, Decimal]:
     plans = ManagerPlan.objects.filter(user_id__in=people)
     if filters.date_from:
@@ -498,7 +516,9 @@ def _plans(people: list[int], filters: ReportFilters) -> dict[int, Decimal]:
 
 def managers_report(*, user: Any, filters: ReportFilters) -> dict[str, Any]:
     """One row per salesperson: leads, first response, calls, e-mails, messages, won deals, revenue,
-    overdue tasks, plan vs fact. SLA compliance stays empty until SLA policies exist (see sla_report)."""
+    overdue tasks, plan vs fact, SLA compliance (share of the person's SLA clocks met, see sla_report).
+
+    First response is counted on the salesperson's working time (see ``response_seconds``)."""
     people = list(report_people(user, filters.manager))
     ids = [p.pk for p in people]
     leads = manager_leads_base(Lead.objects.filter(responsible_id__in=ids), filters)
@@ -506,6 +526,7 @@ def managers_report(*, user: Any, filters: ReportFilters) -> dict[str, Any]:
         leads.values("responsible_id").annotate(n=Count("id")).values_list("responsible_id", "n")
     )
     responses: dict[int, list[int]] = defaultdict(list)
+    by_pk = {p.pk: p for p in people}
     for owner, created, answered, triaged_at, triaged_by in (
         leads.annotate(first_out=_first_response())
         .values_list("responsible_id", "created_at", "first_out", "triaged_at", "triaged_by_id")
@@ -515,7 +536,9 @@ def managers_report(*, user: Any, filters: ReportFilters) -> dict[str, Any]:
             m for m in (answered, triaged_at if triaged_by else None) if m is not None and m >= created
         ]
         if moments:
-            responses[owner].append(int((min(moments) - created).total_seconds()))
+            responses[owner].append(response_seconds(created, min(moments), by_pk[owner]))
+    sla = SLA_PROVIDER(user, filters)["by_person"] if SLA_PROVIDER is not None else []
+    sla_by_person = {row["person_id"]: row["compliance"] for row in sla}
 
     calls = calls_base(filters)
     by_user = {
@@ -573,7 +596,7 @@ def managers_report(*, user: Any, filters: ReportFilters) -> dict[str, Any]:
                 "calls_returned": m.get("returned_count", 0),
                 "emails_sent": u.get("emails_sent", 0),
                 "messages_sent": u.get("messages_sent", 0),
-                "sla_compliance": None,
+                "sla_compliance": sla_by_person.get(person.pk),
                 "deals_won": deals_won,
                 "revenue": _money(revenue),
                 "average_deal": _money(revenue / deals_won) if deals_won else _money(ZERO),
@@ -707,27 +730,31 @@ def data_quality_report(*, user: Any, filters: ReportFilters) -> dict[str, Any]:
     return {"rows": rows, "stale_days": filters.stale_days}
 
 
-# --- SLA (the seam) -----------------------------------------------------------------------------------
+# --- SLA -----------------------------------------------------------------------------------------------
 
 
 def sla_report(*, user: Any, filters: ReportFilters) -> dict[str, Any]:
     """Met / breached by policy and person, and the longest breaches.
 
-    SLA timers arrive with the automation issue; until a provider is registered this answers an
-    empty report with ``available: false``. The provider is a callable ``(user, filters) -> dict``
-    with ``rows`` (``policy``, ``person``, ``met``, ``breached``, ``compliance``) and ``longest``.
+    The figures come from a provider registered by the automation app (which owns the SLA clocks):
+    a callable ``(user, filters) -> dict`` with ``rows`` (``policy``, ``person``, ``met``,
+    ``breached``, ``compliance``), ``by_policy``, ``by_person`` and ``longest``. Without one the
+    report says it is not available.
     """
     if SLA_PROVIDER is None:
-        return {"available": False, "rows": [], "longest": []}
+        return {"available": False, "rows": [], "by_policy": [], "by_person": [], "longest": []}
     return {"available": True, **SLA_PROVIDER(user, filters)}
 
 
 SLA_PROVIDER: Any = None
+SLA_DRILL: Any = None
 
 
-def sla_provider_register(provider: Any) -> None:
-    global SLA_PROVIDER
-    SLA_PROVIDER = provider
+def sla_provider_register(provider: Any, drill: Any = None) -> None:
+    """``provider(user, filters)`` gives the figures; ``drill(user, filters)`` -> ``(kind, queryset)``
+    the records behind one of them (``sla.records`` drill-down)."""
+    global SLA_PROVIDER, SLA_DRILL
+    SLA_PROVIDER, SLA_DRILL = provider, drill
 
 
 # --- drill-down ---------------------------------------------------------------------------------------
@@ -829,6 +856,13 @@ def drill_down(*, user: Any, metric: str, filters: ReportFilters) -> Drill | Non
             else lost.filter(lost_reason_id=_int(reason))
         )
         return Drill("deals", lost, str(_("Lost deals")))
+    if metric == "sla.records" and SLA_DRILL is not None:
+        found = SLA_DRILL(user, filters)
+        if found is None:
+            return None
+        kind, records = found
+        title = _("Met the SLA") if x.get("state") == "met" else _("SLA breached")
+        return Drill(kind, records, str(title if x.get("state") else _("SLA clocks")))
     if metric.startswith("quality."):
         check = metric.removeprefix("quality.")
         if check not in QUALITY_CHECKS:

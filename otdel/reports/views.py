@@ -180,6 +180,13 @@ def _decorate(name: str, data: dict[str, Any]) -> None:
         elif name == "managers":
             row["first_response_median_text"] = _duration(row["first_response_median"])
             row["first_response_p90_text"] = _duration(row["first_response_p90"])
+    if name == "sla":
+        for row in data.get("longest", []):
+            row["late_text"] = _duration(row["late"])
+            row["due_at_dt"] = datetime.datetime.fromisoformat(row["due_at"])
+            row["answered_at_dt"] = (
+                datetime.datetime.fromisoformat(row["answered_at"]) if row["answered_at"] else None
+            )
 
 
 @login_required

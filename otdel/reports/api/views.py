@@ -239,13 +239,17 @@ class SLAReportView(ReportView):
         "SLA",
         {
             "policy": serializers.CharField(),
+            "policy_id": serializers.IntegerField(),
             "person": serializers.CharField(),
+            "person_id": serializers.IntegerField(allow_null=True),
             "met": serializers.IntegerField(),
             "breached": serializers.IntegerField(),
-            "compliance": serializers.FloatField(),
+            "compliance": serializers.FloatField(allow_null=True),
         },
-        "SLA met / breached by policy and person (empty with available=false until SLA policies exist)",
+        "SLA met / breached by policy and person, totals per policy and per person, the longest breaches",
         available=serializers.BooleanField(),
+        by_policy=serializers.ListField(child=serializers.DictField()),
+        by_person=serializers.ListField(child=serializers.DictField()),
         longest=serializers.ListField(child=serializers.DictField()),
     )
     def get(self, request: Request) -> Any:
