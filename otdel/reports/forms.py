@@ -27,6 +27,7 @@ DRILL_PARAMS = (
     "group",
     "policy",
     "state",
+    "article",
 )
 
 

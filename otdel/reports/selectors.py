@@ -757,12 +757,119 @@ def sla_provider_register(provider: Any, drill: Any = None) -> None:
     SLA_PROVIDER, SLA_DRILL = provider, drill
 
 
+# --- regulations: acknowledgements and checklists -----------------------------------------------------
+
+
+def ack_people(user: Any) -> QuerySet[User]:
+    """Whose reading of the regulations ``user`` sees: everyone (administrator), the department (head
+    of sales), themselves (a salesperson)."""
+    people = User.objects.filter(is_active=True)
+    if not can_see_reports(user):
+        return people.none()
+    if user.is_admin:
+        return people
+    if user.role == Role.HEAD_OF_SALES and user.department_id is not None:
+        return people.filter(Q(department_id=user.department_id) | Q(pk=user.pk))
+    return people.filter(pk=user.pk)
+
+
+def regulations_report(*, user: Any, filters: ReportFilters) -> dict[str, Any]:
+    """Who confirmed reading the current version of each regulation that asks for it (per article and
+    per person), and how the stage checklists are kept (share of stage exits with every item done, per
+    manager and per stage, in the period)."""
+    from otdel.kb.models import Acknowledgement
+    from otdel.kb.selectors import ack_audience, adherence, published_articles
+
+    visible = set(ack_people(user).values_list("pk", flat=True))
+    if filters.manager is not None:
+        visible &= {filters.manager.pk}
+    articles = [a for a in published_articles(user=user).order_by("title", "id") if a.needs_acknowledgement]
+    read = set(
+        Acknowledgement.objects.filter(article__in=articles).values_list("article_id", "user_id", "number")
+    )
+    rows = []
+    per_person: dict[int, list[Any]] = defaultdict(list)
+    for article in articles:
+        audience = [pk for pk in ack_audience(article).values_list("pk", flat=True) if pk in visible]
+        done = [pk for pk in audience if (article.pk, pk, article.published_number) in read]
+        for pk in audience:
+            per_person[pk].append((article, pk in done))
+        rows.append(
+            {
+                "article": article.title,
+                "article_id": article.pk,
+                "version": article.published_number,
+                "audience": len(audience),
+                "acknowledged": len(done),
+                "pending": len(audience) - len(done),
+                "share": _share(len(done), len(audience)),
+            }
+        )
+    people = {u.pk: u for u in User.objects.filter(pk__in=list(per_person))}
+    by_person = [
+        {
+            "person": people[pk].get_full_name(),
+            "person_id": pk,
+            "required": len(items),
+            "acknowledged": sum(1 for _a, ok in items if ok),
+            "share": _share(sum(1 for _a, ok in items if ok), len(items)),
+            "pending_articles": [a.title for a, ok in items if not ok],
+        }
+        for pk, items in sorted(per_person.items(), key=lambda kv: people[kv[0]].get_full_name())
+    ]
+
+    def checklist(by: str) -> list[dict[str, Any]]:
+        found = adherence(user=user, by=by, date_from=filters.date_from, date_to=filters.date_to)
+        if by == "manager" and filters.manager is not None:
+            found = [r for r in found if r.key == filters.manager.pk]
+        return [
+            {"id": r.key, "name": r.name, "exits": r.exits, "complete": r.complete, "share": r.share}
+            for r in found
+        ]
+
+    return {
+        "rows": rows,
+        "by_person": by_person,
+        "checklist_by_manager": checklist("manager"),
+        "checklist_by_stage": checklist("stage"),
+    }
+
+
+def regulation_readers(*, user: Any, article_id: int | None, state: str = "") -> QuerySet[User]:
+    """The people asked to read one article, each with the newest version they confirmed
+    (``read_version``, ``read_at``); ``state`` "read" / "pending" for the current version."""
+    from django.db.models import Subquery
+
+    from otdel.kb.models import Acknowledgement
+    from otdel.kb.selectors import ack_audience, published_articles
+
+    article = published_articles(user=user).filter(pk=article_id or 0).first()
+    if article is None:
+        return User.objects.none()
+    latest = Acknowledgement.objects.filter(article=article, user=OuterRef("pk")).order_by("-number", "-at")
+    people = (
+        ack_people(user)
+        .filter(pk__in=ack_audience(article).values("pk"))
+        .annotate(
+            read_version=Subquery(latest.values("number")[:1]), read_at=Subquery(latest.values("at")[:1])
+        )
+    )
+    current = Exists(
+        Acknowledgement.objects.filter(article=article, user=OuterRef("pk"), number=article.published_number)
+    )
+    if state == "read":
+        people = people.filter(current)
+    elif state == "pending":
+        people = people.exclude(current)
+    return people
+
+
 # --- drill-down ---------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Drill:
-    kind: str  # "deals" | "leads" | "contacts" | "tasks" | "interactions"
+    kind: str  # "deals" | "leads" | "contacts" | "tasks" | "interactions" | "people"
     queryset: QuerySet[Any]
     title: str
 
@@ -856,6 +963,9 @@ def drill_down(*, user: Any, metric: str, filters: ReportFilters) -> Drill | Non
             else lost.filter(lost_reason_id=_int(reason))
         )
         return Drill("deals", lost, str(_("Lost deals")))
+    if metric == "regulations.readers":
+        readers = regulation_readers(user=user, article_id=_int(x.get("article")), state=x.get("state", ""))
+        return Drill("people", readers, str(_("Who has read it")))
     if metric == "sla.records" and SLA_DRILL is not None:
         found = SLA_DRILL(user, filters)
         if found is None:

@@ -46,6 +46,7 @@ REPORTS: dict[str, tuple[Any, Any, tuple[str, ...]]] = {
         (*PERIOD, "manager", "stale_days"),
     ),
     "sla": (gettext_lazy("SLA"), selectors.sla_report, (*PERIOD, "manager")),
+    "regulations": (gettext_lazy("Regulations"), selectors.regulations_report, (*PERIOD, "manager")),
 }
 PAGE_SIZE = 50
 
@@ -216,6 +217,10 @@ def report_page(request: HttpRequest, name: str) -> HttpResponse:
             "chart": _chart(name, data),
             "reports": [(n, spec[0]) for n, spec in REPORTS.items()],
             "reasons": [(code, lbl) for code, lbl in NonTargetReason.choices],
+            "checklist_tables": [
+                (_("Manager"), data.get("checklist_by_manager", []), "checklist-by-manager"),
+                (_("Stage"), data.get("checklist_by_stage", []), "checklist-by-stage"),
+            ],
         },
     )
 
@@ -249,6 +254,7 @@ def report_drill(request: HttpRequest, metric: str) -> HttpResponse:
         "contacts": "full_name",
         "tasks": "due_at",
         "interactions": "-occurred_at",
+        "people": "full_name",
     }
     related = {
         "deals": ("stage", "responsible", "contact"),
@@ -256,6 +262,7 @@ def report_drill(request: HttpRequest, metric: str) -> HttpResponse:
         "contacts": ("company", "responsible"),
         "tasks": ("assignee", "deal", "contact"),
         "interactions": ("contact", "user", "routed_to"),
+        "people": ("department",),
     }
     qs = drill.queryset.select_related(*related[drill.kind]).order_by(order[drill.kind], "-id")
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))

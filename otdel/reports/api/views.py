@@ -254,3 +254,27 @@ class SLAReportView(ReportView):
     )
     def get(self, request: Request) -> Any:
         return super().get(request)
+
+
+class RegulationsReportView(ReportView):
+    report = "regulations"
+    selector = staticmethod(selectors.regulations_report)
+
+    @_schema(
+        "Regulations",
+        {
+            "article": serializers.CharField(),
+            "article_id": serializers.IntegerField(),
+            "version": serializers.IntegerField(),
+            "audience": serializers.IntegerField(),
+            "acknowledged": serializers.IntegerField(),
+            "pending": serializers.IntegerField(),
+            "share": serializers.FloatField(),
+        },
+        "Acknowledgements of the current version per regulation and per person; checklist adherence",
+        by_person=serializers.ListField(child=serializers.DictField()),
+        checklist_by_manager=serializers.ListField(child=serializers.DictField()),
+        checklist_by_stage=serializers.ListField(child=serializers.DictField()),
+    )
+    def get(self, request: Request) -> Any:
+        return super().get(request)
