@@ -203,8 +203,12 @@ def email_send(
     mailbox: Mailbox | None = None,
     reply_to: Interaction | None = None,
     attachments: Iterable[Any] = (),
+    to: str = "",
 ) -> Interaction:
     """Write to the client from the card; the sent mail is on their timeline at once, in its thread.
+
+    ``to`` picks one of the contact's e-mail addresses (default: the primary one, or the sender of
+    the message answered).
 
     Nothing is recorded when the SMTP server does not take the message (a ValidationError says why).
     Answering an inbound e-mail marks it handled by ``actor``.
@@ -226,6 +230,11 @@ def email_send(
     if mailbox is None or not mailbox.smtp_host:
         raise field_error("mailbox", _("No mailbox is set up for sending e-mail."), "no_mailbox")
     raw_recipient = _recipient(contact, reply_to)
+    if to:  # one of the contact's own addresses, chosen by the sender
+        chosen = to.strip().lower()
+        if not contact.identities.filter(kind="email", value__iexact=chosen).exists():
+            raise field_error("to", _("Choose one of the contact's e-mail addresses."), "unknown_address")
+        raw_recipient = chosen
     if not raw_recipient:
         raise field_error("contact", _("The contact has no e-mail address."), "no_email")
     try:
