@@ -219,12 +219,18 @@ def document_compose(request: HttpRequest, pk: int) -> HttpResponse:
     errors: list[str] = []
     if request.method == "POST":
         values = {name: request.POST.get(name, "") for name in ("to", "subject", "body")}
-        try:
-            services.document_send(actor=request.user, document=document, **values)
-        except (ValidationError, ConflictError) as exc:
-            errors = _messages_of(exc)
-        else:
-            return render(request, "documents/_compose_sent.html", {"deal": deal, "to": values["to"]})
+        # In the dialog an emptied field is a mistake, not a wish for the default text.
+        if not values["subject"].strip():
+            errors.append(_("Enter a subject."))
+        if not values["body"].strip():
+            errors.append(_("Write the message."))
+        if not errors:
+            try:
+                services.document_send(actor=request.user, document=document, **values)
+            except (ValidationError, ConflictError) as exc:
+                errors = _messages_of(exc)
+            else:
+                return render(request, "documents/_compose_sent.html", {"deal": deal, "to": values["to"]})
     files = list(document.versions.filter(version=document.current_version))
     return render(
         request,

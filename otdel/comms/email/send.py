@@ -220,6 +220,10 @@ def email_send(
         or _survivor(reply_to.contact) != contact
     ):
         raise field_error("reply_to", _("Answer an e-mail of this contact."), "invalid_reply_to")
+    chosen = (to or "").strip().lower()
+    if chosen and not contact.identities.filter(kind="email", value__iexact=chosen).exists():
+        # Only one of the contact's own addresses, chosen by the sender.
+        raise field_error("to", _("Choose one of the contact's e-mail addresses."), "unknown_address")
     subject = _reply_subject(subject, reply_to)
     body = (body or "").strip("\n")
     if not body.strip():
@@ -229,12 +233,7 @@ def email_send(
     mailbox = mailbox or _pick_mailbox(contact, reply_to)
     if mailbox is None or not mailbox.smtp_host:
         raise field_error("mailbox", _("No mailbox is set up for sending e-mail."), "no_mailbox")
-    raw_recipient = _recipient(contact, reply_to)
-    if to:  # one of the contact's own addresses, chosen by the sender
-        chosen = to.strip().lower()
-        if not contact.identities.filter(kind="email", value__iexact=chosen).exists():
-            raise field_error("to", _("Choose one of the contact's e-mail addresses."), "unknown_address")
-        raw_recipient = chosen
+    raw_recipient = chosen or _recipient(contact, reply_to)
     if not raw_recipient:
         raise field_error("contact", _("The contact has no e-mail address."), "no_email")
     try:
