@@ -495,9 +495,16 @@ def template_download(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def requisites_page(request: HttpRequest) -> HttpResponse:
-    entity = selectors.legal_entity_default()
+    """Our legal entities (one or several, ``?entity=<id>`` or ``?entity=new``) and their numbering."""
+    entities = list(selectors.legal_entity_list(user=request.user))
+    chosen = request.GET.get("entity") or request.POST.get("entity") or ""
+    adding = chosen == "new"
+    entity = None if adding else next((e for e in entities if str(e.pk) == chosen), None)
+    if entity is None and not adding:
+        entity = selectors.legal_entity_default()
     errors: list[str] = []
     values: dict[str, Any] = {name: getattr(entity, name, "") for name in LegalEntity.REQUISITES}
+    here = f"{reverse('documents_requisites')}?entity={entity.pk if entity else 'new'}"
     if request.method == "POST":
         if not is_admin(request.user):
             raise PermissionDenied
@@ -508,23 +515,23 @@ def requisites_page(request: HttpRequest) -> HttpResponse:
                     code=request.POST.get("code", ""),
                     pattern=request.POST.get("pattern", ""),
                     reset=request.POST.get("reset") or NumberingSequence.Reset.YEARLY,
-                    name=request.POST.get("name", ""),
+                    name=request.POST.get("name", "").strip(),
                     legal_entity=entity,
                 )
             except (ValidationError, ConflictError) as exc:
                 errors = _messages_of(exc)
             else:
                 messages.success(request, _("Numbering added."))
-                return redirect("documents_requisites")
+                return redirect(here)
         else:
             values = {name: request.POST.get(name, "") for name in LegalEntity.REQUISITES}
             try:
-                services.my_company_set(actor=request.user, **values)
+                entity = services.legal_entity_save(actor=request.user, entity=entity, **values)
             except (ValidationError, ConflictError) as exc:
                 errors = _messages_of(exc)
             else:
                 messages.success(request, _("Requisites saved."))
-                return redirect("documents_requisites")
+                return redirect(f"{reverse('documents_requisites')}?entity={entity.pk}")
     labels = [
         (name, LegalEntity._meta.get_field(name).verbose_name, values.get(name, ""))  # type: ignore[union-attr]
         for name in LegalEntity.REQUISITES
@@ -534,9 +541,12 @@ def requisites_page(request: HttpRequest) -> HttpResponse:
         "documents/requisites.html",
         {
             "entity": entity,
+            "entities": entities,
+            "adding": adding,
             "fields": labels,
             "errors": errors,
             "numberings": selectors.numbering_list(user=request.user),
             "resets": NumberingSequence.Reset.choices,
         },
+        status=400 if errors else 200,
     )

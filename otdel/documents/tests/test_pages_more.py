@@ -263,3 +263,24 @@ def test_amount_is_read_only_while_the_deal_has_items(api_for, client, manager, 
     # no items: the amount is the user's
     services.deal_items_set(actor=manager, deal=priced_deal, items=[])
     assert api.patch(f"/api/v1/deals/{priced_deal.pk}", {"amount": "1"}, format="json").status_code == 200
+
+
+def test_requisites_page_keeps_several_legal_entities(client, admin_user, my_company):
+    from otdel.documents.models import LegalEntity, NumberingSequence
+
+    client.force_login(admin_user)
+    url = reverse("documents_requisites")
+    assert 'data-testid="entity-add"' in client.get(url).content.decode()
+    bad = client.post(url, {"entity": "new", "name": "ИП Петров", "inn": "500100732258"})
+    assert bad.status_code == 400 and LegalEntity.objects.count() == 1
+    response = client.post(url, {"entity": "new", "name": "ИП Петров", "inn": "500100732259"})
+    assert response.status_code == 302
+    second = LegalEntity.objects.get(name="ИП Петров")
+    assert second.is_default is False and LegalEntity.objects.get(is_default=True) == my_company
+    page = client.get(f"{url}?entity={second.pk}").content.decode()
+    assert 'value="500100732259"' in page
+    client.post(url, {"form": "numbering", "entity": second.pk, "code": "ip-invoice", "name": "Счета", "pattern": "ИП-{N}"})
+    assert NumberingSequence.objects.get(code="ip-invoice").legal_entity == second
+    client.post(url, {"entity": second.pk, "name": "ИП Петров П. П.", "inn": "500100732259"})
+    second.refresh_from_db()
+    assert second.name == "ИП Петров П. П." and LegalEntity.objects.count() == 2
