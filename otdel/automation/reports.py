@@ -22,7 +22,7 @@ DONE = (SlaTimer.State.MET, SlaTimer.State.BREACHED)
 LONGEST = 20
 
 
-def _timers(user: Any, filters: Any) -> QuerySet[SlaTimer]:
+def _timers(user: Any, filters: Any) -> Any:  # a QuerySet[SlaTimer] annotated with person_id
     """Finished clocks of the period whose person ``user`` may see figures of."""
     from otdel.reports.selectors import period_q, report_people
 
@@ -128,7 +128,7 @@ def sla_records(user: Any, filters: Any) -> tuple[str, QuerySet[Any]] | None:
     from otdel.crm.models import Deal, Lead
 
     x = filters.extra
-    policy = SlaPolicy.objects.filter(pk=_int(x.get("policy"))).first()
+    policy = SlaPolicy.objects.filter(pk=_int(x.get("policy")) or 0).first()
     if policy is None:
         return None
     timers = _timers(user, filters).filter(policy=policy)

@@ -562,7 +562,9 @@ def send_defaults(document: Document) -> dict[str, Any]:
     contact = document.deal.contact
     addresses = (
         list(
-            contact.identities.filter(kind="email").order_by("-is_primary", "id").values_list("value", flat=True)
+            contact.identities.filter(kind="email")
+            .order_by("-is_primary", "id")
+            .values_list("value", flat=True)
         )
         if contact is not None
         else []
@@ -575,13 +577,12 @@ def send_defaults(document: Document) -> dict[str, Any]:
     return {
         "addresses": addresses,
         "subject": str(document),
-        "body": _("%(greeting)s\n\nPlease find attached: %(document)s.") % {"greeting": greeting, "document": document},
+        "body": _("%(greeting)s\n\nPlease find attached: %(document)s.")
+        % {"greeting": greeting, "document": document},
     }
 
 
-def document_send(
-    *, actor: Any, document: Document, subject: str = "", body: str = "", to: str = ""
-) -> Any:
+def document_send(*, actor: Any, document: Document, subject: str = "", body: str = "", to: str = "") -> Any:
     """E-mail the current PDF (or DOCX) to the deal's contact through the e-mail channel (``to``: one
     of the contact's addresses; the primary one by default)."""
     from otdel.comms.email.send import email_send

@@ -236,9 +236,23 @@ def report_sheets(name: str, data: dict[str, Any]) -> list[Sheet]:
         return [
             Sheet(
                 _("Acknowledgements by regulation"),
-                [_("Regulation"), _("Version"), _("Must read"), _("Have read"), _("Have not read"), _("Share, %")],
                 [
-                    [r["article"], r["version"], r["audience"], r["acknowledged"], r["pending"], _pct(r["share"])]
+                    _("Regulation"),
+                    _("Version"),
+                    _("Must read"),
+                    _("Have read"),
+                    _("Have not read"),
+                    _("Share, %"),
+                ],
+                [
+                    [
+                        r["article"],
+                        r["version"],
+                        r["audience"],
+                        r["acknowledged"],
+                        r["pending"],
+                        _pct(r["share"]),
+                    ]
                     for r in rows
                 ],
             ),
@@ -246,19 +260,31 @@ def report_sheets(name: str, data: dict[str, Any]) -> list[Sheet]:
                 _("Acknowledgements by person"),
                 [_("Person"), _("Must read"), _("Have read"), _("Share, %"), _("Not read yet")],
                 [
-                    [r["person"], r["required"], r["acknowledged"], _pct(r["share"]), "; ".join(r["pending_articles"])]
+                    [
+                        r["person"],
+                        r["required"],
+                        r["acknowledged"],
+                        _pct(r["share"]),
+                        "; ".join(r["pending_articles"]),
+                    ]
                     for r in data.get("by_person", [])
                 ],
             ),
             Sheet(
                 _("Checklists by manager"),
                 [_("Manager"), *checklist_headers],
-                [[r["name"], r["exits"], r["complete"], _pct(r["share"])] for r in data.get("checklist_by_manager", [])],
+                [
+                    [r["name"], r["exits"], r["complete"], _pct(r["share"])]
+                    for r in data.get("checklist_by_manager", [])
+                ],
             ),
             Sheet(
                 _("Checklists by stage"),
                 [_("Stage"), *checklist_headers],
-                [[r["name"], r["exits"], r["complete"], _pct(r["share"])] for r in data.get("checklist_by_stage", [])],
+                [
+                    [r["name"], r["exits"], r["complete"], _pct(r["share"])]
+                    for r in data.get("checklist_by_stage", [])
+                ],
             ),
         ]
     return []

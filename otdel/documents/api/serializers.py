@@ -255,7 +255,9 @@ class DocumentCreateSerializer(serializers.Serializer):
 
 class DocumentSendSerializer(serializers.Serializer):
     to = serializers.EmailField(
-        required=False, allow_blank=True, help_text="One of the contact's e-mail addresses (default: the primary)"
+        required=False,
+        allow_blank=True,
+        help_text="One of the contact's e-mail addresses (default: the primary)",
     )
     subject = serializers.CharField(max_length=500, required=False, allow_blank=True)
     body = serializers.CharField(required=False, allow_blank=True)

@@ -24,7 +24,9 @@ urlpatterns = [
         name="api-template-reference",
     ),
     re_path(
-        r"^document-templates/(?P<pk>\d+)(?:/)?$", views.TemplateDetailView.as_view(), name="api-document-template"
+        r"^document-templates/(?P<pk>\d+)(?:/)?$",
+        views.TemplateDetailView.as_view(),
+        name="api-document-template",
     ),
     re_path(
         r"^document-templates/(?P<pk>\d+)/file(?:/)?$",

@@ -303,7 +303,9 @@ class TemplateDetailView(GenericAPIView):
     def patch(self, request: Request, pk: int) -> Response:
         template = self._template(request, pk)
         data = _valid(s.TemplatePatchSerializer, request)
-        template = services.template_set_active(actor=request.user, template=template, active=data["is_active"])
+        template = services.template_set_active(
+            actor=request.user, template=template, active=data["is_active"]
+        )
         return Response(s.TemplateSerializer(template).data)
 
 

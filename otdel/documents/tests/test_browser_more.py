@@ -32,7 +32,9 @@ def test_catalog_page_add_edit_deactivate(live_server, login_page, head):
     form.locator("select[name=vat_rate]").select_option("20")
     form.get_by_test_id("product-add").click()
     expect(page.get_by_test_id("error-price")).to_be_visible(timeout=SLOW)
-    expect(page.get_by_test_id("product-form").locator("input[name=name]")).to_have_value("Станок токарный ТВ-16")
+    expect(page.get_by_test_id("product-form").locator("input[name=name]")).to_have_value(
+        "Станок токарный ТВ-16"
+    )
     assert not Product.objects.exists()
 
     page.get_by_test_id("product-form").locator("input[name=price]").fill("450 000")
@@ -55,7 +57,11 @@ def test_catalog_page_add_edit_deactivate(live_server, login_page, head):
     expect(row).to_have_attribute("data-active", "0", timeout=SLOW)
     expect(row.get_by_test_id("product-activate")).to_be_visible()
     product = Product.objects.get(sku="ST-TV16")
-    assert (product.name, str(product.price), product.is_active) == ("Станок токарный ТВ-16М", "465000.00", False)
+    assert (product.name, str(product.price), product.is_active) == (
+        "Станок токарный ТВ-16М",
+        "465000.00",
+        False,
+    )
 
 
 def test_compose_dialog_sends_the_pdf(
@@ -73,7 +79,9 @@ def test_compose_dialog_sends_the_pdf(
     contact = priced_deal.contact
     Identity.objects.create(contact=contact, kind="email", value="ivanov@romashka.ru", is_primary=True)
     Identity.objects.create(contact=contact, kind="email", value="buh@romashka.ru")
-    document = services.document_create(actor=manager, deal=priced_deal, template=invoice_template, format="pdf")
+    document = services.document_create(
+        actor=manager, deal=priced_deal, template=invoice_template, format="pdf"
+    )
     document = Document.objects.get(pk=document.pk)
     assert document.status == "ready", document.error
 
@@ -98,4 +106,6 @@ def test_compose_dialog_sends_the_pdf(
     assert message["Subject"] == "Счёт для бухгалтерии"
     assert "оплата в течение 5 дней" in message.get_body(("plain",)).get_content()
     assert [a.get_content_type() for a in message.iter_attachments()] == ["application/pdf"]
-    assert Interaction.objects.filter(contact=contact, direction="out", subject="Счёт для бухгалтерии").exists()
+    assert Interaction.objects.filter(
+        contact=contact, direction="out", subject="Счёт для бухгалтерии"
+    ).exists()

@@ -54,12 +54,26 @@ def test_catalog_edit_and_deactivate(client, head, manager, deal):
     assert client.get(edit).status_code == 200
     response = client.post(
         edit,
-        {"sku": "ST-1", "name": "Станок ТВ-16", "unit": "шт", "price": "-5", "vat_rate": "10", "version": product.version},
+        {
+            "sku": "ST-1",
+            "name": "Станок ТВ-16",
+            "unit": "шт",
+            "price": "-5",
+            "vat_rate": "10",
+            "version": product.version,
+        },
     )
     assert response.status_code == 400 and 'data-testid="error-price"' in response.content.decode()
     response = client.post(
         edit,
-        {"sku": "ST-1", "name": "Станок ТВ-16", "unit": "шт", "price": "120", "vat_rate": "10", "version": product.version},
+        {
+            "sku": "ST-1",
+            "name": "Станок ТВ-16",
+            "unit": "шт",
+            "price": "120",
+            "vat_rate": "10",
+            "version": product.version,
+        },
     )
     assert response.status_code == 302
     product.refresh_from_db()
@@ -69,13 +83,19 @@ def test_catalog_edit_and_deactivate(client, head, manager, deal):
     )
     assert stale.status_code == 400 and "changed by someone else" in stale.content.decode()
 
-    assert client.post(reverse("documents_product_active", args=[product.pk]), {"active": "0"}).status_code == 302
+    assert (
+        client.post(reverse("documents_product_active", args=[product.pk]), {"active": "0"}).status_code
+        == 302
+    )
     product.refresh_from_db()
     assert product.is_active is False
     client.force_login(manager)
     panel = client.get(reverse("documents_deal_block", args=[deal.pk])).content.decode()
     assert "Станок ТВ-16" not in panel  # not offered for new lines
-    assert client.post(reverse("documents_product_active", args=[product.pk]), {"active": "1"}).status_code == 403
+    assert (
+        client.post(reverse("documents_product_active", args=[product.pk]), {"active": "1"}).status_code
+        == 403
+    )
     assert client.get(edit).status_code == 403
 
 
@@ -89,7 +109,12 @@ def test_template_switch_off_on_and_new_version(client, admin_user, manager, dea
     client.force_login(manager)
     panel = client.get(reverse("documents_deal_block", args=[deal.pk])).content.decode()
     assert "Счёт на оплату" not in panel
-    assert client.post(reverse("documents_template_active", args=[invoice_template.pk]), {"active": "1"}).status_code == 403
+    assert (
+        client.post(
+            reverse("documents_template_active", args=[invoice_template.pk]), {"active": "1"}
+        ).status_code
+        == 403
+    )
 
     client.force_login(admin_user)
     client.post(reverse("documents_template_active", args=[invoice_template.pk]), {"active": "1"})
@@ -116,11 +141,16 @@ def test_template_switch_off_on_and_new_version(client, admin_user, manager, dea
 
 def test_template_api_patch_and_file(api_for, admin_user, manager, invoice_template):
     api = api_for(admin_user)
-    response = api.patch(f"/api/v1/document-templates/{invoice_template.pk}", {"is_active": False}, format="json")
+    response = api.patch(
+        f"/api/v1/document-templates/{invoice_template.pk}", {"is_active": False}, format="json"
+    )
     assert response.status_code == 200 and response.json()["is_active"] is False
-    assert api_for(manager).patch(
-        f"/api/v1/document-templates/{invoice_template.pk}", {"is_active": True}, format="json"
-    ).status_code == 403
+    assert (
+        api_for(manager)
+        .patch(f"/api/v1/document-templates/{invoice_template.pk}", {"is_active": True}, format="json")
+        .status_code
+        == 403
+    )
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     bad = api.post(
@@ -169,7 +199,9 @@ def test_document_numbered_by_the_chosen_legal_entity(
         reverse("documents_generate", args=[deal.pk]),
         {"template": invoice_template.pk, "format": "docx", "legal_entity": second_entity.pk},
     )
-    client.post(reverse("documents_generate", args=[deal.pk]), {"template": invoice_template.pk, "format": "docx"})
+    client.post(
+        reverse("documents_generate", args=[deal.pk]), {"template": invoice_template.pk, "format": "docx"}
+    )
     mine, default = Document.objects.order_by("id")
     assert (mine.legal_entity, mine.number) == (second_entity, "ИП-1")
     assert default.legal_entity == my_company and default.number.startswith("СЧ-")
@@ -207,7 +239,9 @@ def test_compose_dialog_sends_to_the_chosen_address(
     Identity.objects.create(contact=contact, kind="email", value="ivanov@romashka.ru", is_primary=True)
     Identity.objects.create(contact=contact, kind="email", value="buh@romashka.ru")
     with django_capture_on_commit_callbacks(execute=True):
-        document = services.document_create(actor=manager, deal=priced_deal, template=invoice_template, format="pdf")
+        document = services.document_create(
+            actor=manager, deal=priced_deal, template=invoice_template, format="pdf"
+        )
     document.refresh_from_db()
     assert document.status == "ready", document.error
     client.force_login(manager)
@@ -223,7 +257,14 @@ def test_compose_dialog_sends_to_the_chosen_address(
     empty = client.post(url, {"to": "buh@romashka.ru", "subject": "S", "body": "  "})
     assert 'data-testid="compose-error"' in empty.content.decode()
 
-    sent = client.post(url, {"to": "buh@romashka.ru", "subject": "Счёт для бухгалтерии", "body": "Добрый день!\nСчёт во вложении."})
+    sent = client.post(
+        url,
+        {
+            "to": "buh@romashka.ru",
+            "subject": "Счёт для бухгалтерии",
+            "body": "Добрый день!\nСчёт во вложении.",
+        },
+    )
     assert 'data-testid="compose-sent"' in sent.content.decode()
     message = email.message_from_bytes(smtp_server.messages[-1]["data"], policy=email.policy.default)
     assert message["To"].addresses[0].addr_spec == "buh@romashka.ru"
@@ -234,10 +275,14 @@ def test_compose_dialog_sends_to_the_chosen_address(
     assert letter.subject == "Счёт для бухгалтерии"
 
 
-def test_api_send_with_a_foreign_address_is_400(api_for, manager, priced_deal, invoice_template, django_capture_on_commit_callbacks):
+def test_api_send_with_a_foreign_address_is_400(
+    api_for, manager, priced_deal, invoice_template, django_capture_on_commit_callbacks
+):
     Identity.objects.create(contact=priced_deal.contact, kind="email", value="ivanov@romashka.ru")
     with django_capture_on_commit_callbacks(execute=True):
-        document = services.document_create(actor=manager, deal=priced_deal, template=invoice_template, format="docx")
+        document = services.document_create(
+            actor=manager, deal=priced_deal, template=invoice_template, format="docx"
+        )
     response = api_for(manager).post(
         f"/api/v1/documents/{document.pk}/send", {"to": "x@example.com"}, format="json"
     )
@@ -255,7 +300,12 @@ def test_amount_is_read_only_while_the_deal_has_items(api_for, client, manager, 
     priced_deal.refresh_from_db()
     assert str(priced_deal.amount) == "883000.00"
     # the same amount, or other fields, pass
-    assert api.patch(f"/api/v1/deals/{priced_deal.pk}", {"amount": "883000.00", "title": "Станки"}, format="json").status_code == 200
+    assert (
+        api.patch(
+            f"/api/v1/deals/{priced_deal.pk}", {"amount": "883000.00", "title": "Станки"}, format="json"
+        ).status_code
+        == 200
+    )
     # the deal form shows it read-only and saving the form keeps it
     client.force_login(manager)
     form = client.get(reverse("deal_edit", args=[priced_deal.pk])).content.decode()
@@ -279,7 +329,16 @@ def test_requisites_page_keeps_several_legal_entities(client, admin_user, my_com
     assert second.is_default is False and LegalEntity.objects.get(is_default=True) == my_company
     page = client.get(f"{url}?entity={second.pk}").content.decode()
     assert 'value="500100732259"' in page
-    client.post(url, {"form": "numbering", "entity": second.pk, "code": "ip-invoice", "name": "Счета", "pattern": "ИП-{N}"})
+    client.post(
+        url,
+        {
+            "form": "numbering",
+            "entity": second.pk,
+            "code": "ip-invoice",
+            "name": "Счета",
+            "pattern": "ИП-{N}",
+        },
+    )
     assert NumberingSequence.objects.get(code="ip-invoice").legal_entity == second
     client.post(url, {"entity": second.pk, "name": "ИП Петров П. П.", "inn": "500100732259"})
     second.refresh_from_db()

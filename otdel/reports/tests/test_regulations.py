@@ -32,8 +32,16 @@ def test_acknowledgements_per_article_and_person(regulations, head, manager, oth
     report = regulations_report(user=head, filters=ReportFilters())
     rows = {r["article_id"]: r for r in report["rows"]}
     assert set(rows) == {first.pk, second.pk}
-    assert (rows[first.pk]["version"], rows[first.pk]["audience"], rows[first.pk]["acknowledged"]) == (1, 2, 2)
-    assert (rows[second.pk]["version"], rows[second.pk]["acknowledged"], rows[second.pk]["pending"]) == (2, 0, 2)
+    assert (rows[first.pk]["version"], rows[first.pk]["audience"], rows[first.pk]["acknowledged"]) == (
+        1,
+        2,
+        2,
+    )
+    assert (rows[second.pk]["version"], rows[second.pk]["acknowledged"], rows[second.pk]["pending"]) == (
+        2,
+        0,
+        2,
+    )
     assert rows[first.pk]["share"] == 1.0 and rows[second.pk]["share"] == 0.0
     people = {r["person_id"]: r for r in report["by_person"]}
     assert (people[manager.pk]["required"], people[manager.pk]["acknowledged"]) == (2, 1)

@@ -141,7 +141,12 @@ def test_first_response_is_counted_on_working_time(manager):
         lead = LeadFactory(responsible=manager, contact=contact)
         type(lead).objects.filter(pk=lead.pk).update(created_at=created)
         Interaction.objects.create(
-            kind="email", channel="email", direction="out", occurred_at=answered, contact=contact, user=manager
+            kind="email",
+            channel="email",
+            direction="out",
+            occurred_at=answered,
+            contact=contact,
+            user=manager,
         )
     row = managers_report(user=manager, filters=ReportFilters(**NOV))["rows"][0]
     assert row["first_response_median"] == round((5 + 20) / 2 * 60)
