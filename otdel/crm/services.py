@@ -479,6 +479,8 @@ def _amount_follows_items(deal: Deal, amount: Decimal) -> None:
     """A deal with line items (documents) has their gross total as its amount: another amount -> 409."""
     if deal.pk is None or amount == deal.amount:
         return
+    from otdel.crm.templatetags.crm_tags import money_text
+
     total = deal.items.aggregate(total=Sum("total"))["total"]  # type: ignore[attr-defined]
     if total is not None and amount != total:
         raise ConflictError(
@@ -486,7 +488,7 @@ def _amount_follows_items(deal: Deal, amount: Decimal) -> None:
                 "The deal has line items, so its amount is their total (%(total)s). "
                 "Change the line items instead."
             )
-            % {"total": total},
+            % {"total": money_text(total, deal.currency)},
             code="amount_follows_items",
             field="amount",
         )
