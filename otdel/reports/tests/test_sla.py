@@ -151,3 +151,15 @@ def test_first_response_is_counted_on_working_time(manager):
     row = managers_report(user=manager, filters=ReportFilters(**NOV))["rows"][0]
     assert row["first_response_median"] == round((5 + 20) / 2 * 60)
     assert row["first_response_p90"] == round((5 + (20 - 5) * 0.9) * 60)
+
+
+def test_the_summary_pdf_has_the_sla(clocks, head):
+    import io
+
+    from pypdf import PdfReader
+
+    from otdel.reports.pdf import summary_pdf
+
+    pdf = summary_pdf(user=head, date_from=NOV["date_from"], date_to=NOV["date_to"])
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "SLA" in text and "Первый ответ" in text and "КП за день" in text
