@@ -290,7 +290,9 @@ class TemplateDetailView(GenericAPIView):
     def _template(self, request: Request, pk: int) -> DocumentTemplate:
         return get_scoped_or_404(DocumentTemplate.objects.all(), request.user, pk=pk)
 
-    @extend_schema(tags=["documents"], summary="One template (active or not)")
+    @extend_schema(
+        tags=["documents"], summary="One template (active or not)", operation_id="document_template_get"
+    )
     def get(self, request: Request, pk: int) -> Response:
         return Response(s.TemplateSerializer(self._template(request, pk)).data)
 
