@@ -163,3 +163,9 @@ def test_the_summary_pdf_has_the_sla(clocks, head):
     pdf = summary_pdf(user=head, date_from=NOV["date_from"], date_to=NOV["date_to"])
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert "SLA" in text and "Первый ответ" in text and "КП за день" in text
+
+
+def test_managers_page_links_sla_compliance_to_the_sla_report(clocks, head, manager, client):
+    client.force_login(head)
+    html = client.get("/reports/managers/?date_from=2026-11-01&date_to=2026-11-30").content.decode()
+    assert f'data-testid="sla-{manager.pk}"' in html and "80%" in html
