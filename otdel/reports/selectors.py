@@ -484,22 +484,64 @@ def _first_response() -> Any:
     )
 
 
-def response_seconds(since: datetime.datetime, until: datetime.datetime, person: Any) -> int:
-    """Seconds of ``person``'s working time from ``since`` to ``until``: their working days and hours
-    by the production calendar, in the department's time zone (nights, weekends, holidays do not
-    count; a lead that came at night and was answered at 9:05 was answered in 5 minutes)."""
-    from otdel.automation.worktime import working_minutes_between
+class WorkingClock:
+    """Seconds of one person's working time between two moments: their working days and hours by
+    the production calendar (holidays skipped, pre-holiday days an hour shorter, transferred working
+    Saturdays counted), in the department's time zone — what ``automation.worktime`` counts, but
+    with each year's days summed once, so a report over many leads pays a lookup per moment.
 
-    with timezone.override(timezone.get_default_timezone()):
-        minutes = working_minutes_between(
-            since,
-            until,
-            working_time=True,
-            work_days=list(person.work_days) if person.work_days is not None else None,
-            start=person.work_start,
-            end=person.work_end,
-        )
-    return round(minutes * 60)
+    A lead that came at night and was answered at 9:05 was answered in 5 minutes; one on Friday at
+    17:50 answered on Monday at 9:10 in 20 minutes.
+    """
+
+    def __init__(self, person: Any) -> None:
+        self.work_days = list(person.work_days) if person.work_days is not None else None
+        self.start, self.end = person.work_start, person.work_end
+        self.tz = timezone.get_default_timezone()
+        self._years: dict[int, list[int]] = {}
+        self._lengths: dict[datetime.date, int] = {}
+
+    def _length(self, day: datetime.date) -> int:
+        """Working seconds of the day (kept: a report asks about the same days again and again)."""
+        from otdel.core.calendar import is_short_day, is_working_day
+
+        if day not in self._lengths:
+            seconds = 0
+            if is_working_day(day, self.work_days):
+                window = datetime.datetime.combine(day, self.end) - datetime.datetime.combine(day, self.start)
+                seconds = max(0, int(window.total_seconds()) - (3600 if is_short_day(day) else 0))
+            self._lengths[day] = seconds
+        return self._lengths[day]
+
+    def _prefix(self, year: int) -> list[int]:
+        """Working seconds of the year's days before each day (index = day of the year - 1)."""
+        if year not in self._years:
+            day, total, prefix = datetime.date(year, 1, 1), 0, [0]
+            while day.year == year:
+                total += self._length(day)
+                prefix.append(total)
+                day += datetime.timedelta(days=1)
+            self._years[year] = prefix
+        return self._years[year]
+
+    def _since_new_year(self, local: datetime.datetime) -> int:
+        day = local.date()
+        opened = datetime.datetime.combine(day, self.start)
+        inside = min(max(int((local - opened).total_seconds()), 0), self._length(day))
+        return self._prefix(day.year)[day.timetuple().tm_yday - 1] + inside
+
+    def seconds(self, since: datetime.datetime, until: datetime.datetime) -> int:
+        if until <= since:
+            return 0
+        a = since.astimezone(self.tz).replace(tzinfo=None)
+        b = until.astimezone(self.tz).replace(tzinfo=None)
+        between = sum(self._prefix(year)[-1] for year in range(a.year, b.year))
+        return max(0, between + self._since_new_year(b) - self._since_new_year(a))
+
+
+def response_seconds(since: datetime.datetime, until: datetime.datetime, person: Any) -> int:
+    """Seconds of ``person``'s working time from ``since`` to ``until`` (see ``WorkingClock``)."""
+    return WorkingClock(person).seconds(since, until)
 
 
 def _plans(people: list[int], filters: ReportFilters) -> dict[int, Decimal]:
@@ -518,7 +560,7 @@ def managers_report(*, user: Any, filters: ReportFilters) -> dict[str, Any]:
     """One row per salesperson: leads, first response, calls, e-mails, messages, won deals, revenue,
     overdue tasks, plan vs fact, SLA compliance (share of the person's SLA clocks met, see sla_report).
 
-    First response is counted on the salesperson's working time (see ``response_seconds``)."""
+    First response is counted on the salesperson's working time (see ``WorkingClock``)."""
     people = list(report_people(user, filters.manager))
     ids = [p.pk for p in people]
     leads = manager_leads_base(Lead.objects.filter(responsible_id__in=ids), filters)
@@ -526,7 +568,7 @@ def managers_report(*, user: Any, filters: ReportFilters) -> dict[str, Any]:
         leads.values("responsible_id").annotate(n=Count("id")).values_list("responsible_id", "n")
     )
     responses: dict[int, list[int]] = defaultdict(list)
-    by_pk = {p.pk: p for p in people}
+    clocks = {p.pk: WorkingClock(p) for p in people}
     for owner, created, answered, triaged_at, triaged_by in (
         leads.annotate(first_out=_first_response())
         .values_list("responsible_id", "created_at", "first_out", "triaged_at", "triaged_by_id")
@@ -536,7 +578,7 @@ def managers_report(*, user: Any, filters: ReportFilters) -> dict[str, Any]:
             m for m in (answered, triaged_at if triaged_by else None) if m is not None and m >= created
         ]
         if moments:
-            responses[owner].append(response_seconds(created, min(moments), by_pk[owner]))
+            responses[owner].append(clocks[owner].seconds(created, min(moments)))
     sla = SLA_PROVIDER(user, filters)["by_person"] if SLA_PROVIDER is not None else []
     sla_by_person = {row["person_id"]: row["compliance"] for row in sla}
 

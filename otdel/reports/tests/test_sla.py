@@ -169,3 +169,36 @@ def test_managers_page_links_sla_compliance_to_the_sla_report(clocks, head, mana
     client.force_login(head)
     html = client.get("/reports/managers/?date_from=2026-11-01&date_to=2026-11-30").content.decode()
     assert f'data-testid="sla-{manager.pk}"' in html and "80%" in html
+
+
+def test_working_clock_agrees_with_the_automation_worktime(manager):
+    """The report's year-summed clock gives what ``automation.worktime`` counts day by day, across
+    weekends, holidays, short days, nights and a new year."""
+    import random
+
+    from django.utils import timezone
+
+    from otdel.automation.worktime import working_minutes_between
+    from otdel.core.models import CalendarDay
+    from otdel.reports.selectors import WorkingClock
+
+    CalendarDay.objects.get_or_create(date=datetime.date(2026, 11, 4), defaults={"kind": "holiday"})
+    CalendarDay.objects.get_or_create(date=datetime.date(2026, 11, 3), defaults={"kind": "short"})
+    CalendarDay.objects.get_or_create(date=datetime.date(2026, 12, 26), defaults={"kind": "working"})
+    manager.work_days = [0, 1, 2, 3, 4]
+    clock = WorkingClock(manager)
+    rng = random.Random(7)
+    start = msk(1, 0, 0)
+    for _ in range(300):
+        a = start + datetime.timedelta(minutes=rng.randrange(0, 80 * 24 * 60))
+        b = a + datetime.timedelta(minutes=rng.choice([5, 50, 600, 3000, 20000]))
+        with timezone.override(timezone.get_default_timezone()):
+            expected = working_minutes_between(
+                a,
+                b,
+                working_time=True,
+                work_days=[0, 1, 2, 3, 4],
+                start=manager.work_start,
+                end=manager.work_end,
+            )
+        assert clock.seconds(a, b) == round(expected * 60), (a, b)
