@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from otdel.accounts.permissions import may_see_team, may_sell, signed_in
+from otdel.accounts.permissions import is_admin, may_see_team, may_sell, signed_in
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import format_phone, guess_identity
 from otdel.core.models import ObjectChange
@@ -45,6 +45,7 @@ from otdel.crm.models import Company, Contact, Deal, Lead, LostReason, Pipeline,
 from otdel.crm.paging import KeysetPage, web_page
 from otdel.crm.templatetags.crm_tags import money_text
 from otdel.routing import triage
+from otdel.web import setup
 from otdel.web.http import TIMELINE_REFRESH_EVENT, form_save, int_or_none, is_htmx, redirect_back
 
 KANBAN_PAGE = 20
@@ -69,6 +70,8 @@ def home(request: HttpRequest) -> HttpResponse:
     """Salespeople start on "My day" (automation); administrators on the deals; the office manager and
     call center on the lead inbox."""
     user = request.user
+    if is_admin(user) and setup.needs_setup():
+        return redirect("setup")  # an empty database: the setup checklist first
     if user.is_sales:  # type: ignore[union-attr]
         return redirect("my_day")
     if may_sell(user):

@@ -79,7 +79,9 @@ def _delete(rows: Snapshot) -> None:
             except (ProtectedError, RestrictedError):
                 left.append((model, where))  # something still refers to these rows: after the others
         if len(left) == len(pending):
-            raise NotOnlyDemo({model._meta.label: model._default_manager.filter(where).count() for model, where in left})
+            raise NotOnlyDemo(
+                {model._meta.label: model._default_manager.filter(where).count() for model, where in left}
+            )
         pending = left
 
 

@@ -57,7 +57,10 @@ def test_remove_demo_refuses_when_real_records_refer_to_the_demo(db):
     pipeline = Pipeline.objects.get(is_default=True)
     contact = Contact.objects.filter(merged_into__isnull=True).first()
     Deal.objects.create(
-        title="Настоящая сделка", pipeline=pipeline, stage=pipeline.stages.first(), contact=contact,
+        title="Настоящая сделка",
+        pipeline=pipeline,
+        stage=pipeline.stages.first(),
+        contact=contact,
         responsible=User.objects.get(username="ivanov"),
     )
     with pytest.raises(CommandError, match="Nothing was removed"):

@@ -22,6 +22,8 @@ class Command(BaseCommand):
         if User.objects.filter(Q(role=Role.ADMIN) | Q(is_superuser=True), is_active=True).exists():
             return
         self.stdout.write(
-            _("No administrator yet: create the first one. After logging in, the setup checklist shows what to set.")
+            _(
+                "No administrator yet: create the first one. After logging in, the setup checklist shows what to set."
+            )
         )
         call_command("createsuperuser", interactive=options.get("interactive", True))

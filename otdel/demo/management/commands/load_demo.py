@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from otdel.demo import sales as demo
 from otdel.demo import manifest, seed_apps
+from otdel.demo import sales as demo
 
 
 class Command(BaseCommand):
