@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
@@ -155,6 +157,49 @@ def kanban_column(request: HttpRequest, stage_id: int) -> HttpResponse:
             "oob": True,
         },
     )
+
+
+@login_required
+@require_POST
+def deal_quick_add(request: HttpRequest, stage_id: int) -> HttpResponse:
+    """Quick add at the top of a kanban column: a title (and an amount) make a deal in that stage; the
+    new card comes back (htmx), the column totals in a header."""
+    user = signed_in(request)
+    if not may_sell(user):
+        raise PermissionDenied
+    stage = get_scoped_or_404(Stage.objects.select_related("pipeline"), user, pk=stage_id)
+    title = (request.POST.get("title") or "").strip()
+    if not title:
+        return JsonResponse(
+            {"errors": {"title": [_("Give the deal a title.")]}, "message": _("Give the deal a title.")},
+            status=400,
+        )
+    fields: dict[str, Any] = {}
+    amount = (
+        (request.POST.get("amount") or "").strip().replace(" ", "").replace("\u00a0", "").replace(",", ".")
+    )
+    if amount:
+        try:
+            fields["amount"] = Decimal(amount)
+        except InvalidOperation:
+            fields["amount"] = None
+        if fields["amount"] is None or not fields["amount"].is_finite():
+            return JsonResponse(
+                {"errors": {"amount": [_("Enter a number.")]}, "message": _("Enter a number.")}, status=400
+            )
+    try:
+        deal = services.deal_create(actor=user, title=title, pipeline=stage.pipeline, stage=stage, **fields)
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+        message = " ".join(m for msgs in errors.values() for m in msgs)
+        return JsonResponse({"errors": errors, "message": message}, status=400)
+    deal = selectors.with_card_facts(Deal.objects.filter(pk=deal.pk)).select_related("stage").get()
+    response = render(request, "crm/_kanban_card.html", {"deal": deal})
+    columns = selectors.kanban_columns(
+        user=user, pipeline=stage.pipeline, filters=_kanban_filters(request.POST)
+    )
+    response["X-Kanban-Columns"] = json.dumps(_column_json(columns), ensure_ascii=True)
+    return response
 
 
 @login_required
