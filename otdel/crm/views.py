@@ -289,6 +289,8 @@ def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "deal": deal,
             "stages": deal.pipeline.stages.all(),
+            "can_move": scope(Deal.objects.filter(pk=deal.pk), request.user, "change").exists(),
+            "lost_reasons": list(LostReason.objects.filter(is_active=True)),
             "leads": leads,
             "history": history_rows(request.user, deal),
         },
