@@ -46,14 +46,17 @@ run: install
 	fi
 	$(PY) manage.py serve --host 127.0.0.1 --port 8000
 
-# Browser tests drive Debian's Chromium: installed here when running as root with apt, otherwise
-# `make test` stops with the command to run (the suite never skips them).
+# Browser tests drive Debian's Chromium, and the catalog test extracts strings with gettext's xgettext:
+# installed here when running as root with apt, otherwise `make test` stops with the command to run
+# (the suite never skips them).
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@missing=""; [ -x /usr/bin/chromium ] || missing="chromium"; \
+	command -v xgettext >/dev/null || missing="$$missing gettext"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	  else \
-	    echo "The browser tests need Chromium: sudo apt-get install --no-install-recommends chromium"; exit 1; \
+	    echo "The tests need:$$missing. Run: sudo apt-get install --no-install-recommends$$missing"; exit 1; \
 	  fi; \
 	fi
 
