@@ -50,7 +50,7 @@ run: install
 # installed here when running as root with apt, otherwise `make test` stops with the command to run
 # (the suite never skips them).
 browser:
-	@missing=""; [ -x /usr/bin/chromium ] || missing="chromium"; \
+	@missing=""; [ -x /usr/bin/chromium ] || missing=" chromium"; \
 	command -v xgettext >/dev/null || missing="$$missing gettext"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

@@ -43,7 +43,17 @@ from otdel.crm.forms import (
     style_form,
     use_picker,
 )
-from otdel.crm.models import Company, Contact, Deal, Lead, LostReason, Pipeline, Stage, Verdict
+from otdel.crm.models import (
+    Company,
+    Contact,
+    Deal,
+    Lead,
+    LostReason,
+    NonTargetReason,
+    Pipeline,
+    Stage,
+    Verdict,
+)
 from otdel.crm.paging import KeysetPage, web_page
 from otdel.crm.templatetags.crm_tags import money_text
 from otdel.routing import triage
@@ -800,9 +810,19 @@ def _field(model: type[models.Model], name: str) -> models.Field | None:
     return field if isinstance(field, models.Field) else None
 
 
+REASON_FIELDS = {"verdict_reason", "non_target_reason", "reason"}
+
+
+def _reason_text(value: Any) -> str:
+    """A non-target reason reads as its label ("Поставщик"), not its code ("supplier")."""
+    return str(dict(NonTargetReason.choices).get(str(value), value))
+
+
 def _display(field: models.Field | None, value: Any, names: dict[Any, dict[Any, str]]) -> str:
     if value in (None, ""):
         return "—"
+    if field is not None and field.name in REASON_FIELDS and not field.choices:
+        return _reason_text(value)
     if field is None:
         text = str(value)
         return format_phone(text) if text.startswith("+") else text
@@ -869,9 +889,8 @@ def history_rows(user: Any, instance: models.Model) -> list[dict[str, Any]]:
                 }
             )
             if change.changes.get("reason"):
-                diffs.append(
-                    {"label": str(EXTRA_LABELS["reason"]), "old": None, "new": change.changes["reason"]}
-                )
+                reason = change.changes["reason"]
+                diffs.append({"label": str(EXTRA_LABELS["reason"]), "old": None, "new": _reason_text(reason)})
         rows.append(
             {
                 "at": change.at,

@@ -62,9 +62,7 @@ def _keys(text: str) -> set[tuple[str, str]]:
     """(context, msgid) of every live entry of a .po/.pot text (the header left out)."""
     live = "\n".join(line for line in text.splitlines() if not line.startswith("#~")) + "\n"
     return {
-        (_text(context or ""), _text(msgid))
-        for context, msgid in POT_ENTRY.findall(live)
-        if _text(msgid)
+        (_text(context or ""), _text(msgid)) for context, msgid in POT_ENTRY.findall(live) if _text(msgid)
     }
 
 
@@ -85,7 +83,12 @@ def used_msgids(tmp_path: Path) -> set[tuple[str, str]]:
     copy = tmp_path / "otdel"
     for path in PACKAGE.rglob("*"):
         parts = set(path.relative_to(PACKAGE).parts)
-        if path.suffix in (".py", ".html", ".txt") and not parts & {"static", "migrations", "tests", "locale"}:
+        if path.suffix in (".py", ".html", ".txt") and not parts & {
+            "static",
+            "migrations",
+            "tests",
+            "locale",
+        }:
             target = copy / path.relative_to(PACKAGE)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
@@ -108,7 +111,9 @@ def test_every_msgid_the_code_uses_is_in_a_russian_catalog(tmp_path):
     for catalog in CATALOGS:
         translated |= _translated_keys(catalog)
     missing = sorted(used_msgids(tmp_path) - translated)
-    assert missing == [], f"{len(missing)} strings have no Russian translation (run `make messages`): {missing}"
+    assert missing == [], (
+        f"{len(missing)} strings have no Russian translation (run `make messages`): {missing}"
+    )
 
 
 def test_a_msgid_missing_from_the_catalogs_is_caught(tmp_path):
