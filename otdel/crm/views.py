@@ -26,6 +26,7 @@ from otdel.accounts.permissions import is_admin, may_see_team, may_sell, signed_
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import format_phone, guess_identity
 from otdel.core.models import ObjectChange
+from otdel.core.retranslate import retranslate
 from otdel.core.scoping import get_scoped_or_404, scope
 from otdel.crm import search as search_service
 from otdel.crm import selectors, services
@@ -811,6 +812,20 @@ def _field(model: type[models.Model], name: str) -> models.Field | None:
 
 
 REASON_FIELDS = {"verdict_reason", "non_target_reason", "reason"}
+# Messages other apps write into the change log as plain codes, shown in the viewer's language.
+HISTORY_MESSAGES = {
+    "consent entered": gettext_lazy("Consent entered"),
+    "consent withdrawn": gettext_lazy("Consent withdrawn"),
+    "consent text changed": gettext_lazy("Consent text changed"),
+    "purpose rule set": gettext_lazy("What the consent allows was changed"),
+    "personal data destroyed": gettext_lazy("Personal data destroyed"),
+}
+
+
+def _history_message(message: str) -> str:
+    """A stored message in the viewer's language (it was written in the writer's)."""
+    known = HISTORY_MESSAGES.get(message)
+    return str(known) if known is not None else retranslate(message)
 
 
 def _reason_text(value: Any) -> str:
@@ -897,7 +912,7 @@ def history_rows(user: Any, instance: models.Model) -> list[dict[str, Any]]:
                 "user_name": change.user_name or _("system"),
                 "action": change.get_action_display(),
                 "action_code": change.action,
-                "message": change.message,
+                "message": _history_message(change.message),
                 "diffs": diffs,
             }
         )
