@@ -56,7 +56,7 @@ def _index() -> tuple[dict[str, str], list[_Pattern]]:
     """Exact texts -> msgid, and the patterns of texts with values (Russian and English forms)."""
     exact: dict[str, str] = {}
     patterns: list[_Pattern] = []
-    catalog = trans_real.translation(SOURCE_LANGUAGE)._catalog  # every app's catalog, merged
+    catalog = trans_real.translation(SOURCE_LANGUAGE)._catalog  # type: ignore[attr-defined]  # all apps, merged
     for msgid, msgstr in catalog.items():
         if not isinstance(msgid, str) or not msgid or "\x04" in msgid or not isinstance(msgstr, str):
             continue

@@ -26,7 +26,7 @@ def _no_dashes(field: forms.Field) -> None:
     if isinstance(field, forms.ModelChoiceField) and field.empty_label == DASHES:
         field.empty_label = "—"
     elif isinstance(field, forms.ChoiceField) and not isinstance(field, forms.ModelChoiceField):
-        choices = list(field.choices)
+        choices = list(field.choices)  # type: ignore[arg-type]
         if any(label == DASHES for _value, label in choices):
             field.choices = [(value, "—" if label == DASHES else label) for value, label in choices]
 
