@@ -71,7 +71,7 @@ def test_board_at_1440_shows_six_fixed_columns_and_task_state(live_server, login
 
     overdue = card(page, deals["overdue"]).get_by_test_id("card-task")
     expect(overdue).to_have_attribute("data-overdue", "1")
-    expect(overdue).to_contain_text("Task overdue")
+    expect(overdue).to_contain_text("Overdue")
     assert "rgb(220, 53, 69)" in overdue.evaluate("e => getComputedStyle(e).color")  # red
     expect(card(page, deals["planned"]).get_by_test_id("card-task")).to_have_attribute("data-overdue", "0")
     expect(card(page, deals["bare"]).get_by_test_id("card-no-task")).to_contain_text("No task")

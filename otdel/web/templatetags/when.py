@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 from django import template
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
@@ -25,3 +25,20 @@ def ago(moment: datetime.datetime | None) -> str:
 @register.filter
 def is_past(moment: datetime.datetime | None) -> bool:
     return bool(moment and moment < timezone.now())
+
+
+@register.filter
+def short_moment(moment: datetime.datetime | None) -> str:
+    """A due time in few characters: "today 10:00", "tomorrow 09:30", "3 Dec 10:00"."""
+    if not moment:
+        return ""
+    local = timezone.localtime(moment)
+    today = timezone.localdate()
+    time = formats.time_format(local, "H:i")
+    if local.date() == today:
+        return _("today %(time)s") % {"time": time}
+    if local.date() == today + datetime.timedelta(days=1):
+        return _("tomorrow %(time)s") % {"time": time}
+    if local.date() == today - datetime.timedelta(days=1):
+        return _("yesterday %(time)s") % {"time": time}
+    return formats.date_format(local, "j b H:i" if local.year == today.year else "j b Y")
