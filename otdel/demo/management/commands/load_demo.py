@@ -73,3 +73,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {login.username.ljust(width)} / {password} — {login.title}, {login.full_name}"
             )
+        self.stdout.write("")
+        self.stdout.write(
+            _("Without the demo: `make run DEMO=0` on an empty database; `manage.py remove_demo` removes it.")
+        )
