@@ -66,3 +66,14 @@ def test_remove_demo_refuses_when_real_records_refer_to_the_demo(db):
     with pytest.raises(CommandError, match="Nothing was removed"):
         run("remove_demo")
     assert Deal.objects.count() == deals + 1 and DemoManifest.objects.exists()
+
+
+def test_ensure_admin_makes_the_first_administrator_once(db, monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_USERNAME", "boss")
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-long-secret-42")
+    monkeypatch.setenv("DJANGO_SUPERUSER_EMAIL", "boss@otdel.example")
+    run("ensure_admin")
+    boss = User.objects.get(username="boss")
+    assert boss.is_admin and boss.check_password("a-long-secret-42")
+    run("ensure_admin")  # an administrator exists: nothing asked, nothing made
+    assert User.objects.count() == 1

@@ -41,7 +41,9 @@ def test_an_english_viewer_reads_history_and_notifications_in_english(manager):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/deals/new/", "/contacts/new/", "/leads/new/", "/settings/queues/new/", "/routing/log/"])
+@pytest.mark.parametrize(
+    "path", ["/deals/new/", "/contacts/new/", "/leads/new/", "/settings/queues/new/", "/routing/log/"]
+)
 def test_forms_show_no_django_dashes_for_an_empty_choice(admin_user, pipeline, path):
     client = Client()
     client.force_login(admin_user)
@@ -57,10 +59,16 @@ def test_a_form_on_the_timeline_names_its_consents_by_title_not_code(manager, ad
     from otdel.comms.models import Interaction
     from otdel.privacy.services import consent_purpose_upsert
 
-    consent_purpose_upsert(actor=admin_user, code="pd", title="Обработка персональных данных", text="Согласен.")
+    consent_purpose_upsert(
+        actor=admin_user, code="pd", title="Обработка персональных данных", text="Согласен."
+    )
     contact = ContactFactory(full_name="Петров Пётр", responsible=manager)
     Interaction.objects.create(
-        kind="form", channel="form", occurred_at=timezone.now(), contact=contact, subject="Заявка",
+        kind="form",
+        channel="form",
+        occurred_at=timezone.now(),
+        contact=contact,
+        subject="Заявка",
         payload={"form": "site", "fields": {"name": "Петров Пётр"}, "consents": {"pd": 1}},
     )
     client = Client()

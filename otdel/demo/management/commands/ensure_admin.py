@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.core.management import call_command
@@ -26,4 +27,5 @@ class Command(BaseCommand):
                 "No administrator yet: create the first one. After logging in, the setup checklist shows what to set."
             )
         )
-        call_command("createsuperuser", interactive=options.get("interactive", True))
+        # Without a terminal (a script, CI): DJANGO_SUPERUSER_USERNAME / _PASSWORD / _EMAIL give it.
+        call_command("createsuperuser", interactive=sys.stdin.isatty())
