@@ -1,8 +1,9 @@
 """Which rows the demo wrote: a snapshot of every table before and after ``load_demo``; ``remove_demo``
-deletes the difference and refuses if that would take anything else with it."""
+deletes exactly those rows (and what cascades from them), refusing if later records protect them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
@@ -62,7 +63,7 @@ def _filter(spec: dict[str, Any]) -> Q:
 
 
 class NotOnlyDemo(Exception):
-    """Removing the demo would delete or block on rows someone made after it (listed per table)."""
+    """Records made after the demo protect demo records from deletion (listed per table)."""
 
     def __init__(self, tables: dict[str, int]) -> None:
         super().__init__(", ".join(f"{label}: {count}" for label, count in sorted(tables.items())))
@@ -85,17 +86,24 @@ def _delete(rows: Snapshot) -> None:
         pending = left
 
 
-def remove() -> dict[str, int]:
-    """Delete every row the demo loads wrote; returns the number of rows per table. Refuses
-    (``NotOnlyDemo``, nothing deleted) if real data refers to the demo or would be deleted with it."""
+@dataclass
+class Removal:
+    demo: dict[str, int]  # rows the demo wrote, per table
+    followed: dict[str, int]  # rows made later that belonged to demo rows (a worker's PDF, a
+    # notification for a demo user, a note on a demo deal) and went with them (on delete cascade)
+
+
+def remove() -> Removal:
+    """Delete every row the demo loads wrote, in one transaction. Refuses (``NotOnlyDemo``, nothing
+    deleted) if a record made later protects a demo record (a real deal of a demo contact)."""
     manifests = list(DemoManifest.objects.all())
     specs = [(label, spec) for manifest in manifests for label, spec in manifest.rows.items()]
     with transaction.atomic():
-        removed: dict[str, int] = {}
+        demo: dict[str, int] = {}
         for label, spec in specs:
             count = apps.get_model(label)._default_manager.filter(_filter(spec)).count()
             if count:
-                removed[label] = removed.get(label, 0) + count
+                demo[label] = demo.get(label, 0) + count
         others = _others(specs)
         before_removal = snapshot()
         for manifest in manifests:
@@ -103,11 +111,9 @@ def remove() -> dict[str, int]:
         # The deletion's own traces (history entries of the deleted records) go too.
         _delete(difference(before_removal, snapshot()))
         left = _others(specs)
-        lost = {label: count - left[label] for label, count in others.items() if left[label] < count}
-        if lost:
-            raise NotOnlyDemo(lost)  # rolls the whole removal back
+        followed = {label: count - left[label] for label, count in others.items() if left[label] < count}
         DemoManifest.objects.all().delete()
-    return removed
+    return Removal(demo=demo, followed=followed)
 
 
 def _others(specs: list[tuple[str, dict[str, Any]]]) -> dict[str, int]:

@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django.utils import translation
 
 from otdel.accounts.models import Role, User
-from otdel.crm.models import Company, Contact, Deal, Pipeline
+from otdel.crm.models import Company, Contact, Deal, Note, Pipeline
 from otdel.demo.models import DemoManifest
 from otdel.routing.models import Queue, RoutingSettings
 
@@ -39,10 +39,13 @@ def test_remove_demo_deletes_the_demo_and_keeps_the_owner_and_later_records(db):
     run("load_demo")
     assert Deal.objects.exists() and DemoManifest.objects.count() == 1
     own = Company.objects.create(name="ООО Настоящий клиент")  # real data made after the demo
+    deal = Deal.objects.first()
+    Note.objects.create(deal=deal, body="Заметка на демо-сделке")  # belongs to a demo record
 
     output = run("remove_demo")
 
-    assert "Demo data removed" in output
+    assert "Demo data removed" in output and "crm.Note: 1" in output
+    assert not Note.objects.exists()
     assert list(User.objects.all()) == [owner]
     assert list(Company.objects.all()) == [own]
     assert not Contact.objects.exists() and not Deal.objects.exists() and not Pipeline.objects.exists()

@@ -15,8 +15,8 @@ class Command(BaseCommand):
     @property
     def help(self) -> str:  # type: ignore[override]
         return _(
-            "Remove the demo data: every record load_demo wrote (users, clients, deals, settings) and "
-            "nothing else. Refuses if records made later refer to demo records."
+            "Remove the demo data: every record load_demo wrote (users, clients, deals, settings) and what "
+            "belongs to them. Refuses if records made later depend on demo records."
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -27,11 +27,22 @@ class Command(BaseCommand):
         except manifest.NotOnlyDemo as exc:
             raise CommandError(
                 _(
-                    "Nothing was removed: records made after the demo refer to demo records (%(tables)s). "
+                    "Nothing was removed: records made after the demo depend on demo records (%(tables)s). "
                     "Delete or reassign them first, or start over with an empty database."
                 )
                 % {"tables": exc}
             ) from exc
         self.stdout.write(
-            self.style.SUCCESS(_("Demo data removed: %(count)s records.") % {"count": sum(removed.values())})
+            self.style.SUCCESS(
+                _("Demo data removed: %(count)s records.") % {"count": sum(removed.demo.values())}
+            )
         )
+        if removed.followed:
+            self.stdout.write(
+                _("Also removed, as they belonged to demo records: %(tables)s.")
+                % {
+                    "tables": ", ".join(
+                        f"{label}: {count}" for label, count in sorted(removed.followed.items())
+                    )
+                }
+            )
