@@ -15,6 +15,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from otdel.crm.models import Channel, LeadSource, NonTargetReason
 
@@ -119,9 +120,9 @@ def report_sheets(name: str, data: dict[str, Any]) -> list[Sheet]:
                     _("Channel"),
                     _("Source"),
                     _("Leads"),
-                    _("Non-target"),
+                    pgettext("traffic", "Non-target"),
                     _("Non-target share, %"),
-                    _("Qualified"),
+                    pgettext("traffic", "Qualified"),
                     _("Not triaged"),
                     *[label(NonTargetReason, r) for r in reasons],
                 ],
