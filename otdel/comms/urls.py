@@ -20,6 +20,9 @@ urlpatterns = [
     path("contacts/<int:pk>/call/", telephony_views.contact_call, name="comms_contact_call"),
     path("interactions/<int:pk>/recording", views.recording, name="comms_recording"),
     path("attachments/<int:pk>/", views.attachment, name="comms_attachment"),
+    # The ringing call on screen
+    path("calls/ringing/", telephony_views.ringing_card_view, name="comms_ringing_card"),
+    path("calls/ringing/new/", telephony_views.ringing_contact, name="comms_ringing_contact"),
     # Inbox
     path("inbox/", views.inbox, name="comms_inbox"),
     path("inbox/<int:pk>/handled/", views.mark_handled, name="comms_mark_handled"),

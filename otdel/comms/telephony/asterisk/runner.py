@@ -16,6 +16,7 @@ from django.db import close_old_connections
 from otdel.accounts.models import User
 from otdel.comms.models import TelephonyProvider
 from otdel.comms.services import ingest_event
+from otdel.comms.telephony.ringing import call_signal
 from otdel.comms.telephony.asterisk.ami import AMIClient
 from otdel.comms.telephony.asterisk.tracker import CallTracker, CallUpdate
 from otdel.comms.telephony.common import provider_string, provider_touch, with_queue
@@ -94,6 +95,7 @@ def deliver_update(settings: AsteriskSettings, update: CallUpdate) -> int | None
         payload=update.payload,
     )
     interaction = ingest_event(with_queue(event, provider)).interaction
+    call_signal(event)  # the ringing call on screen (comms/telephony/ringing.py)
     if update.event in ("ended", "recording"):
         recording_fetch_enqueue(interaction)
     return interaction.pk
