@@ -42,8 +42,9 @@ Deliver = Callable[[Message], None]
 
 
 class Hub:
-    def __init__(self, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(self, poll_seconds: float = POLL_SECONDS, *, reader: bool = True) -> None:
         self.poll_seconds = poll_seconds
+        self.reader = reader  # False: nobody reads unless ``poll()`` is called (tests)
         self._lock = threading.Lock()
         self._subscribers: dict[int, dict[int, Deliver]] = {}
         self._tokens = itertools.count(1)
@@ -58,7 +59,7 @@ class Hub:
         with self._lock:
             token = next(self._tokens)
             self._subscribers.setdefault(user_id, {})[token] = deliver
-            if self._thread is None or not self._thread.is_alive():
+            if self.reader and (self._thread is None or not self._thread.is_alive()):
                 self._thread = threading.Thread(target=self._run, name="otdel-live-hub", daemon=True)
                 self._thread.start()
         return user_id, token
@@ -93,6 +94,7 @@ class Hub:
                 else:
                     idle_since = None
                     try:
+                        close_old_connections()  # drop a connection the database has closed
                         self.poll()
                     except Exception:
                         logger.exception("reading live events failed; trying again")
@@ -104,7 +106,6 @@ class Hub:
 
     def poll(self) -> int:
         """Deliver the rows written since the last poll; returns how many were read."""
-        close_old_connections()
         if self._cursor is None:
             self._cursor = LiveEvent.objects.aggregate(last=Max("id"))["last"] or 0
         rows = list(

@@ -1,9 +1,10 @@
 """The server-sent event stream every open Otdel tab listens to (``/live/stream``).
 
-The same view serves both servers: under ASGI (the ``live`` process of ``serve``, ``otdel-live``
-behind nginx) the stream is an async generator, so an open tab costs a socket and a queue, no thread
-and no database connection; under WSGI (``runserver``, the tests' live server) it is a plain
-generator holding one thread, which is fine for development and nothing else (docs/live.md).
+Under WSGI (``runserver``, the tests' live server) this view streams from a plain generator holding
+one thread per tab, fine for development and nothing else. The ``live`` process (``serve``;
+``otdel-live`` behind nginx) answers the same path with ``live.asgi``, where an open tab costs a
+socket and a queue: no thread, no database connection (docs/live.md). Under Django's own ASGI
+handler the view streams asynchronously too (with a parked thread per request, see ``live.asgi``).
 """
 
 from __future__ import annotations
@@ -76,9 +77,10 @@ def _replay_closed(user_id: int, after: int) -> list[Message]:
         connections.close_all()  # this pool thread keeps no connection while the stream is open
 
 
-async def _async_stream(user_id: int, after: int) -> AsyncIterator[bytes]:
-    # The view ran in this request's own thread and may have opened a connection there: close it.
-    await sync_to_async(connections.close_all)()
+async def async_stream(user_id: int, after: int, *, connections_open: bool = True) -> AsyncIterator[bytes]:
+    if connections_open:
+        # The view ran in this request's own thread and may have opened a connection there.
+        await sync_to_async(connections.close_all)()
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue[Message] = asyncio.Queue()
     subscription = hub.subscribe(user_id, lambda m: loop.call_soon_threadsafe(inbox.put_nowait, m))
@@ -123,7 +125,7 @@ def stream(request: HttpRequest) -> HttpResponse:
         return response
     after = _resume_from(request)
     if isinstance(request, ASGIRequest):
-        response = StreamingHttpResponse(_async_stream(user.pk, after), content_type="text/event-stream")
+        response = StreamingHttpResponse(async_stream(user.pk, after), content_type="text/event-stream")
     else:
         response = StreamingHttpResponse(_sync_stream(user.pk, after), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache, no-transform"

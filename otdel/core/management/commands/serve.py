@@ -66,7 +66,7 @@ class Command(BaseCommand):
                         python,
                         "-m",
                         "gunicorn",
-                        "otdel.asgi:application",
+                        "otdel.live.asgi:application",
                         "--worker-class",
                         "asgi",
                         "--bind",
