@@ -12,11 +12,11 @@ class CommsConfig(AppConfig):
         # Periodic jobs run by `manage.py scheduler` (started by `serve`).
         from otdel.comms import handlers  # noqa: F401
         from otdel.comms.email.tasks import mail_sync_all
-        from otdel.comms.telegram import parse, services  # noqa: F401
         from otdel.comms.intake import on_accepted
+        from otdel.comms.telegram import parse, services  # noqa: F401
         from otdel.comms.telephony import generic  # noqa: F401
-        from otdel.comms.telephony.ringing import call_signal_after_commit
         from otdel.comms.telephony.recordings import recordings_sweep
+        from otdel.comms.telephony.ringing import call_signal_after_commit
         from otdel.core.conf import int_setting
         from otdel.core.scheduler import register_periodic
 

@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.25
 IDLE_SECONDS = 30.0
 BATCH = 1000
+CURSOR_CHECK_POLLS = 40
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,10 @@ class Hub:
             if not streams:
                 self._subscribers.pop(user_id, None)
 
+    def reset(self) -> None:
+        """Read from the newest row on (tests empty the database between them)."""
+        self._cursor = None
+
     def streams(self) -> int:
         with self._lock:
             return sum(len(s) for s in self._subscribers.values())
@@ -80,6 +85,7 @@ class Hub:
 
     def _run(self) -> None:
         idle_since: float | None = None
+        failures = 0
         try:
             while True:
                 if self.streams() == 0:
@@ -96,8 +102,14 @@ class Hub:
                     try:
                         close_old_connections()  # drop a connection the database has closed
                         self.poll()
-                    except Exception:
-                        logger.exception("reading live events failed; trying again")
+                        failures = 0
+                    except Exception as exc:
+                        failures += 1
+                        # The first failure with its traceback; a database that stays away, once a minute.
+                        if failures == 1 or failures % 60 == 0:
+                            logger.warning(
+                                "reading live events failed (%s); trying again", exc, exc_info=failures == 1
+                            )
                         connection.close()
                         time.sleep(1.0)
                 time.sleep(self.poll_seconds)
@@ -114,6 +126,11 @@ class Hub:
             .values_list("id", "user_id", "kind", "data")[:BATCH]
         )
         self.polls += 1
+        if not rows and self.polls % CURSOR_CHECK_POLLS == 0:
+            # Ids only grow, unless the database was restored or emptied: then start from its end.
+            newest = LiveEvent.objects.aggregate(last=Max("id"))["last"] or 0
+            if newest < self._cursor:
+                self._cursor = newest
         for pk, user_id, kind, data in rows:
             self._cursor = pk
             with self._lock:

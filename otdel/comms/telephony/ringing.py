@@ -115,6 +115,15 @@ class RingingCard:
         return format_phone(self.phone) if self.phone.startswith("+") else self.phone
 
     @property
+    def is_new(self) -> bool:
+        """A number nobody knew before this call: no contact, or only the one the inbound path made
+        for it (named by the number, nothing else on it yet)."""
+        if self.contact is None:
+            return True
+        unnamed = self.contact.full_name in (self.phone, self.phone_display)
+        return self.visible and unnamed and not self.history and not self.deals
+
+    @property
     def missed(self) -> bool:
         return self.state == "ended" and self.status in ("missed", "busy", "failed")
 
@@ -162,7 +171,11 @@ def ringing_card(*, user: Any, key: str, phone: str, state: str, status: str = "
     if contact is None:
         return card
     card.contact = contact
-    card.visible = scope(Contact.objects.filter(pk=contact.pk), user).exists()
+    # Whoever the call rings for sees who is calling, as the PBX's display would show them; their
+    # deals and leads stay scoped as everywhere.
+    card.visible = (
+        user.pk in live_topic_users(key) or scope(Contact.objects.filter(pk=contact.pk), user).exists()
+    )
     if not card.visible:
         return card
     card.deals = list(
@@ -186,7 +199,9 @@ def ringing_card(*, user: Any, key: str, phone: str, state: str, status: str = "
 
 
 @transaction.atomic
-def ringing_contact_create(*, actor: User, phone: str, full_name: str = "", lead: bool = False) -> Contact | Lead:
+def ringing_contact_create(
+    *, actor: User, phone: str, full_name: str = "", lead: bool = False
+) -> Contact | Lead:
     """The "new number" card's one click: the caller as a contact (or an open lead of theirs), owned
     by the one who clicked. The inbound path may have made the contact already (named by the
     number): then it is that contact, renamed if a name was given; an open lead is reused."""
@@ -208,12 +223,20 @@ def ringing_contact_create(*, actor: User, phone: str, full_name: str = "", lead
             contact = contact_by_identity(kind="phone", value=number)
             if contact is None:
                 raise
+    changes: dict[str, Any] = {}
     if name and contact.full_name != name and contact.full_name == format_phone(number):
-        contact = crm_services.contact_update(actor=actor, contact=contact, full_name=name)
+        changes["full_name"] = name
+    if contact.responsible_id is None:  # the inbound path made it before anyone owned it
+        changes["responsible"] = actor
+    if changes:
+        contact = crm_services.contact_update(actor=actor, contact=contact, **changes)
     if not lead:
         return contact
     existing = contact.leads.exclude(status=Lead.Status.CLOSED).order_by("-created_at").first()
     if existing is not None:
+        if existing.responsible_id is None:
+            existing.responsible = actor
+            existing.save(update_fields=["responsible", "version", "updated_at"])
         return existing
     return crm_services.lead_create(
         actor=actor, contact=contact, source=LeadSource.CALL, channel="call", responsible=actor

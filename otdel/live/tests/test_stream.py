@@ -22,7 +22,9 @@ def test_anonymous_gets_204_so_the_browser_stops_reconnecting(client):
 
 @pytest.mark.django_db
 def test_publish_writes_one_row_per_user_and_remembers_the_topic(manager, other_manager):
-    sent = live_publish(user_ids=[manager.pk, other_manager.pk, manager.pk, 0], kind="call", data={"a": 1}, topic="t")
+    sent = live_publish(
+        user_ids=[manager.pk, other_manager.pk, manager.pk, 0], kind="call", data={"a": 1}, topic="t"
+    )
     assert sent == 2
     assert live_topic_users("t") == {manager.pk, other_manager.pk}
     assert live_publish(user_ids=[], kind="call", data={}) == 0
@@ -78,7 +80,9 @@ def test_wsgi_stream_replays_after_last_event_id_and_then_pushes(client, manager
     seen = _read_until(chunks, b"answered")
     assert b'"ringing"' not in seen  # it was before Last-Event-ID
 
-    timer = threading.Timer(0.3, lambda: live_publish(user_ids=[manager.pk], kind="call", data={"state": "ended"}))
+    timer = threading.Timer(
+        0.3, lambda: live_publish(user_ids=[manager.pk], kind="call", data={"state": "ended"})
+    )
     timer.start()
     assert b'"ended"' in _read_until(chunks, b"ended")
     response.close()
@@ -92,7 +96,13 @@ class _Tab:
         headers = [(b"host", b"testserver:8001"), (b"cookie", f"sessionid={session_key}".encode())]
         if origin:
             headers.append((b"origin", origin.encode()))
-        self.scope = {"type": "http", "method": "GET", "path": "/live/stream", "query_string": b"", "headers": headers}
+        self.scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/live/stream",
+            "query_string": b"",
+            "headers": headers,
+        }
         self.sent: asyncio.Queue[dict] = asyncio.Queue()
         self.closed = asyncio.Event()
 

@@ -16,12 +16,12 @@ from django.db import close_old_connections
 from otdel.accounts.models import User
 from otdel.comms.models import TelephonyProvider
 from otdel.comms.services import ingest_event
-from otdel.comms.telephony.ringing import call_signal
 from otdel.comms.telephony.asterisk.ami import AMIClient
 from otdel.comms.telephony.asterisk.tracker import CallTracker, CallUpdate
 from otdel.comms.telephony.common import provider_string, provider_touch, with_queue
 from otdel.comms.telephony.generic import call_event
 from otdel.comms.telephony.recordings import recording_fetch_enqueue
+from otdel.comms.telephony.ringing import call_signal
 
 logger = logging.getLogger(__name__)
 
