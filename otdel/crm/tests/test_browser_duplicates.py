@@ -17,8 +17,12 @@ def test_a_lead_triaged_as_a_duplicate_of_a_picked_contact_is_merged(live_server
     known = services.contact_create(
         actor=head, full_name="Петров Пётр", identities=[("phone", "+79123456789")], responsible=head
     )
-    newcomer = services.contact_create(actor=head, full_name="Пётр П.", identities=[("email", "pp@client.ru")])
-    lead = services.lead_create(actor=head, contact=newcomer, source="email", channel="email", comment="Снова я")
+    newcomer = services.contact_create(
+        actor=head, full_name="Пётр П.", identities=[("email", "pp@client.ru")]
+    )
+    lead = services.lead_create(
+        actor=head, contact=newcomer, source="email", channel="email", comment="Снова я"
+    )
     page = login_page(head)
     page.goto(f"{live_server.url}/leads/")
     row = page.locator(f"#lead-row-{lead.pk}")
