@@ -345,9 +345,9 @@ def merge_candidates(*, user: Any, contact: Contact, limit: int = MERGE_CANDIDAT
             Q(company=company) | Q(company__name__iexact=company.name)
         ).select_related("company")[:MERGE_SEARCH_LIMIT]
         for other in same_company:
-            if other.pk not in found and mine & _name_words(other.full_name):
-                if fold(other.company.name if other.company else "") == fold(company.name):
-                    found[other.pk] = (1, other)
+            same_name = fold(other.company.name if other.company else "") == fold(company.name)
+            if other.pk not in found and same_name and mine & _name_words(other.full_name):
+                found[other.pk] = (1, other)
     ranked = sorted(found.values(), key=lambda pair: (-pair[0], pair[1].full_name, pair[1].pk))
     return [other for _score, other in ranked[:limit]]
 
