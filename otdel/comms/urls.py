@@ -26,6 +26,7 @@ urlpatterns = [
     # Inbox
     path("inbox/", views.inbox, name="comms_inbox"),
     path("inbox/<int:pk>/handled/", views.mark_handled, name="comms_mark_handled"),
+    path("inbox/<int:pk>/reply/", views.inbox_reply, name="comms_inbox_reply"),
     # Channel settings (administrators)
     path("settings/channels/", channels.channels_home, name="comms_channels"),
     path("settings/channels/telephony/", telephony_views.telephony_list, name="comms_telephony_list"),

@@ -285,10 +285,15 @@ def task_list(*, user: Any) -> QuerySet[Task]:
 
 def task_open_for(*, user: Any) -> QuerySet[Task]:
     """The user's open tasks: call-backs first, then by due time (no due time last)."""
+    return task_open_for_users(users=[user])
+
+
+def task_open_for_users(*, users: Any) -> QuerySet[Task]:
+    """Open tasks of any of ``users`` (a queryset or a list), ordered as ``task_open_for``."""
     from django.db.models import Case, F, IntegerField, Value, When
 
     return (
-        Task.objects.filter(assignee=user, done_at__isnull=True)
+        Task.objects.filter(assignee__in=users, done_at__isnull=True)
         .select_related("contact", "deal", "lead")
         .annotate(
             callback_first=Case(
