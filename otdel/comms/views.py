@@ -524,7 +524,11 @@ def _inbox_item_or_404(viewer: Any, pk: int) -> Interaction:
         .filter(pk=pk, direction=Direction.IN, routed_to__in=_inbox_users(viewer))
         .first()
     )
-    if interaction is None or interaction.contact is None or not _contact_visible(viewer, interaction.contact_id):
+    if (
+        interaction is None
+        or interaction.contact is None
+        or not _contact_visible(viewer, interaction.contact_id)
+    ):
         raise Http404
     return interaction
 

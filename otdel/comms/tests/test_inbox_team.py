@@ -53,7 +53,9 @@ def team_items(manager, other_manager):
 def _ids(response) -> set[int]:
     import re
 
-    return {int(pk) for pk in re.findall(r'data-testid="inbox-item" data-id="(\d+)"', response.content.decode())}
+    return {
+        int(pk) for pk in re.findall(r'data-testid="inbox-item" data-id="(\d+)"', response.content.decode())
+    }
 
 
 def test_the_head_sees_the_whole_team_and_filters_by_person_and_lateness(client, head, manager, team_items):
