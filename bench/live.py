@@ -28,7 +28,9 @@ PYTHON = sys.executable
 
 def _proc_counts(pid: int, db_path: str) -> tuple[int, int]:
     threads = sum(
-        int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("Threads:")
+        int(line.split()[1])
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if line.startswith("Threads:")
     )
     files = 0
     for fd in Path(f"/proc/{pid}/fd").iterdir():
@@ -77,28 +79,48 @@ def main() -> None:
     django.setup()
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
-
-    from bench.common import free_port, wait_port
     from django.db import transaction
 
+    from bench.common import free_port, wait_port
     from otdel.accounts.models import User
     from otdel.live.hub import POLL_SECONDS
     from otdel.live.services import live_publish
 
-    users = User.objects.bulk_create([User(username=f"tab{n}", role="sales_manager") for n in range(args.tabs)])
+    users = User.objects.bulk_create(
+        [User(username=f"tab{n}", role="sales_manager") for n in range(args.tabs)]
+    )
     sessions = []
     for user in users:
         store = SessionStore()
-        store[SESSION_KEY], store[BACKEND_SESSION_KEY] = str(user.pk), "django.contrib.auth.backends.ModelBackend"
+        store[SESSION_KEY], store[BACKEND_SESSION_KEY] = (
+            str(user.pk),
+            "django.contrib.auth.backends.ModelBackend",
+        )
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store.create()
         sessions.append(store.session_key)
     port = free_port()
     live = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "otdel.live.asgi:application", "--worker-class", "asgi", "--workers", "1",
-         "--bind", f"127.0.0.1:{port}", "--worker-connections", "5000", "--log-level", "warning",
-         "--graceful-timeout", "2"],
-        cwd=ROOT, env=env,
+        [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "otdel.live.asgi:application",
+            "--worker-class",
+            "asgi",
+            "--workers",
+            "1",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--worker-connections",
+            "5000",
+            "--log-level",
+            "warning",
+            "--graceful-timeout",
+            "2",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     try:
         wait_port(port)
@@ -137,7 +159,9 @@ def main() -> None:
     p50 = statistics.median(latencies) * 1000
     p95 = latencies[int(len(latencies) * 0.95) - 1] * 1000
     print(f"live process, {args.tabs} open tabs (SQLite, 1 ASGI worker)")
-    print(f"  threads: {idle[0]} idle -> {opened[0]} with the tabs open; database files open: {idle[1]} -> {opened[1]}")
+    print(
+        f"  threads: {idle[0]} idle -> {opened[0]} with the tabs open; database files open: {idle[1]} -> {opened[1]}"
+    )
     print(
         f"  commit -> received: p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {latencies[-1] * 1000:.0f} ms "
         f"(poll interval {POLL_SECONDS * 1000:.0f} ms: p50 / poll = {p50 / (POLL_SECONDS * 1000):.2f})"
