@@ -20,6 +20,7 @@ from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET
 
 from otdel.live.hub import Message, hub, last_id, replay
@@ -83,7 +84,11 @@ async def async_stream(user_id: int, after: int, *, connections_open: bool = Tru
         await sync_to_async(connections.close_all)()
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue[Message] = asyncio.Queue()
-    subscription = hub.subscribe(user_id, lambda m: loop.call_soon_threadsafe(inbox.put_nowait, m))
+
+    def deliver(message: Message) -> None:
+        loop.call_soon_threadsafe(inbox.put_nowait, message)
+
+    subscription = hub.subscribe(user_id, deliver)
     try:
         yield f"retry: {RETRY_MS}\n\n".encode()
         sent = after
@@ -104,7 +109,7 @@ async def async_stream(user_id: int, after: int, *, connections_open: bool = Tru
         hub.unsubscribe(subscription)
 
 
-def _allow_origin(request: HttpRequest, response: HttpResponse) -> None:
+def _allow_origin(request: HttpRequest, response: HttpResponseBase) -> None:
     """``make run`` serves the stream on the next port: same host, another origin (docs/live.md)."""
     origin = request.headers.get("Origin") or ""
     if not origin:
@@ -116,7 +121,7 @@ def _allow_origin(request: HttpRequest, response: HttpResponse) -> None:
 
 
 @require_GET
-def stream(request: HttpRequest) -> HttpResponse:
+def stream(request: HttpRequest) -> HttpResponseBase:
     """The signed-in user's messages as server-sent events; 204 (the browser stops) when signed out."""
     user = request.user
     if not user.is_authenticated or not user.is_active:
@@ -124,11 +129,12 @@ def stream(request: HttpRequest) -> HttpResponse:
         _allow_origin(request, response)
         return response
     after = _resume_from(request)
+    streaming: StreamingHttpResponse
     if isinstance(request, ASGIRequest):
-        response = StreamingHttpResponse(async_stream(user.pk, after), content_type="text/event-stream")
+        streaming = StreamingHttpResponse(async_stream(user.pk, after), content_type="text/event-stream")
     else:
-        response = StreamingHttpResponse(_sync_stream(user.pk, after), content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache, no-transform"
-    response["X-Accel-Buffering"] = "no"  # nginx passes each event on at once
-    _allow_origin(request, response)
-    return response
+        streaming = StreamingHttpResponse(_sync_stream(user.pk, after), content_type="text/event-stream")
+    streaming["Cache-Control"] = "no-cache, no-transform"
+    streaming["X-Accel-Buffering"] = "no"  # nginx passes each event on at once
+    _allow_origin(request, streaming)
+    return streaming
