@@ -24,8 +24,9 @@ from otdel.core.exceptions import ConflictError, field_error
 from otdel.core.identity import format_phone
 from otdel.core.scoping import scope
 from otdel.crm import services as crm_services
-from otdel.crm.models import Contact, Deal, Lead, LeadSource, Stage
+from otdel.crm.models import Channel, Contact, Deal, Lead, LeadSource, Stage
 from otdel.crm.selectors import contact_by_identity
+from otdel.live.models import LiveEvent
 from otdel.live.services import live_publish, live_topic_users
 from otdel.routing.selectors import live_route
 
@@ -71,6 +72,11 @@ def call_signal(event: InboundEvent) -> int:
     try:
         with transaction.atomic():
             users = _recipients(event, topic)
+            status = event.call_status
+            if event.call_event == "ended" and not status:
+                # As the timeline will say once the drain has run: answered if it ever was.
+                answered = LiveEvent.objects.filter(topic=topic, data__state="answered").exists()
+                status = "answered" if answered else "missed"
             return live_publish(
                 user_ids=users,
                 kind="call",
@@ -78,7 +84,7 @@ def call_signal(event: InboundEvent) -> int:
                 data={
                     "key": topic,
                     "state": event.call_event,
-                    "status": event.call_status,
+                    "status": status,
                     "phone": phone_or_empty(event.caller) or event.caller[:64],
                     "at": event.occurred_at.isoformat(),
                 },
@@ -191,8 +197,13 @@ def ringing_card(*, user: Any, key: str, phone: str, state: str, status: str = "
     earlier = Interaction.objects.filter(Q(contact=contact) | Q(contact__merged_into=contact))
     if interaction is not None:
         earlier = earlier.exclude(pk=interaction.pk)
+    channels = dict(Channel.choices)
     card.history = [
-        {"obj": row, "summary": interaction_summary(row)}
+        {
+            "obj": row,
+            "summary": interaction_summary(row),
+            "channel": channels.get(row.channel, row.get_kind_display()),
+        }
         for row in earlier.order_by("-occurred_at", "-id")[:LAST_INTERACTIONS]
     ]
     return card

@@ -61,6 +61,16 @@ def test_a_ringing_call_without_extension_goes_where_routing_sends_it(manager, o
     assert set(LiveEvent.objects.values_list("user_id", flat=True)) <= {manager.pk, other_manager.pk}
 
 
+def test_an_ended_call_without_a_status_is_missed_unless_it_was_answered(manager):
+    call_signal(_event("ringing", call_id="m", extension="101"))
+    call_signal(_event("ended", call_id="m"))
+    call_signal(_event("ringing", call_id="a", extension="101"))
+    call_signal(_event("answered", call_id="a", extension="101"))
+    call_signal(_event("ended", call_id="a"))
+    ended = dict(LiveEvent.objects.filter(data__state="ended").values_list("topic", "data__status"))
+    assert ended == {call_topic("generic", "m"): "missed", call_topic("generic", "a"): "answered"}
+
+
 def test_outbound_calls_and_recordings_push_nothing(manager):
     assert call_signal(_event("ringing", direction="out", extension="101")) == 0
     assert call_signal(_event("recording", extension="101")) == 0
