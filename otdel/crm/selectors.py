@@ -318,7 +318,9 @@ def _name_words(name: str) -> frozenset[str]:
     return frozenset(w for w in words(name) if len(w) > 1 and not w.isdigit())
 
 
-def merge_candidates(*, user: Any, contact: Contact, limit: int = MERGE_CANDIDATES) -> list[Contact]:
+def merge_candidates(
+    *, user: Any, contact: Contact, limit: int = MERGE_CANDIDATES, everyone: bool = False
+) -> list[Contact]:
     """Contacts the user may see who look like the same person as ``contact``: the same name in any
     order, case or ё/е (a patronymic more or less), or the same company and a word of the name in
     common. Needs two words of a name: "Ольга" alone matches nobody. Best first; the search index
@@ -328,7 +330,9 @@ def merge_candidates(*, user: Any, contact: Contact, limit: int = MERGE_CANDIDAT
     mine = _name_words(contact.full_name)
     if "@" in contact.full_name or len(mine) < 1:
         return []
-    others = contact_list(user=user).filter(merged_into__isnull=True).exclude(pk=contact.pk)
+    # ``everyone``: also contacts outside the user's scope (only to say whose they are, see below).
+    visible = Contact.objects.filter(merged_into__isnull=True) if everyone else contact_list(user=user)
+    others = visible.filter(merged_into__isnull=True).exclude(pk=contact.pk)
     found: dict[int, tuple[int, Contact]] = {}
     if len(mine) >= 2:
         # Any two words of the name find the person (either side may carry a patronymic more).
@@ -364,3 +368,13 @@ def lead_merge_candidates(*, user: Any, lead: Lead) -> list[Contact]:
     if lead.contact.deals.exists():  # a known person with deals is not "new"
         return []
     return merge_candidates(user=user, contact=lead.contact)
+
+
+def lead_merge_elsewhere(*, user: Any, lead: Lead, offered: list[Contact]) -> list[Any]:
+    """The owners of same-named contacts the user may not see (a salesperson's lead whose person
+    another salesperson already has): named so the two can settle it, nothing else shown."""
+    if lead.verdict or lead.channel not in MERGE_CHANNELS or lead.contact.merged_into_id is not None:
+        return []
+    shown = {c.pk for c in offered}
+    found = merge_candidates(user=user, contact=lead.contact, everyone=True)
+    return sorted({c.responsible for c in found if c.pk not in shown and c.responsible is not None}, key=str)

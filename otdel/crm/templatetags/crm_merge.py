@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from otdel.crm.selectors import lead_merge_candidates
+from otdel.crm.selectors import lead_merge_candidates, lead_merge_elsewhere
 
 register = template.Library()
 
@@ -17,7 +17,9 @@ def lead_merge_suggestions(context: template.Context, lead: Any, form: Any) -> d
     request = context.get("request")
     user = getattr(request, "user", None)
     candidates = lead_merge_candidates(user=user, lead=lead) if user is not None else []
+    owners = lead_merge_elsewhere(user=user, lead=lead, offered=candidates) if user is not None else []
     return {
+        "owners": owners,
         "lead": lead,
         "form": form,
         "candidates": candidates,

@@ -8,7 +8,7 @@ from django.utils import timezone
 from otdel.comms.services import InboundEvent, ingest_event
 from otdel.crm import services
 from otdel.crm.models import Contact, Identity
-from otdel.crm.selectors import lead_merge_candidates, merge_candidates
+from otdel.crm.selectors import lead_merge_candidates, lead_merge_elsewhere, merge_candidates
 from otdel.crm.tests.factories import CompanyFactory
 
 pytestmark = pytest.mark.django_db
@@ -66,10 +66,14 @@ def test_the_same_company_and_a_word_of_the_name_in_common(head):
     assert merge_candidates(user=head, contact=newcomer) == [known]
 
 
-def test_a_salesperson_is_offered_only_contacts_they_may_see(manager, other_manager):
+def test_a_salesperson_is_offered_only_contacts_they_may_see_and_told_whose_the_others_are(
+    manager, other_manager
+):
     services.contact_create(actor=other_manager, full_name="Петров Пётр", responsible=other_manager)
     newcomer = services.contact_create(actor=manager, full_name="Пётр Петров", responsible=manager)
     assert merge_candidates(user=manager, contact=newcomer) == []
+    lead = services.lead_create(actor=manager, contact=newcomer, source="email", channel="email")
+    assert lead_merge_elsewhere(user=manager, lead=lead, offered=[]) == [other_manager]
 
 
 def test_triaged_or_phone_leads_are_not_checked(head):
