@@ -77,6 +77,8 @@ class Command(BaseCommand):
                         "2000",
                         "--graceful-timeout",
                         "5",
+                        # The web server's control socket is the one to use; two would collide.
+                        "--no-control-socket",
                     ],
                 )
             )
