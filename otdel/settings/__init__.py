@@ -66,10 +66,10 @@ INSTALLED_APPS = [
     "axes",
     "otdel.core",
     "otdel.accounts",
+    "otdel.live",  # server push to open tabs: below every app that pushes (docs/live.md)
     "otdel.crm",
     "otdel.routing",
     "otdel.comms",
-    "otdel.live",
     "otdel.automation",
     "otdel.privacy",
     "otdel.documents",
