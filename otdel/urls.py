@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("otdel.crm.urls")),
     path("", include("otdel.routing.urls")),
     path("", include("otdel.comms.urls")),
+    path("", include("otdel.live.urls")),
     path("", include("otdel.automation.urls")),
     path("", include("otdel.privacy.urls")),
     path("", include("otdel.reports.urls")),

@@ -88,6 +88,18 @@ def request_meta(request: HttpRequest) -> dict[str, Any]:
     return {"headers": headers, "remote_addr": client_ip(request)}
 
 
+Accepted = Callable[[list[InboundEvent]], None]
+_accepted: list[Accepted] = []
+
+
+def on_accepted(listener: Accepted) -> Accepted:
+    """Have ``listener`` see the parsed events of every delivery stored for processing, at the door
+    (the ringing call on screen can't wait for the drain)."""
+    if listener not in _accepted:
+        _accepted.append(listener)
+    return listener
+
+
 def intake_record(*, provider: str, status: str, body: str, error: str = "", **fields: Any) -> IntakeLog:
     """Write one intake-log row for a delivery handled outside the queue: the channels that process
     in the moment (web forms answer the visitor, mail is fetched by the poller) record what they did
@@ -178,11 +190,16 @@ def intake_accept(
     """
     try:
         _check_storable(payload)
-        parser_for(provider)(payload, provider)  # raises IntakeError before anything is stored
+        events = parser_for(provider)(payload, provider)  # raises IntakeError before anything is stored
     except IntakeError as exc:
         intake_refuse(provider=provider, body=body if raw_body is None else raw_body, meta=meta, error=exc)
     log = _store_received(IntakeLog(provider=provider, body=body, **meta))
     _drain_soon()
+    for listener in _accepted:
+        try:
+            listener(events)
+        except Exception:  # the delivery is stored and will be processed whatever a listener does
+            logger.exception("intake listener %r failed", listener)
     return log
 
 

@@ -228,12 +228,21 @@ def timeline_page(
     return items, None
 
 
+# An Inbox item unanswered for longer than this is late (``OTDEL_INBOX_LATE_MINUTES``).
+INBOX_LATE_MINUTES = 60
+
+
 def inbox(*, user: Any) -> QuerySet[Interaction]:
     """Inbound interactions routed to this user that nobody has answered yet."""
+    return inbox_for(users=[user])
+
+
+def inbox_for(*, users: Any) -> QuerySet[Interaction]:
+    """Inbound interactions routed to any of ``users`` (a queryset or a list) that nobody has answered yet."""
     return (
-        Interaction.objects.filter(routed_to=user, direction=Direction.IN, handled_at__isnull=True)
+        Interaction.objects.filter(routed_to__in=users, direction=Direction.IN, handled_at__isnull=True)
         .exclude(kind=InteractionKind.CALL, status="answered")
-        .select_related("contact", "deal", "lead")
+        .select_related("contact", "deal", "lead", "routed_to")
         .order_by("-occurred_at", "-id")
     )
 

@@ -60,6 +60,9 @@ class InboundEvent:
     queue: Queue | None = None
     lead_fields: dict[str, str] = field(default_factory=dict)
     create_lead: bool = True
+    # False for what the client's app sent by itself (a Telegram "share my phone" button, /start):
+    # on the timeline, never waiting in the Inbox for an answer.
+    awaits_reply: bool = True
     # Calls
     call_event: str = ""
     call_status: str = ""
@@ -138,6 +141,8 @@ def _ingest(event: InboundEvent) -> IngestResult:
     if event.direction != Direction.IN:
         # Our own outgoing message or call needs no answer.
         interaction.handled_by, interaction.handled_at = employee, event.occurred_at
+    elif not event.awaits_reply:
+        interaction.handled_at = event.occurred_at  # a system message: nothing to answer
     destination = _place(interaction, event, contact, identity)
     if event.kind == InteractionKind.CALL:
         _apply_call(interaction, event)

@@ -20,9 +20,13 @@ urlpatterns = [
     path("contacts/<int:pk>/call/", telephony_views.contact_call, name="comms_contact_call"),
     path("interactions/<int:pk>/recording", views.recording, name="comms_recording"),
     path("attachments/<int:pk>/", views.attachment, name="comms_attachment"),
+    # The ringing call on screen
+    path("calls/ringing/", telephony_views.ringing_card_view, name="comms_ringing_card"),
+    path("calls/ringing/new/", telephony_views.ringing_contact, name="comms_ringing_contact"),
     # Inbox
     path("inbox/", views.inbox, name="comms_inbox"),
     path("inbox/<int:pk>/handled/", views.mark_handled, name="comms_mark_handled"),
+    path("inbox/<int:pk>/reply/", views.inbox_reply, name="comms_inbox_reply"),
     # Channel settings (administrators)
     path("settings/channels/", channels.channels_home, name="comms_channels"),
     path("settings/channels/telephony/", telephony_views.telephony_list, name="comms_telephony_list"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import mimetypes
 import posixpath
 from typing import Any
@@ -44,6 +45,7 @@ from otdel.comms.telegram.services import (
     telegram_send,
 )
 from otdel.comms.telephony.common import TelephonyError
+from otdel.core.conf import int_setting
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import format_phone
 from otdel.core.scoping import get_scoped_or_404, scope
@@ -51,6 +53,7 @@ from otdel.crm import selectors as crm_selectors
 from otdel.crm import services as crm_services
 from otdel.crm.forms import sales_users
 from otdel.crm.models import Contact, Deal, Lead
+from otdel.routing.models import Queue
 from otdel.web.http import TIMELINE_REFRESH_EVENT, int_or_none, is_htmx, redirect_back
 
 LIST_PAGE = 50
@@ -456,23 +459,48 @@ def _inbox_users(viewer: Any) -> QuerySet[User]:
     return scope(User.objects.all(), viewer, "inbox")
 
 
+TEAM = "team"
+LATE = "late"
+
+
+def _inbox_late_after() -> datetime.timedelta:
+    """An unanswered item counts as late after this long (``OTDEL_INBOX_LATE_MINUTES``)."""
+    return datetime.timedelta(minutes=int_setting("OTDEL_INBOX_LATE_MINUTES", selectors.INBOX_LATE_MINUTES))
+
+
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    """Unanswered inbound calls, e-mails, messages and forms routed to the user, and their open tasks."""
+    """Unanswered inbound calls, e-mails, messages and forms routed to the user, and their open tasks;
+    the head of sales sees the whole team's at once (``?user=team``, the default) or one person's."""
     viewer = request.user
+    can_pick = may_see_team(viewer)
+    wanted = request.GET.get("user") or (TEAM if can_pick else "")
+    people: QuerySet[User]
     target: Any = viewer
-    wanted = request.GET.get("user")
-    if wanted:
+    if wanted == TEAM and can_pick:
+        people, target = _inbox_users(viewer), None
+    elif wanted and wanted != TEAM:
         target = _inbox_users(viewer).filter(pk=int_or_none(wanted) or 0).first()
         if target is None:
             raise Http404
-    page = Paginator(selectors.inbox(user=target), LIST_PAGE).get_page(request.GET.get("page"))
+        people = User.objects.filter(pk=target.pk)
+    else:
+        people = User.objects.filter(pk=viewer.pk)
     now = timezone.now()
+    late_before = now - _inbox_late_after()
+    only_late = request.GET.get("show") == LATE
+    waiting = selectors.inbox_for(users=people)
+    if only_late:
+        waiting = waiting.filter(occurred_at__lt=late_before)
+    page = Paginator(waiting, LIST_PAGE).get_page(request.GET.get("page"))
+    open_tasks = crm_selectors.task_open_for_users(users=people)
+    if target is None or only_late:
+        open_tasks = open_tasks.filter(due_at__lt=now)  # the team's: what is late
     tasks = [
         {"task": task, "overdue": task.due_at is not None and task.due_at < now}
-        for task in crm_selectors.task_open_for(user=target)[:INBOX_TASKS]
+        for task in open_tasks.select_related("assignee")[:INBOX_TASKS]
     ]
-    can_pick = may_see_team(viewer)
+    queues = dict(Queue.objects.values_list("code", "name"))
     return render(
         request,
         "comms/inbox.html",
@@ -483,14 +511,93 @@ def inbox(request: HttpRequest) -> HttpResponse:
                     "obj": obj,
                     "icon": CHANNEL_ICONS.get(obj.channel, "dot"),
                     "summary": selectors.interaction_summary(obj),
+                    "late": obj.occurred_at < late_before,
+                    "queue": queues.get(obj.routed_queue, obj.routed_queue),
+                    "can_reply": obj.contact_id is not None and obj.channel in INLINE_REPLY_CHANNELS,
                 }
                 for obj in page.object_list
             ],
             "tasks": tasks,
             "target": target,
+            "team": target is None,
+            "wanted": wanted,
+            "only_late": only_late,
+            "late_count": selectors.inbox_for(users=people).filter(occurred_at__lt=late_before).count(),
+            "late_minutes": int(_inbox_late_after().total_seconds() // 60),
             "users": list(_inbox_users(viewer).order_by("full_name", "username")) if can_pick else [],
             "next_url": request.get_full_path(),
         },
+    )
+
+
+# Channels the Inbox answers in place (the card's reply box has the rest).
+INLINE_REPLY_CHANNELS = ("email", "telegram")
+
+
+def _inbox_item_or_404(viewer: Any, pk: int) -> Interaction:
+    interaction = (
+        Interaction.objects.select_related("contact")
+        .filter(pk=pk, direction=Direction.IN, routed_to__in=_inbox_users(viewer))
+        .first()
+    )
+    if (
+        interaction is None
+        or interaction.contact is None
+        or not _contact_visible(viewer, interaction.contact_id)
+    ):
+        raise Http404
+    return interaction
+
+
+@login_required
+def inbox_reply(request: HttpRequest, pk: int) -> HttpResponse:
+    """Answer an Inbox item where it is (an e-mail in its thread, a Telegram message); GET shows the
+    form, POST sends through the channel's one service (as the card's reply box does)."""
+    viewer = signed_in(request)
+    interaction = _inbox_item_or_404(viewer, pk)
+    if interaction.channel not in INLINE_REPLY_CHANNELS:
+        raise Http404
+    client = interaction.contact
+    assert client is not None
+    prefix = f"reply{interaction.pk}"
+    form: EmailReplyForm | TelegramReplyForm
+    is_email = interaction.channel == "email"
+    data = request.POST if request.method == "POST" else None
+    if is_email:
+        form = EmailReplyForm(data, prefix=prefix, threads=[(interaction.pk, interaction.subject or "")])
+    else:
+        form = TelegramReplyForm(data, prefix=prefix)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if is_email:
+                email_send(
+                    actor=viewer,
+                    contact=client,
+                    subject=form.cleaned_data.get("subject") or "",
+                    body=form.cleaned_data["body"],
+                    reply_to=interaction,
+                )
+            else:
+                telegram_send(actor=viewer, contact=client, text=form.cleaned_data["text"])
+        except (ValidationError, ConflictError, TelephonyError) as exc:
+            if isinstance(exc, TelephonyError):
+                exc = ValidationError(str(exc))
+            form.add_service_error(exc)
+        else:
+            interaction_mark_handled(actor=viewer, interaction=interaction)
+            if not is_htmx(request):
+                messages.success(request, _("E-mail sent.") if is_email else _("Message sent."))
+                return redirect_back(request, "comms_inbox")
+            return render(request, "comms/_inbox_replied.html", {"obj": interaction, "is_email": is_email})
+    if request.method == "POST" and not is_htmx(request):
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return redirect_back(request, "comms_inbox")
+    return render(
+        request,
+        "comms/_inbox_reply.html",
+        {"obj": interaction, "form": form, "is_email": is_email, "next_url": request.GET.get("next", "")},
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
@@ -315,10 +316,15 @@ def task_list(*, user: Any) -> QuerySet[Task]:
 
 def task_open_for(*, user: Any) -> QuerySet[Task]:
     """The user's open tasks: call-backs first, then by due time (no due time last)."""
+    return task_open_for_users(users=[user])
+
+
+def task_open_for_users(*, users: Any) -> QuerySet[Task]:
+    """Open tasks of any of ``users`` (a queryset or a list), ordered as ``task_open_for``."""
     from django.db.models import Case, F, IntegerField, Value, When
 
     return (
-        Task.objects.filter(assignee=user, done_at__isnull=True)
+        Task.objects.filter(assignee__in=users, done_at__isnull=True)
         .select_related("contact", "deal", "lead")
         .annotate(
             callback_first=Case(
@@ -327,3 +333,79 @@ def task_open_for(*, user: Any) -> QuerySet[Task]:
         )
         .order_by("callback_first", F("due_at").asc(nulls_last=True), "id")
     )
+
+
+# --- the same person under a new address -----------------------------------------------------
+
+MERGE_CANDIDATES = 3
+MERGE_SEARCH_LIMIT = 20
+# A lead is checked when its contact was made for it (a new e-mail address or Telegram account).
+MERGE_CHANNELS = ("email", "telegram", "whatsapp", "chat")
+
+
+def _name_words(name: str) -> frozenset[str]:
+    from otdel.crm.search import words
+
+    return frozenset(w for w in words(name) if len(w) > 1 and not w.isdigit())
+
+
+def merge_candidates(
+    *, user: Any, contact: Contact, limit: int = MERGE_CANDIDATES, everyone: bool = False
+) -> list[Contact]:
+    """Contacts the user may see who look like the same person as ``contact``: the same name in any
+    order, case or ё/е (a patronymic more or less), or the same company and a word of the name in
+    common. Needs two words of a name: "Ольга" alone matches nobody. Best first; the search index
+    narrows, the comparison here decides."""
+    from otdel.crm.search import filter_queryset, fold, words
+
+    mine = _name_words(contact.full_name)
+    if "@" in contact.full_name or len(mine) < 1:
+        return []
+    # ``everyone``: also contacts outside the user's scope (only to say whose they are, see below).
+    visible = Contact.objects.filter(merged_into__isnull=True) if everyone else contact_list(user=user)
+    others = visible.filter(merged_into__isnull=True).exclude(pk=contact.pk)
+    found: dict[int, tuple[int, Contact]] = {}
+    if len(mine) >= 2:
+        # Any two words of the name find the person (either side may carry a patronymic more).
+        ordered = [w for w in dict.fromkeys(words(contact.full_name)) if w in mine][:3]
+        seen: dict[int, Contact] = {}
+        for pair in itertools.combinations(ordered, 2):
+            for other in filter_queryset(others, "contacts", " ".join(pair)).select_related("company")[
+                :MERGE_SEARCH_LIMIT
+            ]:
+                seen.setdefault(other.pk, other)
+        for other in seen.values():
+            theirs = _name_words(other.full_name)
+            small, large = sorted((mine, theirs), key=len)
+            if len(small) >= 2 and small <= large:
+                found[other.pk] = (2 if small == large else 1, other)
+    company = contact.company
+    if company is not None:
+        same_company = others.filter(
+            Q(company=company) | Q(company__name__iexact=company.name)
+        ).select_related("company")[:MERGE_SEARCH_LIMIT]
+        for other in same_company:
+            same_name = fold(other.company.name if other.company else "") == fold(company.name)
+            if other.pk not in found and same_name and mine & _name_words(other.full_name):
+                found[other.pk] = (1, other)
+    ranked = sorted(found.values(), key=lambda pair: (-pair[0], pair[1].full_name, pair[1].pk))
+    return [other for _score, other in ranked[:limit]]
+
+
+def lead_merge_candidates(*, user: Any, lead: Lead) -> list[Contact]:
+    """Who the person behind an untriaged lead from a new e-mail or Telegram identity may already be."""
+    if lead.verdict or lead.channel not in MERGE_CHANNELS or lead.contact.merged_into_id is not None:
+        return []
+    if lead.contact.deals.exists():  # a known person with deals is not "new"
+        return []
+    return merge_candidates(user=user, contact=lead.contact)
+
+
+def lead_merge_elsewhere(*, user: Any, lead: Lead, offered: list[Contact]) -> list[Any]:
+    """The owners of same-named contacts the user may not see (a salesperson's lead whose person
+    another salesperson already has): named so the two can settle it, nothing else shown."""
+    if lead.verdict or lead.channel not in MERGE_CHANNELS or lead.contact.merged_into_id is not None:
+        return []
+    shown = {c.pk for c in offered}
+    found = merge_candidates(user=user, contact=lead.contact, everyone=True)
+    return sorted({c.responsible for c in found if c.pk not in shown and c.responsible is not None}, key=str)

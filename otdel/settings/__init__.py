@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "axes",
     "otdel.core",
     "otdel.accounts",
+    "otdel.live",  # server push to open tabs: below every app that pushes (docs/live.md)
     "otdel.crm",
     "otdel.routing",
     "otdel.comms",
@@ -301,6 +302,18 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# Server-sent events (otdel/live, docs/live.md): by default the stream is /live/stream on the same
+# origin (nginx sends it to the otdel-live service). `manage.py serve` runs it on the next port and
+# sets OTDEL_LIVE_PORT for its web server; OTDEL_LIVE_URL names any other place.
+OTDEL_LIVE_PORT = int(os.environ.get("OTDEL_LIVE_PORT", "0") or 0)
+OTDEL_LIVE_URL = os.environ.get("OTDEL_LIVE_URL", "").strip()
+LIVE_ORIGINS = [
+    f"{scheme}://{host}:{OTDEL_LIVE_PORT}"
+    for host in ALLOWED_HOSTS
+    if OTDEL_LIVE_PORT and host != "*" and not host.startswith(".")
+    for scheme in ("http", "https")
+] + ([OTDEL_LIVE_URL.split("/live/", 1)[0]] if OTDEL_LIVE_URL.startswith("http") else [])
+
 # Content-Security-Policy (django-csp): scripts, styles, fonts and images from Otdel itself only
 # (the UI, the public form page and Swagger use vendored files). 'unsafe-inline' and 'unsafe-eval'
 # stay for scripts until the few inline handlers (onchange=, hx-on:) move into static files.
@@ -311,7 +324,7 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'", "data:"],
-        "connect-src": ["'self'"],
+        "connect-src": ["'self'", *LIVE_ORIGINS],
         "media-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],

@@ -152,6 +152,8 @@ def message_event(bot: TelegramBot, message: dict[str, Any]) -> InboundEvent | N
         extra.append(("telegram", "@" + str(sender["username"])))
     phone = shared_own_phone(message)
     shared = message.get("contact") if isinstance(message.get("contact"), dict) else None
+    # Only the "share my phone" button or the bot's start command: the app spoke, not the person.
+    system = (not body and file is None and phone is not None) or body.strip().split("@", 1)[0] == "/start"
     if phone:
         extra.append(("phone", phone))
         body = body or _("Shared their phone number: %(phone)s") % {"phone": format_phone(phone)}
@@ -173,6 +175,7 @@ def message_event(bot: TelegramBot, message: dict[str, Any]) -> InboundEvent | N
         contact_name=_person_name(sender) or _person_name(chat),
         body=body,
         summary=_summary(message, body, file),
+        awaits_reply=not system,
         queue=bot.queue,
     )
 

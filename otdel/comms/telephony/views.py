@@ -181,3 +181,46 @@ def contact_call(request: HttpRequest, pk: int) -> HttpResponse:
             messages.info(request, _("Calling… pick up your phone."))
         return redirect("contact_detail", pk=pk)
     return render(request, "comms/_call_status.html", {"error": error, "call": call})
+
+
+# --- the ringing call on screen (comms/telephony/ringing.py) ------------------------------------
+
+
+@login_required
+def ringing_card_view(request: HttpRequest) -> HttpResponse:
+    """The card of a call ringing for the viewer, as the pushed event left it (``?key=&phone=&state=``)."""
+    from otdel.comms.telephony.ringing import ringing_card
+
+    card = ringing_card(
+        user=request.user,
+        key=request.GET.get("key", "")[:400],
+        phone=request.GET.get("phone", "")[:64],
+        state=request.GET.get("state", ""),
+        status=request.GET.get("status", "")[:16],
+    )
+    return render(request, "comms/_ringing_card.html", {"card": card, "key": request.GET.get("key", "")})
+
+
+@login_required
+@require_POST
+def ringing_contact(request: HttpRequest) -> HttpResponse:
+    """The "new number" card's buttons: make the caller a contact or a lead, then open it."""
+    from otdel.comms.telephony.ringing import ringing_contact_create
+    from otdel.core.exceptions import ConflictError
+    from otdel.crm.models import Lead
+
+    try:
+        made = ringing_contact_create(
+            actor=request.user,  # type: ignore[arg-type]
+            phone=request.POST.get("phone", "")[:64],
+            full_name=request.POST.get("full_name", ""),
+            lead=request.POST.get("make") == "lead",
+        )
+    except (ValidationError, ConflictError) as exc:
+        return HttpResponse(errors_text(exc) if isinstance(exc, ValidationError) else exc.message, status=400)
+    url = reverse("lead_detail" if isinstance(made, Lead) else "contact_detail", args=[made.pk])
+    if is_htmx(request):
+        response = HttpResponse("")
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)

@@ -25,6 +25,7 @@ def _unit(name: str) -> configparser.ConfigParser:
     ("name", "command"),
     [
         ("otdel-web.service", "gunicorn otdel.wsgi:application"),
+        ("otdel-live.service", "gunicorn otdel.live.asgi:application"),
         ("otdel-worker@.service", "manage.py db_worker"),
         ("otdel-scheduler.service", "manage.py scheduler"),
     ],
@@ -44,6 +45,14 @@ def test_the_target_starts_web_workers_and_one_scheduler():
     wants = _unit("otdel.target")["Unit"]["Wants"].split()
     assert "otdel-web.service" in wants and "otdel-scheduler.service" in wants
     assert any(w.startswith("otdel-worker@") for w in wants)
+
+
+def test_nginx_streams_live_events_unbuffered_to_the_live_service():
+    text = (DEPLOY / "nginx" / "otdel.conf").read_text()
+    block = re.search(r"location = /live/stream \{(.*?)\n    \}", text, re.S)
+    assert block, "a location for the event stream"
+    assert "proxy_pass http://otdel_live;" in block.group(1) and "proxy_buffering off;" in block.group(1)
+    assert "127.0.0.1:8001" in text and "otdel-live.service" in _unit("otdel.target")["Unit"]["Wants"]
 
 
 def _nginx_size(text: str) -> int:

@@ -96,15 +96,16 @@ def test_serve_restarts_a_killed_task_worker_while_the_web_server_answers():
             return [pid for pid, cmd in _children(serve.pid).items() if word in cmd]
 
         deadline = time.monotonic() + 120
-        while not (named("db_worker") and named("gunicorn") and named("scheduler")):
+        # "otdel.wsgi": the web server (serve also runs the live process, otdel.live.asgi).
+        while not (named("db_worker") and named("otdel.wsgi") and named("scheduler")):
             assert time.monotonic() < deadline and serve.poll() is None
             time.sleep(0.1)
-        [worker], [web] = named("db_worker"), named("gunicorn")
+        [worker], [web] = named("db_worker"), named("otdel.wsgi")
         os.kill(worker, signal.SIGKILL)
         while named("db_worker") in ([], [worker]):
             assert time.monotonic() < deadline and serve.poll() is None
             time.sleep(0.1)
-        assert named("gunicorn") == [web]
+        assert named("otdel.wsgi") == [web]
         while True:  # the web server answers all along (it may still be starting its workers)
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:

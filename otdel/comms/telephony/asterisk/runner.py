@@ -21,6 +21,7 @@ from otdel.comms.telephony.asterisk.tracker import CallTracker, CallUpdate
 from otdel.comms.telephony.common import provider_string, provider_touch, with_queue
 from otdel.comms.telephony.generic import call_event
 from otdel.comms.telephony.recordings import recording_fetch_enqueue
+from otdel.comms.telephony.ringing import call_signal
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ def deliver_update(settings: AsteriskSettings, update: CallUpdate) -> int | None
         payload=update.payload,
     )
     interaction = ingest_event(with_queue(event, provider)).interaction
+    call_signal(event)  # the ringing call on screen (comms/telephony/ringing.py)
     if update.event in ("ended", "recording"):
         recording_fetch_enqueue(interaction)
     return interaction.pk

@@ -35,11 +35,20 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=2, help="web worker processes")
         parser.add_argument("--task-workers", type=int, default=1, help="background task workers")
+        parser.add_argument(
+            "--live-port",
+            type=int,
+            default=None,
+            help="port of the server-sent event stream (default: --port + 1; 0: none, docs/live.md)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        live_port = options["port"] + 1 if options["live_port"] is None else options["live_port"]
+        if live_port:
+            env["OTDEL_LIVE_PORT"] = str(live_port)
         web = [
             python,
             "-m",
@@ -58,6 +67,32 @@ class Command(BaseCommand):
             *control_socket_args(),
         ]
         children = [("web", web)]
+        if live_port:
+            # Open tabs' event streams (otdel/live): one asyncio process holds them all, with no
+            # thread or database connection per tab; the web workers above stay free.
+            children.append(
+                (
+                    "live",
+                    [
+                        python,
+                        "-m",
+                        "gunicorn",
+                        "otdel.live.asgi:application",
+                        "--worker-class",
+                        "asgi",
+                        "--bind",
+                        f"{options['host']}:{live_port}",
+                        "--workers",
+                        "1",
+                        "--worker-connections",
+                        "2000",
+                        "--graceful-timeout",
+                        "5",
+                        # The web server's control socket is the one to use; two would collide.
+                        "--no-control-socket",
+                    ],
+                )
+            )
         children += [
             (f"worker-{n + 1}", [python, manage, "db_worker", "--interval", "1"])
             for n in range(options["task_workers"])
