@@ -9,4 +9,6 @@ class AutomationConfig(AppConfig):
 
     def ready(self) -> None:
         # Subscribes the notification handlers to the domain events.
-        from otdel.automation import handlers, handlers_rules, tasks  # noqa: F401
+        from otdel.automation import delivery, handlers, handlers_rules, targets, tasks  # noqa: F401
+
+        targets.connect()

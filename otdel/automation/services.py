@@ -23,11 +23,15 @@ def notify(
         return None
     try:
         with transaction.atomic():
-            notification, _created = Notification.objects.get_or_create(
+            notification, created = Notification.objects.get_or_create(
                 user=user,
                 key=key,
                 defaults={"kind": kind, "title": title[:255], "url": url[:500], "contact": contact},
             )
+            if created:
+                from otdel.automation.delivery import deliveries_plan
+
+                deliveries_plan(notification)  # e-mail / Telegram, as the user chose
     except IntegrityError:  # the same event, delivered twice at the same moment
         notification = Notification.objects.get(user=user, key=key)
     return notification
