@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from otdel.automation.models import SlaPolicy
 from otdel.core.events import CATALOG
-from otdel.crm.models import Channel, LeadSource, Stage
+from otdel.crm.models import Channel, LeadSource, Stage, Task
 
 ACTION_CHOICES = [
     ("task", _("Create a task")),
@@ -135,6 +135,9 @@ class SlaPolicyForm(_Styled, forms.Form):
     stage = forms.ModelChoiceField(
         label=_("Stage (time in stage)"), queryset=Stage.objects.select_related("pipeline"), required=False
     )
+    task_kind = forms.ChoiceField(
+        label=_("Kind of task (task done)"), choices=[("", _("any")), *list(Task.Kind.choices)], required=False
+    )
     minutes = forms.IntegerField(label=_("Minutes"), min_value=1)
     working_time = forms.BooleanField(label=_("Count working time only"), required=False, initial=True)
     warn_at_percent = forms.IntegerField(label=_("Warn at, %"), min_value=0, max_value=100, initial=80)
@@ -164,6 +167,8 @@ class SlaPolicyForm(_Styled, forms.Form):
                 applies[key] = data[key]
         if data.get("stage"):
             applies["stage"] = data["stage"].pk
+        if data.get("task_kind"):
+            applies["kind"] = data["task_kind"]
         on_warn: list[dict[str, Any]] = []
         if data.get("warn_responsible"):
             on_warn.append(

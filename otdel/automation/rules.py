@@ -222,8 +222,8 @@ def subject_record(subject_type: str, subject_id: int | None) -> Deal | Lead | C
     if subject_type == "timer":
         from otdel.automation.models import SlaTimer
 
-        timer = SlaTimer.objects.select_related("lead", "deal").filter(pk=subject_id).first()
-        return (timer.deal or timer.lead) if timer else None
+        timer = SlaTimer.objects.select_related("lead", "deal", "task").filter(pk=subject_id).first()
+        return (timer.deal or timer.lead or timer.task) if timer else None
     return None
 
 
