@@ -159,7 +159,10 @@ def telegram_link_claim(*, bot: Any, chat_id: int | str, text: str) -> bool:
     updated = NotificationSettings.objects.filter(telegram_link_code=parts[1]).update(
         telegram_bot=bot, telegram_chat_id=str(chat_id), telegram_link_code="", updated_at=timezone.now()
     )
-    return bool(updated)
+    # The update is parsed again later (intake): a linked employee's "/start" stays theirs.
+    return bool(updated) or NotificationSettings.objects.filter(
+        telegram_bot=bot, telegram_chat_id=str(chat_id)
+    ).exists()
 
 
 def telegram_unlink(*, user: Any) -> None:

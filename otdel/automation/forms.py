@@ -200,3 +200,30 @@ class SlaPolicyForm(_Styled, forms.Form):
             "on_warn": on_warn,
             "on_breach": on_breach,
         }
+
+
+class NotificationSettingsForm(forms.Form):
+    """Checkboxes named ``<kind>:<channel>`` and the reminder lead time."""
+
+    remind_before_minutes = forms.IntegerField(
+        label=_("Remind before a task is due, minutes (0: never)"), min_value=0, max_value=7 * 24 * 60
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from otdel.automation.models import Notification, NotificationSettings
+
+        super().__init__(*args, **kwargs)
+        for kind in Notification.Kind.values:
+            for channel in NotificationSettings.Channel.values:
+                self.fields[f"{kind}:{channel}"] = forms.BooleanField(required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        channels: dict[str, list[str]] = {}
+        for name in list(data):
+            if ":" in name:
+                kind, channel = name.split(":", 1)
+                if data.pop(name):
+                    channels.setdefault(kind, []).append(channel)
+        data["channels"] = channels
+        return data

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from otdel.automation.models import Notification, Rule, SlaPolicy
+from otdel.automation.models import Notification, NotificationSettings, Rule, SlaPolicy
 from otdel.automation.selectors import notification_list
 
 
@@ -44,6 +44,20 @@ def notification_open(*, user: Any, pk: int) -> Notification:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at", "updated_at"])
     return notification
+
+
+def notification_settings_save(
+    *, user: Any, channels: dict[str, list[str]], remind_before_minutes: int
+) -> NotificationSettings:
+    """Which kinds reach ``user`` by which channels (unknown kinds and channels are dropped)."""
+    kinds, known = set(Notification.Kind.values), set(NotificationSettings.Channel.values)
+    chosen, _created = NotificationSettings.objects.get_or_create(user=user)
+    chosen.channels = {
+        kind: sorted(set(wanted) & known) for kind, wanted in channels.items() if kind in kinds and wanted
+    }
+    chosen.remind_before_minutes = remind_before_minutes
+    chosen.save(update_fields=["channels", "remind_before_minutes", "updated_at"])
+    return chosen
 
 
 def notifications_read_all(*, user: Any) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -11,12 +12,13 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from otdel.accounts.permissions import may_manage_routing
 from otdel.automation import selectors, services
-from otdel.automation.forms import RuleForm, SlaPolicyForm
-from otdel.automation.models import Notification, Rule, RuleRun, SlaPolicy
+from otdel.automation.forms import NotificationSettingsForm, RuleForm, SlaPolicyForm
+from otdel.automation.models import Notification, NotificationSettings, Rule, RuleRun, SlaPolicy
 from otdel.automation.rules import dry_run
 from otdel.core.exceptions import ApiError
 from otdel.crm.models import Pipeline
@@ -56,6 +58,50 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404 from exc
     safe = url_has_allowed_host_and_scheme(notification.url, allowed_hosts={request.get_host()})
     return redirect(notification.url if notification.url and safe else "notification_list")
+
+
+@login_required
+def notification_settings(request: HttpRequest) -> HttpResponse:
+    """Which kinds of notification reach the user by e-mail and / or Telegram; reminders; the
+    Telegram chat linked to a company bot (``/start <code>``)."""
+    from otdel.automation import delivery
+    from otdel.comms.models import TelegramBot
+
+    chosen = delivery.settings_for(request.user)
+    if request.method == "POST":
+        op = request.POST.get("op", "save")
+        if op == "telegram_link":
+            delivery.telegram_link_start(user=request.user)
+        elif op == "telegram_unlink":
+            delivery.telegram_unlink(user=request.user)
+        else:
+            form = NotificationSettingsForm(request.POST)
+            if form.is_valid():
+                services.notification_settings_save(user=request.user, **form.cleaned_data)
+                messages.success(request, _("Notification settings saved."))
+            else:
+                messages.error(request, _("Remind before: a whole number of minutes, 0 or more."))
+        return redirect("notification_settings")
+    chosen.refresh_from_db()
+    kinds = [
+        {
+            "code": code,
+            "label": label,
+            "channels": [(c, c in chosen.channels_for(code)) for c in NotificationSettings.Channel.values],
+        }
+        for code, label in Notification.Kind.choices
+    ]
+    bots = list(TelegramBot.objects.filter(is_active=True).exclude(username="").order_by("name"))
+    return render(
+        request,
+        "automation/notification_settings.html",
+        {
+            "settings": chosen,
+            "kinds": kinds,
+            "channel_labels": dict(NotificationSettings.Channel.choices),
+            "bots": bots,
+        },
+    )
 
 
 @login_required
