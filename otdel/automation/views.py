@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from otdel.accounts.permissions import may_manage_routing
 from otdel.automation import selectors, services
-from otdel.automation.forms import NotificationSettingsForm, RuleForm, SlaPolicyForm
+from otdel.automation.forms import NotificationSettingsForm, RuleForm, SlaPolicyForm, editor_options
 from otdel.automation.models import Notification, NotificationSettings, Rule, RuleRun, SlaPolicy
 from otdel.automation.rules import dry_run
 from otdel.core.exceptions import ApiError
@@ -128,10 +129,52 @@ def my_day(request: HttpRequest) -> HttpResponse:
     return render(request, "automation/my_day.html", context)
 
 
+_PATH = re.compile(r"([a-z_]+)(?:\[(\d+)\])?")
+
+
+def _where(path: str) -> str:
+    """``conditions[0].any[1].op`` -> "Condition 1 › OR group › condition 2 › operator"."""
+    names = {
+        "conditions": _("Condition %(n)s"),
+        "actions": _("Action %(n)s"),
+        "any": _("OR group › condition %(n)s"),
+        "all": _("AND group › condition %(n)s"),
+        "on_warn": _("On warning, action %(n)s"),
+        "on_breach": _("On breach, action %(n)s"),
+    }
+    words = {
+        "op": _("operator"),
+        "field": _("field"),
+        "value": _("value"),
+        "trigger": _("trigger"),
+        "stage": _("stage"),
+        "queue": _("queue"),
+        "to": _("whom to notify"),
+        "assignee": _("assignee"),
+        "template": _("template"),
+        "purpose": _("consent"),
+        "subject": _("subject"),
+        "body": _("message"),
+        "title": _("title"),
+        "text": _("text"),
+        "url": _("URL"),
+        "secret": _("secret"),
+        "route": _("route"),
+    }
+    parts = []
+    for segment in path.split("."):
+        match = _PATH.fullmatch(segment)
+        if match and match.group(2) is not None and match.group(1) in names:
+            parts.append(str(names[match.group(1)]) % {"n": int(match.group(2)) + 1})
+        else:
+            parts.append(str(words.get(segment, segment)))
+    return " › ".join(parts)
+
+
 def _api_errors(form: Any, exc: ApiError) -> None:
     for field, messages in exc.errors.items():
         for message in messages:
-            form.add_error(None, f"{field}: {message}" if field != "__all__" else message)
+            form.add_error(None, f"{_where(field)}: {message}" if field != "__all__" else message)
 
 
 @login_required
@@ -151,7 +194,9 @@ def rule_list(request: HttpRequest) -> HttpResponse:
     )
     pipelines = Pipeline.objects.filter(is_active=True).order_by("order", "name")
     return render(
-        request, "automation/rule_list.html", {"rules": rules, "form": form, "pipelines": pipelines}
+        request,
+        "automation/rule_list.html",
+        {"rules": rules, "form": form, "pipelines": pipelines, "editor": editor_options()},
     )
 
 
@@ -181,6 +226,7 @@ def pipeline_rules(request: HttpRequest, pk: int) -> HttpResponse:
             "columns": columns,
             "form": form,
             "pipelines": Pipeline.objects.filter(is_active=True),
+            "editor": editor_options(pipeline),
         },
     )
 
@@ -190,16 +236,39 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A rule and its run log: when, on what, done / skipped (why) / failed (error)."""
     _require_manager(request)
     rule = get_object_or_404(Rule, pk=pk)
-    if request.method == "POST":
+    form = RuleForm(pipeline=rule.pipeline, initial=RuleForm.initial_for(rule))
+    if request.method == "POST" and request.POST.get("op") == "edit":
+        form = RuleForm(request.POST, pipeline=rule.pipeline)
+        if form.is_valid():
+            try:
+                services.rule_update(actor=request.user, rule=rule, **form.rule_fields())
+            except ApiError as exc:
+                _api_errors(form, exc)
+            else:
+                return redirect("automation_rule", rule.pk)
+        rule.refresh_from_db()
+    elif request.method == "POST":
         if request.POST.get("op") == "delete":
             back = rule.pipeline_id
             services.rule_delete(actor=request.user, rule=rule)
             return redirect("automation_pipeline_rules", back) if back else redirect("automation_rules")
         services.rule_update(actor=request.user, rule=rule, is_active=not rule.is_active)
         return redirect("automation_rule", rule.pk)
-    page = Paginator(rule.runs.order_by("-due_at", "-id"), PAGE).get_page(request.GET.get("page"))
+    runs = rule.runs.prefetch_related("deliveries").order_by("-due_at", "-id")
+    page = Paginator(runs, PAGE).get_page(request.GET.get("page"))
     trial = dry_run(rule) if request.GET.get("try") else None
-    return render(request, "automation/rule_detail.html", {"rule": rule, "page": page, "trial": trial})
+    return render(
+        request,
+        "automation/rule_detail.html",
+        {
+            "rule": rule,
+            "page": page,
+            "trial": trial,
+            "form": form,
+            "editor": editor_options(rule.pipeline),
+            "editing": request.method == "POST",
+        },
+    )
 
 
 @login_required
