@@ -121,3 +121,27 @@ def test_a_worker_killed_in_the_middle_neither_loses_nor_repeats(manager, pipeli
     assert rules.runs_drain(worker="w2") == 1
     assert sorted(Task.objects.filter(deal=deal).values_list("title", flat=True)) == ["Второе", "Первое"]
     assert RuleRun.objects.get().worker == "w2"
+
+
+@pytest.mark.django_db
+def test_on_the_database_queue_the_match_is_queued_with_the_change(settings, head, pipeline):
+    """The event's task row is written in the transaction of the change: a rolled-back change
+    leaves none; a committed one has exactly one, ready for a worker."""
+    from django.db import transaction
+    from django_tasks_db.models import DBTaskResult
+
+    from otdel.crm import services as crm
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    Rule.objects.create(
+        name="r", event="deal.created", trigger={"event": "deal.created"}, actions=[{"action": "task", "title": "t"}]
+    )
+    matches = DBTaskResult.objects.filter(task_path="otdel.automation.tasks.rules_match")
+    with transaction.atomic():
+        crm.deal_create(actor=head, title="rolled back", pipeline=pipeline)
+        assert matches.count() == 1  # written with the deal, before the commit
+        transaction.set_rollback(True)
+    assert matches.count() == 0
+    deal = crm.deal_create(actor=head, title="kept", pipeline=pipeline)
+    (row,) = matches
+    assert row.args_kwargs["args"][0] == "deal.created" and row.args_kwargs["args"][3] == deal.pk
