@@ -25,7 +25,7 @@ from bench.common import django_setup
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -91,7 +91,7 @@ def main() -> None:
     on: list[float] = []
     off: list[float] = []
     for n in range(args.rounds):
-        for side in ((True, False) if n % 2 == 0 else (False, True)):
+        for side in (True, False) if n % 2 == 0 else (False, True):
             rules_on(side)
             (on if side else off).extend(measure(args.requests))
     rules_on(False)
@@ -104,7 +104,9 @@ def main() -> None:
     model = DBTaskResult._meta
     columns = [f.column for f in model.concrete_fields if f.column != model.pk.column]
     listed = ", ".join(columns)
-    sample = DBTaskResult.objects.filter(task_path="otdel.automation.tasks.rules_match").values_list("pk", flat=True)[0]
+    sample = DBTaskResult.objects.filter(task_path="otdel.automation.tasks.rules_match").values_list(
+        "pk", flat=True
+    )[0]
     sql = (
         f"INSERT INTO {model.db_table} ({model.pk.column}, {listed}) "
         f"SELECT %s, {listed} FROM {model.db_table} WHERE {model.pk.column} = %s"
@@ -118,7 +120,9 @@ def main() -> None:
                 transaction.set_rollback(True)
 
     enqueued = DBTaskResult.objects.filter(task_path="otdel.automation.tasks.rules_match").count()
-    print(f"{args.rules} rules listening to deal.created; {len(on)} requests per side; {enqueued} matches enqueued")
+    print(
+        f"{args.rules} rules listening to deal.created; {len(on)} requests per side; {enqueued} matches enqueued"
+    )
     for name, values in (("automation off", off), (f"{args.rules} rules on", on)):
         print(
             f"{name:>16}: p50 {statistics.median(values):.2f} ms  p99 {percentile(values, 0.99):.2f} ms  "

@@ -99,7 +99,9 @@ def _send(delivery: NotificationDelivery, moment: datetime.datetime) -> None:
         if delivery.attempts > len(RETRY_MINUTES):
             delivery.state, delivery.next_attempt_at = NotificationDelivery.State.FAILED, None
         else:
-            delivery.next_attempt_at = moment + datetime.timedelta(minutes=RETRY_MINUTES[delivery.attempts - 1])
+            delivery.next_attempt_at = moment + datetime.timedelta(
+                minutes=RETRY_MINUTES[delivery.attempts - 1]
+            )
         logger.warning("notification %s by %s failed: %s", notification.pk, delivery.channel, exc)
     else:
         delivery.state, delivery.sent_at, delivery.error = NotificationDelivery.State.SENT, moment, ""
@@ -160,9 +162,10 @@ def telegram_link_claim(*, bot: Any, chat_id: int | str, text: str) -> bool:
         telegram_bot=bot, telegram_chat_id=str(chat_id), telegram_link_code="", updated_at=timezone.now()
     )
     # The update is parsed again later (intake): a linked employee's "/start" stays theirs.
-    return bool(updated) or NotificationSettings.objects.filter(
-        telegram_bot=bot, telegram_chat_id=str(chat_id)
-    ).exists()
+    return (
+        bool(updated)
+        or NotificationSettings.objects.filter(telegram_bot=bot, telegram_chat_id=str(chat_id)).exists()
+    )
 
 
 def telegram_unlink(*, user: Any) -> None:
@@ -181,18 +184,15 @@ def tasks_remind(*, now: datetime.datetime | None = None, horizon_minutes: int =
     now = now or timezone.now()
     lead_times = dict(NotificationSettings.objects.values_list("user_id", "remind_before_minutes"))
     reminded = 0
-    tasks = (
-        Task.objects.filter(
-            done_at__isnull=True,
-            assignee__isnull=False,
-            assignee__is_active=True,
-            due_at__gt=now,
-            due_at__lte=now + datetime.timedelta(minutes=horizon_minutes),
-        )
-        .select_related("assignee", "contact")
-    )
+    tasks = Task.objects.filter(
+        done_at__isnull=True,
+        assignee__isnull=False,
+        assignee__is_active=True,
+        due_at__gt=now,
+        due_at__lte=now + datetime.timedelta(minutes=horizon_minutes),
+    ).select_related("assignee", "contact")
     for task in tasks:
-        before = lead_times.get(task.assignee_id, DEFAULT_REMIND_MINUTES)
+        before = lead_times.get(task.assignee_id or 0, DEFAULT_REMIND_MINUTES)
         if not before or task.due_at - datetime.timedelta(minutes=before) > now:  # type: ignore[operator]
             continue
         with override(task.assignee.language or None):  # type: ignore[union-attr]

@@ -181,10 +181,15 @@ def editor_options(pipeline: Any = None) -> dict[str, Any]:
         "stages": [[s.pk, f"{s.pipeline.name} — {s.name}"] for s in stages],
         "queues": [[code, name] for code, name in _queues() if code],
         "users": [
-            [u.pk, u.get_full_name()] for u in User.objects.filter(is_active=True).order_by("full_name", "username")
+            [u.pk, u.get_full_name()]
+            for u in User.objects.filter(is_active=True).order_by("full_name", "username")
         ],
-        "templates": [[t.pk, t.name] for t in DocumentTemplate.objects.filter(is_active=True).order_by("name")],
-        "purposes": [[p.code, p.title] for p in ConsentPurpose.objects.filter(is_active=True).order_by("code")],
+        "templates": [
+            [t.pk, t.name] for t in DocumentTemplate.objects.filter(is_active=True).order_by("name")
+        ],
+        "purposes": [
+            [p.code, p.title] for p in ConsentPurpose.objects.filter(is_active=True).order_by("code")
+        ],
         "variables": list(VARIABLES),
         "labels": {
             "all": str(_("all of these hold (AND)")),
@@ -233,7 +238,9 @@ class SlaPolicyForm(_Styled, forms.Form):
         label=_("Stage (time in stage)"), queryset=Stage.objects.select_related("pipeline"), required=False
     )
     task_kind = forms.ChoiceField(
-        label=_("Kind of task (task done)"), choices=[("", _("any")), *list(Task.Kind.choices)], required=False
+        label=_("Kind of task (task done)"),
+        choices=[("", _("any")), *list(Task.Kind.choices)],
+        required=False,
     )
     minutes = forms.IntegerField(label=_("Minutes"), min_value=1)
     working_time = forms.BooleanField(label=_("Count working time only"), required=False, initial=True)

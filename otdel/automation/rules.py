@@ -418,9 +418,7 @@ def pause_if_failing(rule: Rule, reason: str) -> None:
     )
     if len(last) < PAUSE_AFTER_FAILURES or any(o != RuleRun.Outcome.FAILED for o in last):
         return
-    rule_pause(
-        rule, _("failed %(n)s times in a row: %(why)s") % {"n": PAUSE_AFTER_FAILURES, "why": reason}
-    )
+    rule_pause(rule, _("failed %(n)s times in a row: %(why)s") % {"n": PAUSE_AFTER_FAILURES, "why": reason})
 
 
 def rule_pause(rule: Rule, reason: str) -> None:

@@ -172,8 +172,8 @@ def _where(path: str) -> str:
 
 
 def _api_errors(form: Any, exc: ApiError) -> None:
-    for field, messages in exc.errors.items():
-        for message in messages:
+    for field, said in exc.errors.items():
+        for message in said:
             form.add_error(None, f"{_where(field)}: {message}" if field != "__all__" else message)
 
 

@@ -118,7 +118,7 @@ def _log_on_run(delivery: WebhookDelivery, note: str) -> None:
     towards pausing a rule that keeps failing)."""
     from otdel.automation.rules import pause_if_failing
 
-    run = RuleRun.objects.select_related("rule").get(pk=delivery.run_id)
+    run = RuleRun.objects.select_related("rule").get(pk=delivery.run_id or 0)
     mine = label(delivery.pk)
     kept = [part for part in run.reason.split("; ") if part and not part.startswith(mine)]
     run.reason = "; ".join([*kept, note])[:2000]

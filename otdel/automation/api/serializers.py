@@ -95,7 +95,16 @@ class RuleInputSerializer(serializers.Serializer):
 class WebhookDeliverySerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookDelivery
-        fields = ["id", "url", "state", "attempts", "last_status", "last_error", "next_attempt_at", "delivered_at"]
+        fields = [
+            "id",
+            "url",
+            "state",
+            "attempts",
+            "last_status",
+            "last_error",
+            "next_attempt_at",
+            "delivered_at",
+        ]
 
 
 class RuleRunSerializer(serializers.ModelSerializer):

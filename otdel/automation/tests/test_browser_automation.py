@@ -71,7 +71,9 @@ def test_head_builds_a_stage_rule_in_the_editor_and_sees_it_run(
     deal = services.deal_create(
         actor=manager, title="Станки", pipeline=pipeline, responsible=manager, amount="150000"
     )
-    small = services.deal_create(actor=manager, title="Станки", pipeline=pipeline, responsible=manager, amount="500")
+    small = services.deal_create(
+        actor=manager, title="Станки", pipeline=pipeline, responsible=manager, amount="500"
+    )
     services.deal_move(actor=manager, deal=deal, stage=invoice)
     services.deal_move(actor=manager, deal=small, stage=invoice)
     assert Task.objects.filter(deal=deal, title="Позвонить по счёту").count() == 1

@@ -12,13 +12,8 @@ from otdel.automation.models import Notification, NotificationDelivery, Notifica
 from otdel.automation.services import notify
 from otdel.automation.tests.test_exactly_once import _two_workers
 from otdel.comms.models import Interaction
-from otdel.comms.tests.telegram.support.fixtures import (  # noqa: F401
-    bot_api,
-    deliver,
-    private_update,
-    telegram_bot,
-    telegram_settings,
-)
+from otdel.comms.tests.telegram.support.fixtures import *  # noqa: F403 (bot_api, telegram_bot, deliver)
+from otdel.comms.tests.telegram.support.fixtures import private_update
 from otdel.crm import services as crm
 from otdel.crm.models import Contact
 from otdel.crm.tests.factories import ContactFactory
@@ -33,7 +28,9 @@ def _choose(user, **channels):
     return chosen
 
 
-def test_a_new_task_comes_by_email_in_the_recipients_language(manager, head, django_capture_on_commit_callbacks):
+def test_a_new_task_comes_by_email_in_the_recipients_language(
+    manager, head, django_capture_on_commit_callbacks
+):
     manager.email, manager.language = "manager@otdel.test", "en"
     manager.save()
     _choose(manager, task=["email"])
@@ -58,11 +55,15 @@ def test_kinds_not_chosen_stay_in_the_bell_only(manager, head, django_capture_on
     assert mail.outbox == [] and not NotificationDelivery.objects.exists()
 
 
-def test_telegram_link_and_delivery(manager, head, telegram_bot, bot_api, deliver, django_capture_on_commit_callbacks):
+def test_telegram_link_and_delivery(
+    manager, head, telegram_bot, bot_api, deliver, django_capture_on_commit_callbacks
+):
     manager.language = "ru"
     manager.save()
     chosen = delivery.telegram_link_start(user=manager)
-    response = deliver(telegram_bot, private_update(chat_id=5550001, text=f"/start {chosen.telegram_link_code}"))
+    response = deliver(
+        telegram_bot, private_update(chat_id=5550001, text=f"/start {chosen.telegram_link_code}")
+    )
     assert response.status_code == 200
     chosen.refresh_from_db()
     assert chosen.telegram_chat_id == "5550001" and chosen.telegram_bot == telegram_bot

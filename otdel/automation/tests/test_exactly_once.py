@@ -134,7 +134,10 @@ def test_on_the_database_queue_the_match_is_queued_with_the_change(settings, hea
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
     Rule.objects.create(
-        name="r", event="deal.created", trigger={"event": "deal.created"}, actions=[{"action": "task", "title": "t"}]
+        name="r",
+        event="deal.created",
+        trigger={"event": "deal.created"},
+        actions=[{"action": "task", "title": "t"}],
     )
     matches = DBTaskResult.objects.filter(task_path="otdel.automation.tasks.rules_match")
     with transaction.atomic():

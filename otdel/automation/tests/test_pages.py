@@ -114,13 +114,19 @@ def test_rule_form_shows_what_the_service_refused(client, head):
 
 def test_rule_is_edited_on_its_page(client, head, pipeline):
     rule = Rule.objects.create(
-        name="r", event="deal.created", trigger={"event": "deal.created"}, actions=[{"action": "task", "title": "t"}]
+        name="r",
+        event="deal.created",
+        trigger={"event": "deal.created"},
+        actions=[{"action": "task", "title": "t"}],
     )
     client.force_login(head)
     url = reverse("automation_rule", args=[rule.pk])
     page = client.get(url).content.decode()
     assert 'id="rule-editor-options"' in page and "rule_editor.js" in page
-    conditions = [{"field": "amount", "op": "gte", "value": "1000"}, {"any": [{"field": "source", "op": "eq", "value": "form"}]}]
+    conditions = [
+        {"field": "amount", "op": "gte", "value": "1000"},
+        {"any": [{"field": "source", "op": "eq", "value": "form"}]},
+    ]
     actions = [{"action": "notify", "to": "head_of_sales", "text": "Крупная сделка"}]
     response = client.post(
         url,
@@ -135,8 +141,15 @@ def test_rule_is_edited_on_its_page(client, head, pipeline):
     )
     assert response.status_code == 302
     rule.refresh_from_db()
-    assert (rule.name, rule.conditions, rule.actions, rule.delay_minutes) == ("Крупные", conditions, actions, 5)
-    response = client.post(url, {"op": "edit", "name": "x", "event": "deal.created", "delay_minutes": 0, "actions": "[{"})
+    assert (rule.name, rule.conditions, rule.actions, rule.delay_minutes) == (
+        "Крупные",
+        conditions,
+        actions,
+        5,
+    )
+    response = client.post(
+        url, {"op": "edit", "name": "x", "event": "deal.created", "delay_minutes": 0, "actions": "[{"}
+    )
     assert response.status_code == 200 and "Not valid JSON." in response.content.decode()
     rule.refresh_from_db()
     assert rule.name == "Крупные"

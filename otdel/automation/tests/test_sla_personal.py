@@ -57,7 +57,9 @@ def test_a_lead_clock_runs_on_the_responsibles_own_hours(manager, monkeypatch):
     assert timer.due_at == datetime.datetime(2026, 12, 8, 12, 0, tzinfo=MSK)
 
 
-def test_task_done_clock_is_met_when_the_task_is_done(api_for, head, manager, django_capture_on_commit_callbacks):
+def test_task_done_clock_is_met_when_the_task_is_done(
+    api_for, head, manager, django_capture_on_commit_callbacks
+):
     response = api_for(head).post(
         "/api/v1/sla-policies",
         {
@@ -74,8 +76,12 @@ def test_task_done_clock_is_met_when_the_task_is_done(api_for, head, manager, dj
     assert response.status_code == 201, response.json()
     contact = ContactFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        done = crm.task_create(actor=None, title="Перезвонить", contact=contact, assignee=manager, kind="call_back")
-        late = crm.task_create(actor=None, title="Перезвонить 2", contact=contact, assignee=manager, kind="call_back")
+        done = crm.task_create(
+            actor=None, title="Перезвонить", contact=contact, assignee=manager, kind="call_back"
+        )
+        late = crm.task_create(
+            actor=None, title="Перезвонить 2", contact=contact, assignee=manager, kind="call_back"
+        )
         crm.task_create(actor=None, title="Другое", contact=contact, assignee=manager)  # another kind
     assert SlaTimer.objects.count() == 2
     timer = SlaTimer.objects.get(task=late)
