@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import override
 
 from otdel.accounts.models import Role, User
 from otdel.automation import actions as outside
@@ -428,11 +429,13 @@ def rule_pause(rule: Rule, reason: str) -> None:
     rule.paused_reason = reason[:255]
     rule.save(update_fields=["paused_reason", "updated_at"])
     for admin in User.objects.filter(role=Role.ADMIN, is_active=True):
+        with override(admin.language or None):  # the reason stays as written; the frame is theirs
+            title = _("Rule “%(name)s” paused: %(why)s") % {"name": rule.name, "why": rule.paused_reason}
         notify(
             user=admin,
             kind=Notification.Kind.AUTOMATION,
             key=f"rule-paused:{rule.pk}:{rule.updated_at.isoformat()}",
-            title=_("Rule “%(name)s” paused: %(why)s") % {"name": rule.name, "why": rule.paused_reason},
+            title=title,
             url=reverse("automation_rule", args=[rule.pk]),
         )
 
