@@ -112,13 +112,20 @@ def do_send_email(action: dict[str, Any], *, record: Any, responsible: Any) -> s
     client's thread), recorded on the timeline; refused when the contact has not given (or has
     withdrawn) the consent purpose the message needs, or has no e-mail address."""
     from otdel.comms.email.send import email_send
+    from otdel.privacy.models import ProcessingUse
     from otdel.privacy.selectors import consent_allows
+    from otdel.privacy.services import processing_allowed
 
     contact, _deal, _lead = _people(record)
     if contact is None:
         raise ActionRefused(_("there is no contact to write to"))
     purpose = str(action.get("purpose") or "")
-    if purpose and not consent_allows(contact, purpose):
+    # A message that needs a consent is marketing: also whatever purpose covers marketing e-mail
+    # must be in force (privacy's register of uses), as for every sender of marketing.
+    if purpose and not (
+        consent_allows(contact, purpose)
+        and processing_allowed(contact=contact, use=ProcessingUse.MARKETING_EMAIL)
+    ):
         raise ActionRefused(
             _("e-mail not sent: the contact has not given or has withdrawn the consent “%(code)s”")
             % {"code": purpose}

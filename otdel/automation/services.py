@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from otdel.automation.models import Notification, NotificationSettings, Rule, SlaPolicy
 from otdel.automation.selectors import notification_list
@@ -123,7 +124,7 @@ def sla_policy_create(*, actor: Any, name: str, target: str, minutes: int, **fie
     from otdel.automation.errors import AutomationErrorCode
     from otdel.automation.rules import validate_actions
     from otdel.core.exceptions import ApiError
-    from otdel.crm.models import Pipeline, Stage
+    from otdel.crm.models import Pipeline, Stage, Task
 
     applies = fields.get("applies_to") or {}
     if (
@@ -140,6 +141,11 @@ def sla_policy_create(*, actor: Any, name: str, target: str, minutes: int, **fie
     ):
         raise ApiError(
             {"applies_to.pipeline": [f"There is no pipeline with the id {applies['pipeline']}."]},
+            AutomationErrorCode.INVALID,
+        )
+    if applies.get("kind") not in (None, "") and applies["kind"] not in Task.Kind.values:
+        raise ApiError(
+            {"applies_to.kind": [_("Unknown kind of task “%(kind)s”.") % {"kind": applies["kind"]}]},
             AutomationErrorCode.INVALID,
         )
     for key in ("on_warn", "on_breach"):

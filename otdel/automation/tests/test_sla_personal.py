@@ -95,3 +95,12 @@ def test_task_done_clock_is_met_when_the_task_is_done(
         assert sla.timers_drain(now=after) == 0
     assert SlaTimer.objects.get(task=late).state == "breached"
     assert head.notifications.filter(title__startswith="Задача не сделана").count() == 1
+
+
+def test_task_done_policy_with_an_unknown_kind_is_400(api_for, head):
+    response = api_for(head).post(
+        "/api/v1/sla-policies",
+        {"name": "x", "target": "task_done", "applies_to": {"kind": "dance"}, "minutes": 60},
+        format="json",
+    )
+    assert response.status_code == 400 and "applies_to.kind" in response.json()["errors"]
