@@ -241,7 +241,10 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
         form = RuleForm(request.POST, pipeline=rule.pipeline)
         if form.is_valid():
             try:
-                services.rule_update(actor=request.user, rule=rule, **form.rule_fields())
+                # Saved as valid: its targets exist again, so an active rule's pause is lifted.
+                services.rule_update(
+                    actor=request.user, rule=rule, is_active=rule.is_active, **form.rule_fields()
+                )
             except ApiError as exc:
                 _api_errors(form, exc)
             else:
@@ -252,7 +255,12 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
             back = rule.pipeline_id
             services.rule_delete(actor=request.user, rule=rule)
             return redirect("automation_pipeline_rules", back) if back else redirect("automation_rules")
-        services.rule_update(actor=request.user, rule=rule, is_active=not rule.is_active)
+        # A paused rule is resumed (the pause cleared); otherwise the switch flips.
+        resume = bool(rule.paused_reason) or not rule.is_active
+        try:
+            services.rule_update(actor=request.user, rule=rule, is_active=resume)
+        except ApiError as exc:  # resumed while its target is still gone
+            messages.error(request, "; ".join(f"{_where(k)}: {' '.join(v)}" for k, v in exc.errors.items()))
         return redirect("automation_rule", rule.pk)
     runs = rule.runs.prefetch_related("deliveries").order_by("-due_at", "-id")
     page = Paginator(runs, PAGE).get_page(request.GET.get("page"))

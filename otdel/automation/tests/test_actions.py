@@ -271,3 +271,25 @@ def test_a_target_gone_without_a_signal_pauses_the_rule_when_it_runs(
     run = RuleRun.objects.get()
     assert run.outcome == "skipped" and str(someone.pk) in run.reason
     assert Rule.objects.get().paused_reason == run.reason
+
+
+def test_a_paused_rule_is_resumed_on_its_page_once_its_target_is_back(client, api_for, head):
+    from django.urls import reverse
+
+    someone = UserFactory(username="leaver")
+    action = {"action": "task", "title": "t", "assignee": {"user": someone.pk}}
+    assert _rule(api_for(head), actions=[action]).status_code == 201
+    someone.is_active = False
+    someone.save()
+    rule = Rule.objects.get()
+    client.force_login(head)
+    url = reverse("automation_rule", args=[rule.pk])
+    assert "Resume" in client.get(url).content.decode()
+    page = client.post(url, follow=True).content.decode()  # still gone: refused, said why
+    rule.refresh_from_db()
+    assert rule.paused_reason and "There is no active user" in page
+    someone.is_active = True
+    someone.save()
+    client.post(url)
+    rule.refresh_from_db()
+    assert rule.paused_reason == "" and rule.is_active
