@@ -355,3 +355,24 @@ class NotificationDelivery(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.notification_id}:{self.channel}"
+
+
+class EventOutbox(models.Model):
+    """A domain event some rule or SLA policy listens to, written in the transaction that caused it
+    (one plain INSERT in the request); the worker claims each row once (``FOR UPDATE SKIP LOCKED``),
+    matches it to rules and clocks, and deletes it in the same transaction."""
+
+    event = models.CharField(_("event"), max_length=64)
+    payload = models.JSONField(_("event data"), default=dict)
+    subject_type = models.CharField(_("subject type"), max_length=32)
+    subject_id = models.BigIntegerField(_("subject id"), null=True)
+    occurrence = models.CharField(_("occurrence"), max_length=100)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("queued event")
+        verbose_name_plural = _("queued events")
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.subject_type}:{self.subject_id}"

@@ -92,4 +92,7 @@ PD_REGISTER = {
     "automation.NotificationDelivery": {
         "not_pd": ["notification", "channel", "state", "attempts", "next_attempt_at", "sent_at", "error"]
     },
+    "automation.EventOutbox": {
+        "not_pd": ["event", "payload", "subject_type", "subject_id", "occurrence", "created_at"]
+    },
 }

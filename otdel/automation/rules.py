@@ -337,6 +337,31 @@ def rules_match(
     return made
 
 
+def outbox_drain(*, limit: int = 1000) -> int:
+    """Match the queued events (``EventOutbox``) one by one, each claimed under a row lock other
+    workers skip and deleted in the same transaction as its runs and clocks; returns how many."""
+    from otdel.automation.models import EventOutbox
+    from otdel.automation.sla import sla_on_event
+
+    done = 0
+    while done < limit:
+        with transaction.atomic():
+            row = EventOutbox.objects.select_for_update(skip_locked=True).order_by("id").first()
+            if row is None:
+                return done
+            rules_match(
+                event=row.event,
+                payload=row.payload,
+                subject_type=row.subject_type,
+                subject_id=row.subject_id,
+                occurrence=row.occurrence,
+            )
+            sla_on_event(event=row.event, payload=row.payload)
+            row.delete()
+            done += 1
+    return done
+
+
 def runs_drain(*, now: datetime.datetime | None = None, worker: str = "", limit: int = 1000) -> int:
     """Run due runs one by one, each claimed under a row lock other workers skip; returns how many ran."""
     worker = worker or socket.gethostname()
