@@ -3,8 +3,8 @@
 off (automation idle: nothing listens), in the same run, rounds interleaved.
 
 Rules are evaluated in the worker, not in the request: with rules on, the request checks the
-in-memory set of listened events and enqueues one task row (``automation.rules_match``); with them
-off it only checks the set. No worker runs during the measurement, so only the request is timed.
+in-memory set of listened events and writes one outbox row in its own transaction (and queues a
+drain at most once a second); with them off it only checks the set. No worker runs during the measurement, so only the request is timed.
 Prints p50 / p99 of each side, the p99 difference in milliseconds (target <= 2 ms) and the ratio.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_automation .venv/bin/python bench/automation_request.py
@@ -41,7 +41,7 @@ def main() -> None:
     from rest_framework.test import APIClient
 
     from otdel.accounts.models import Role, User
-    from otdel.automation.models import Rule
+    from otdel.automation.models import EventOutbox, Rule
     from otdel.crm.models import Pipeline
 
     settings.ALLOWED_HOSTS = ["*"]
@@ -58,6 +58,7 @@ def main() -> None:
             stages=[{"name": "New", "kind": "open"}, {"name": "Won", "kind": "won"}],
         )
     Rule.objects.filter(name__startswith="bench ").delete()
+    EventOutbox.objects.all().delete()
     Rule.objects.bulk_create(
         Rule(
             name=f"bench {n}",
@@ -100,30 +101,24 @@ def main() -> None:
             (on if side else off).extend(measure(args.requests, side))
     rules_on(False)
     from django.db import connection, transaction
-    from django_tasks_db.models import DBTaskResult
 
     # The raw price of what the request gains: one row of the task queue, inserted in a transaction
     # that commits anyway (timed without the commit), in the same run.
     raw: list[float] = []
-    model = DBTaskResult._meta
-    columns = [f.column for f in model.concrete_fields if f.column != model.pk.column]
-    listed = ", ".join(columns)
-    sample = DBTaskResult.objects.filter(task_path="otdel.automation.tasks.rules_match").values_list(
-        "pk", flat=True
-    )[0]
+    table = EventOutbox._meta.db_table
     sql = (
-        f"INSERT INTO {model.db_table} ({model.pk.column}, {listed}) "
-        f"SELECT %s, {listed} FROM {model.db_table} WHERE {model.pk.column} = %s"
+        f"INSERT INTO {table} (event, payload, subject_type, subject_id, occurrence, created_at)"
+        " VALUES (%s, %s, %s, %s, %s, now())"
     )
     with connection.cursor() as cursor:
         for _ in range(args.rounds * args.requests):
             with transaction.atomic():
                 start = time.perf_counter()
-                cursor.execute(sql, [str(uuid.uuid4()), str(sample)])
+                cursor.execute(sql, ["deal.created", '{"deal_id": 1}', "deal", 1, uuid.uuid4().hex])
                 raw.append((time.perf_counter() - start) * 1000)
                 transaction.set_rollback(True)
 
-    enqueued = DBTaskResult.objects.filter(task_path="otdel.automation.tasks.rules_match").count()
+    enqueued = EventOutbox.objects.count()
     print(
         f"{args.rules} rules listening to deal.created; {len(on)} requests per side; {enqueued} matches enqueued"
     )
@@ -143,10 +138,11 @@ def main() -> None:
     )
     raw_p50 = statistics.median(raw)
     print(
-        f"raw task-row INSERT in a transaction: p50 {raw_p50:.2f} ms p99 {percentile(raw, 0.99):.2f} ms; "
+        f"raw outbox-row INSERT in a transaction: p50 {raw_p50:.2f} ms p99 {percentile(raw, 0.99):.2f} ms; "
         f"automation adds {p50_diff / raw_p50:.1f}x that at p50"
     )
     Rule.objects.filter(name__startswith="bench ").delete()
+    EventOutbox.objects.all().delete()
 
 
 if __name__ == "__main__":
