@@ -14,3 +14,6 @@ class AutomationErrorCode(StrEnum):
     UNKNOWN_ACTION = "unknown_action"
     NOT_AVAILABLE = "not_available"
     URL_NOT_ALLOWED = "url_not_allowed"
+    UNKNOWN_VARIABLE = "unknown_variable"
+    UNKNOWN_PURPOSE = "unknown_purpose"
+    UNKNOWN_TEMPLATE = "unknown_template"

@@ -20,6 +20,7 @@ class Notification(TimeStampedModel):
         TASK = "task", _("New task")
         AUTOMATION = "automation", _("Automation rule")
         SLA = "sla", _("Service level")
+        REMINDER = "reminder", _("Task reminder")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -197,6 +198,9 @@ class SlaTimer(TimeStampedModel):
     deal = models.ForeignKey(
         "crm.Deal", verbose_name=_("deal"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    task = models.ForeignKey(
+        "crm.Task", verbose_name=_("task"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     # What the clock is for, e.g. "lead:12" or "deal:7:stage:3:2026-12-02T10:00": started once.
     key = models.CharField(_("key"), max_length=120)
     started_at = models.DateTimeField(_("started"))
@@ -232,3 +236,143 @@ class TaskOverdueMark(models.Model):
 
     def __str__(self) -> str:
         return str(self.task_id)
+
+
+class WebhookDelivery(TimeStampedModel):
+    """One webhook call of a rule run or an SLA clock, delivered by the worker with retries.
+
+    Made in the run's transaction (one per action key), so a run that rolls back leaves none; a
+    worker claims a due delivery with ``FOR UPDATE SKIP LOCKED``, so two workers never send it at
+    once. A failed attempt waits 1, 5, 30, 120, 720 minutes (``OTDEL_WEBHOOK_RETRY_MINUTES``)
+    before the next; after the last one the delivery (and its run) is failed.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        DELIVERED = "delivered", _("delivered")
+        FAILED = "failed", _("failed")
+
+    key = models.CharField(_("key"), max_length=120, unique=True)
+    rule = models.ForeignKey(
+        Rule, verbose_name=_("rule"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    run = models.ForeignKey(
+        RuleRun,
+        verbose_name=_("rule run"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+    )
+    url = models.CharField(_("URL"), max_length=2000)
+    secret = models.CharField(_("secret"), max_length=200)
+    body = models.TextField(_("body"))
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(_("last answer"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="automation_webhook_due")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class NotificationSettings(TimeStampedModel):
+    """How one user wants to be told: per kind of notification, by e-mail and / or Telegram (the bell
+    always); reminders before a task is due; the Telegram chat linked to a bot of the company."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("E-mail")
+        TELEGRAM = "telegram", _("Telegram")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="notification_settings",
+    )
+    # {"<Notification.Kind>": ["email", "telegram"]}; a kind not named is delivered by the bell only.
+    channels = models.JSONField(_("channels"), default=dict, blank=True)
+    remind_before_minutes = models.PositiveIntegerField(_("remind before a task is due, minutes"), default=15)
+    telegram_bot = models.ForeignKey(
+        "comms.TelegramBot",
+        verbose_name=_("Telegram bot"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    telegram_chat_id = models.CharField(_("Telegram chat"), max_length=32, blank=True)
+    # The code the user sends to the bot ("/start <code>") to link their chat; cleared once used.
+    telegram_link_code = models.CharField(_("Telegram link code"), max_length=32, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("notification settings")
+        verbose_name_plural = _("notification settings")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    def channels_for(self, kind: str) -> list[str]:
+        wanted = self.channels.get(kind) if isinstance(self.channels, dict) else None
+        return [c for c in (wanted or []) if c in self.Channel.values]
+
+
+class NotificationDelivery(TimeStampedModel):
+    """A notification sent by e-mail or Telegram: one row per (notification, channel), claimed by one
+    worker (``FOR UPDATE SKIP LOCKED``), so it is sent once."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    notification = models.ForeignKey(
+        Notification, verbose_name=_("notification"), on_delete=models.CASCADE, related_name="deliveries"
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=NotificationSettings.Channel.choices)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("notification delivery")
+        verbose_name_plural = _("notification deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["notification", "channel"], name="automation_delivery_once")
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="automation_delivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.notification_id}:{self.channel}"
+
+
+class EventOutbox(models.Model):
+    """A domain event some rule or SLA policy listens to, written in the transaction that caused it
+    (one plain INSERT in the request); the worker claims each row once (``FOR UPDATE SKIP LOCKED``),
+    matches it to rules and clocks, and deletes it in the same transaction."""
+
+    event = models.CharField(_("event"), max_length=64)
+    payload = models.JSONField(_("event data"), default=dict)
+    subject_type = models.CharField(_("subject type"), max_length=32)
+    subject_id = models.BigIntegerField(_("subject id"), null=True)
+    occurrence = models.CharField(_("occurrence"), max_length=100)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("queued event")
+        verbose_name_plural = _("queued events")
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.subject_type}:{self.subject_id}"

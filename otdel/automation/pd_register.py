@@ -4,7 +4,7 @@ Rules and policies are settings written by the head of sales; runs hold event id
 line that may name an employee (who a lead was handed to); timers hold ids and times.
 """
 
-from otdel.privacy.register import EMPLOYEE, SALES
+from otdel.privacy.register import EMPLOYEE, SALES, STAFF
 
 PD_REGISTER = {
     "automation.Rule": {
@@ -64,7 +64,35 @@ PD_REGISTER = {
             "met_at",
             "breached_at",
             "check_at",
+            "task",
         ]
     },
     "automation.TaskOverdueMark": {"not_pd": ["task", "at"]},
+    # The payload names the record and event ids only; URL and secret are settings.
+    "automation.WebhookDelivery": {
+        "not_pd": [
+            "key",
+            "rule",
+            "run",
+            "url",
+            "secret",
+            "body",
+            "state",
+            "attempts",
+            "next_attempt_at",
+            "last_status",
+            "last_error",
+            "delivered_at",
+        ]
+    },
+    "automation.NotificationSettings": {
+        "pd": {"telegram_chat_id": (EMPLOYEE, STAFF)},
+        "not_pd": ["user", "channels", "remind_before_minutes", "telegram_bot", "telegram_link_code"],
+    },
+    "automation.NotificationDelivery": {
+        "not_pd": ["notification", "channel", "state", "attempts", "next_attempt_at", "sent_at", "error"]
+    },
+    "automation.EventOutbox": {
+        "not_pd": ["event", "payload", "subject_type", "subject_id", "occurrence", "created_at"]
+    },
 }

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import hashlib
-import hmac
-import json
 import logging
 import socket
 from decimal import Decimal, InvalidOperation
@@ -22,8 +19,10 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import override
 
 from otdel.accounts.models import Role, User
+from otdel.automation import actions as outside
 from otdel.automation.errors import AutomationErrorCode as Code
 from otdel.automation.models import Notification, Rule, RuleRun
 from otdel.automation.services import notify
@@ -47,7 +46,6 @@ ACTIONS = {
     "generate_document",
     "start_approval",
 }
-NOT_YET = {"generate_document", "start_approval", "send_email"}
 # Fields a condition may test, by subject type (what ``subject_fields`` returns).
 FIELDS = {
     "deal": {
@@ -111,11 +109,6 @@ def validate_actions(actions: list[Any], name: str) -> None:
         kind = action.get("action") if isinstance(action, dict) else None
         if kind not in ACTIONS:
             raise ApiError({field: [_("Unknown action “%(a)s”.") % {"a": kind}]}, Code.UNKNOWN_ACTION)
-        if kind in NOT_YET:
-            raise ApiError(
-                {field: [_("The action “%(a)s” is not available yet in this installation.") % {"a": kind}]},
-                Code.NOT_AVAILABLE,
-            )
         if kind == "task":
             if not str(action.get("title") or "").strip():
                 raise ApiError({f"{field}.title": [_("Write what needs to be done.")]}, Code.INVALID)
@@ -161,6 +154,12 @@ def validate_actions(actions: list[Any], name: str) -> None:
                 raise ApiError(
                     {f"{field}.secret": [_("A webhook needs a secret to sign with.")]}, Code.INVALID
                 )
+        elif kind == "send_email":
+            outside.check_send_email(action, field)
+        elif kind == "generate_document":
+            outside.check_generate_document(action, field)
+        elif kind == "start_approval":
+            outside.check_start_approval(action, field)
 
 
 def _int(value: Any) -> int | None:
@@ -224,8 +223,8 @@ def subject_record(subject_type: str, subject_id: int | None) -> Deal | Lead | C
     if subject_type == "timer":
         from otdel.automation.models import SlaTimer
 
-        timer = SlaTimer.objects.select_related("lead", "deal").filter(pk=subject_id).first()
-        return (timer.deal or timer.lead) if timer else None
+        timer = SlaTimer.objects.select_related("lead", "deal", "task").filter(pk=subject_id).first()
+        return (timer.deal or timer.lead or timer.task) if timer else None
     return None
 
 
@@ -338,6 +337,31 @@ def rules_match(
     return made
 
 
+def outbox_drain(*, limit: int = 1000) -> int:
+    """Match the queued events (``EventOutbox``) one by one, each claimed under a row lock other
+    workers skip and deleted in the same transaction as its runs and clocks; returns how many."""
+    from otdel.automation.models import EventOutbox
+    from otdel.automation.sla import sla_on_event
+
+    done = 0
+    while done < limit:
+        with transaction.atomic():
+            row = EventOutbox.objects.select_for_update(skip_locked=True).order_by("id").first()
+            if row is None:
+                return done
+            rules_match(
+                event=row.event,
+                payload=row.payload,
+                subject_type=row.subject_type,
+                subject_id=row.subject_id,
+                occurrence=row.occurrence,
+            )
+            sla_on_event(event=row.event, payload=row.payload)
+            row.delete()
+            done += 1
+    return done
+
+
 def runs_drain(*, now: datetime.datetime | None = None, worker: str = "", limit: int = 1000) -> int:
     """Run due runs one by one, each claimed under a row lock other workers skip; returns how many ran."""
     worker = worker or socket.gethostname()
@@ -358,46 +382,59 @@ def runs_drain(*, now: datetime.datetime | None = None, worker: str = "", limit:
 
 
 def _run(run: RuleRun, worker: str) -> None:
+    from otdel.automation.targets import missing_target
+
     rule = Rule.objects.get(pk=run.rule_id)
     outcome, reason = RuleRun.Outcome.DONE, ""
     record = subject_record(run.subject_type, run.subject_id)
+    missing = missing_target(rule) if rule.is_active and not rule.paused_reason else ""
+    if missing:
+        rule_pause(rule, missing)
     if not rule.is_active or rule.paused_reason:
-        outcome, reason = RuleRun.Outcome.SKIPPED, _("the rule was switched off")
+        outcome, reason = RuleRun.Outcome.SKIPPED, rule.paused_reason or _("the rule was switched off")
     elif record is None:
         outcome, reason = RuleRun.Outcome.SKIPPED, _("the record no longer exists")
     elif not conditions_hold(rule.conditions, subject_fields(record)):
         outcome, reason = RuleRun.Outcome.SKIPPED, _("the conditions did not hold")
     else:
-        notes = []
+        notes, refused = [], 0
         try:
             with transaction.atomic():
                 for n, action in enumerate(rule.actions):
-                    notes.append(
-                        perform(
-                            action,
-                            record=record,
-                            key=f"rule-run:{run.pk}:{n}",
-                            working_time=rule.working_time,
-                            about={
-                                "rule": rule.pk,
-                                "run": run.pk,
-                                "event": run.event,
-                                "subject": {"type": run.subject_type, "id": run.subject_id},
-                                "payload": run.payload,
-                            },
-                        )
-                    )
+                    try:
+                        with transaction.atomic():
+                            notes.append(
+                                perform(
+                                    action,
+                                    record=record,
+                                    key=f"rule-run:{run.pk}:{n}",
+                                    working_time=rule.working_time,
+                                    about={
+                                        "rule": rule.pk,
+                                        "run": run.pk,
+                                        "event": run.event,
+                                        "subject": {"type": run.subject_type, "id": run.subject_id},
+                                        "payload": run.payload,
+                                    },
+                                )
+                            )
+                    except outside.ActionRefused as refusal:
+                        # Not a failure: this action must not be done to this record (no consent...).
+                        notes.append(str(refusal))
+                        refused += 1
             reason = "; ".join(n for n in notes if n)
+            if refused == len(rule.actions):
+                outcome = RuleRun.Outcome.SKIPPED
         except Exception as exc:
             logger.warning("rule %s run %s failed: %s", rule.pk, run.pk, exc)
             outcome, reason = RuleRun.Outcome.FAILED, str(exc)[:1000] or exc.__class__.__name__
     run.outcome, run.reason, run.finished_at, run.worker = outcome, reason, timezone.now(), worker[:100]
     run.save(update_fields=["outcome", "reason", "finished_at", "worker", "updated_at"])
     if outcome == RuleRun.Outcome.FAILED:
-        _pause_if_failing(rule, reason)
+        pause_if_failing(rule, reason)
 
 
-def _pause_if_failing(rule: Rule, reason: str) -> None:
+def pause_if_failing(rule: Rule, reason: str) -> None:
     """A rule whose last ``PAUSE_AFTER_FAILURES`` runs all failed is paused; administrators are told."""
     last = list(
         RuleRun.objects.filter(rule=rule)
@@ -407,16 +444,23 @@ def _pause_if_failing(rule: Rule, reason: str) -> None:
     )
     if len(last) < PAUSE_AFTER_FAILURES or any(o != RuleRun.Outcome.FAILED for o in last):
         return
-    rule.paused_reason = (
-        _("failed %(n)s times in a row: %(why)s") % {"n": PAUSE_AFTER_FAILURES, "why": reason}
-    )[:255]
+    rule_pause(rule, _("failed %(n)s times in a row: %(why)s") % {"n": PAUSE_AFTER_FAILURES, "why": reason})
+
+
+def rule_pause(rule: Rule, reason: str) -> None:
+    """Pause ``rule`` with ``reason`` shown on it; every administrator is told (once per pause)."""
+    if rule.paused_reason:
+        return
+    rule.paused_reason = reason[:255]
     rule.save(update_fields=["paused_reason", "updated_at"])
     for admin in User.objects.filter(role=Role.ADMIN, is_active=True):
+        with override(admin.language or None):  # the reason stays as written; the frame is theirs
+            title = _("Rule “%(name)s” paused: %(why)s") % {"name": rule.name, "why": rule.paused_reason}
         notify(
             user=admin,
             kind=Notification.Kind.AUTOMATION,
             key=f"rule-paused:{rule.pk}:{rule.updated_at.isoformat()}",
-            title=_("Rule “%(name)s” paused: %(why)s") % {"name": rule.name, "why": rule.paused_reason},
+            title=title,
             url=reverse("automation_rule", args=[rule.pk]),
         )
 
@@ -508,22 +552,18 @@ def perform(
         return _("notified %(n)s") % {"n": len(people)}
     if kind == "assign":
         from otdel.routing.models import Queue
-        from otdel.routing.services import _pick_member
+        from otdel.routing.services import queue_next_member
 
         queue = Queue.objects.filter(code=str(action["queue"])).first()
         if queue is None:
             raise ValueError(_("the queue “%(code)s” no longer exists") % {"code": action["queue"]})
-        current = _responsible(record)
-        person = _pick_member(queue, None, assign=True)
-        if person is not None and current is not None and person.pk == current.pk:
-            person = _pick_member(queue, None, assign=True) or person
+        person = queue_next_member(queue=queue, exclude=_responsible(record))
         if person is None:
             raise ValueError(_("nobody in the queue “%(code)s” is at work") % {"code": queue.code})
         if isinstance(record, Deal):
             crm.deal_update(actor=None, deal=record, responsible=person)
         elif isinstance(record, Lead):
-            record.responsible = person
-            record.save()
+            crm.lead_update(actor=None, lead=record, responsible=person)
         else:
             raise ValueError(_("only a lead or a deal can be handed over"))
         return _("handed to %(who)s") % {"who": person.full_name or person.username}
@@ -536,20 +576,13 @@ def perform(
         crm.deal_move(actor=None, deal=record, stage=stage)
         return _("moved to %(stage)s") % {"stage": stage.name}
     if kind == "webhook":
-        body = json.dumps(about, ensure_ascii=False, sort_keys=True, default=str).encode()
-        signature = hmac.new(str(action["secret"]).encode(), body, hashlib.sha256).hexdigest()
-        response = outbound.post(
-            str(action["url"]),
-            data=body,
-            headers={
-                "Content-Type": "application/json",
-                "X-Otdel-Signature": f"sha256={signature}",
-                "X-Otdel-Delivery": key,
-            },
-        )
-        if response.status >= 300:
-            raise ValueError(_("the webhook answered %(status)s") % {"status": response.status})
-        return _("webhook answered %(status)s") % {"status": response.status}
+        return outside.do_webhook(action, key=key, about=about)
+    if kind == "send_email":
+        return outside.do_send_email(action, record=record, responsible=_responsible(record))
+    if kind == "generate_document":
+        return outside.do_generate_document(action, record=record)
+    if kind == "start_approval":
+        return outside.do_start_approval(action, record=record)
     raise ValueError(_("the action “%(a)s” is not available") % {"a": kind})
 
 
@@ -598,4 +631,10 @@ def _describe(action: dict[str, Any]) -> str:
         return _("move to %(stage)s") % {"stage": stage.name if stage else action.get("stage")}
     if kind == "webhook":
         return _("webhook %(url)s") % {"url": action.get("url", "")}
+    if kind == "send_email":
+        return _("e-mail “%(subject)s”") % {"subject": action.get("subject", "")}
+    if kind == "generate_document":
+        return _("document from template %(id)s") % {"id": action.get("template", "")}
+    if kind == "start_approval":
+        return _("approval by route %(id)s") % {"id": action.get("route", "")}
     return str(kind)

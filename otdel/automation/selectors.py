@@ -109,10 +109,10 @@ def team_day(*, now: datetime.datetime | None = None) -> list[dict[str, Any]]:
     risky = (
         SlaTimer.objects.filter(state__in=[SlaTimer.State.WARNED, SlaTimer.State.BREACHED])
         .exclude(state=SlaTimer.State.BREACHED, breached_at__lt=_start)
-        .values_list("deal__responsible", "lead__responsible")
+        .values_list("deal__responsible", "lead__responsible", "task__assignee")
     )
-    for deal_owner, lead_owner in risky:
-        owner = deal_owner or lead_owner
+    for deal_owner, lead_owner, task_owner in risky:
+        owner = deal_owner or lead_owner or task_owner
         if owner:
             at_risk[owner] = at_risk.get(owner, 0) + 1
     rows = []
@@ -143,13 +143,20 @@ def sla_board(*, now: datetime.datetime | None = None) -> dict[str, Any]:
             Q(state__in=[SlaTimer.State.RUNNING, SlaTimer.State.WARNED])
             | Q(state=SlaTimer.State.BREACHED, breached_at__gte=start)
         )
-        .select_related("policy", "lead__contact", "lead__responsible", "deal__responsible", "deal__contact")
+        .select_related(
+            "policy",
+            "lead__contact",
+            "lead__responsible",
+            "deal__responsible",
+            "deal__contact",
+            "task__assignee",
+        )
         .order_by("due_at", "id")[:500]
     )
     people: dict[str, list[SlaTimer]] = {}
     for timer in timers:
-        record = timer.deal or timer.lead
-        owner = getattr(record, "responsible", None)
+        record = timer.deal or timer.lead or timer.task
+        owner = getattr(record, "responsible", None) or getattr(record, "assignee", None)
         timer.owner = owner  # type: ignore[attr-defined]
         name = (owner.full_name or owner.username) if owner else ""
         people.setdefault(name, []).append(timer)

@@ -6,8 +6,9 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from otdel.automation.models import Notification, Rule, SlaPolicy
+from otdel.automation.models import Notification, NotificationSettings, Rule, SlaPolicy
 from otdel.automation.selectors import notification_list
 
 
@@ -23,11 +24,15 @@ def notify(
         return None
     try:
         with transaction.atomic():
-            notification, _created = Notification.objects.get_or_create(
+            notification, created = Notification.objects.get_or_create(
                 user=user,
                 key=key,
                 defaults={"kind": kind, "title": title[:255], "url": url[:500], "contact": contact},
             )
+            if created:
+                from otdel.automation.delivery import deliveries_plan
+
+                deliveries_plan(notification)  # e-mail / Telegram, as the user chose
     except IntegrityError:  # the same event, delivered twice at the same moment
         notification = Notification.objects.get(user=user, key=key)
     return notification
@@ -40,6 +45,20 @@ def notification_open(*, user: Any, pk: int) -> Notification:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at", "updated_at"])
     return notification
+
+
+def notification_settings_save(
+    *, user: Any, channels: dict[str, list[str]], remind_before_minutes: int
+) -> NotificationSettings:
+    """Which kinds reach ``user`` by which channels (unknown kinds and channels are dropped)."""
+    kinds, known = set(Notification.Kind.values), set(NotificationSettings.Channel.values)
+    chosen, _created = NotificationSettings.objects.get_or_create(user=user)
+    chosen.channels = {
+        kind: sorted(set(wanted) & known) for kind, wanted in channels.items() if kind in kinds and wanted
+    }
+    chosen.remind_before_minutes = remind_before_minutes
+    chosen.save(update_fields=["channels", "remind_before_minutes", "updated_at"])
+    return chosen
 
 
 def notifications_read_all(*, user: Any) -> int:
@@ -105,7 +124,7 @@ def sla_policy_create(*, actor: Any, name: str, target: str, minutes: int, **fie
     from otdel.automation.errors import AutomationErrorCode
     from otdel.automation.rules import validate_actions
     from otdel.core.exceptions import ApiError
-    from otdel.crm.models import Pipeline, Stage
+    from otdel.crm.models import Pipeline, Stage, Task
 
     applies = fields.get("applies_to") or {}
     if (
@@ -122,6 +141,11 @@ def sla_policy_create(*, actor: Any, name: str, target: str, minutes: int, **fie
     ):
         raise ApiError(
             {"applies_to.pipeline": [f"There is no pipeline with the id {applies['pipeline']}."]},
+            AutomationErrorCode.INVALID,
+        )
+    if applies.get("kind") not in (None, "") and applies["kind"] not in Task.Kind.values:
+        raise ApiError(
+            {"applies_to.kind": [_("Unknown kind of task “%(kind)s”.") % {"kind": applies["kind"]}]},
             AutomationErrorCode.INVALID,
         )
     for key in ("on_warn", "on_breach"):

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from otdel.automation.models import SlaPolicy, SlaTimer
-from otdel.automation.worktime import add_minutes
+from otdel.automation.worktime import add_minutes, hours_of
 from otdel.core.events import (
     DealStageEntered,
     InteractionReceived,
@@ -24,14 +24,25 @@ from otdel.core.events import (
     LeadTriaged,
     SlaBreached,
     SlaWarned,
+    TaskCompleted,
+    TaskCreated,
     emit,
 )
-from otdel.crm.models import Deal, Lead
+from otdel.crm.models import Deal, Lead, Task
 
 logger = logging.getLogger(__name__)
 OPEN = (SlaTimer.State.RUNNING, SlaTimer.State.WARNED)
 # The events that start or stop clocks.
-SLA_EVENTS = frozenset({LeadCreated.name, LeadTriaged.name, InteractionReceived.name, DealStageEntered.name})
+SLA_EVENTS = frozenset(
+    {
+        LeadCreated.name,
+        LeadTriaged.name,
+        InteractionReceived.name,
+        DealStageEntered.name,
+        TaskCreated.name,
+        TaskCompleted.name,
+    }
+)
 
 
 def _applies(policy: SlaPolicy, **facts: Any) -> bool:
@@ -51,12 +62,22 @@ def timer_start(
     started_at: datetime.datetime,
     lead: Lead | None = None,
     deal: Deal | None = None,
+    task: Task | None = None,
 ) -> SlaTimer | None:
-    due = add_minutes(started_at, policy.minutes, working_time=policy.working_time)
+    """Start one clock (once per key). On working time it runs in the working hours of the person
+    responsible (their days, hours and absences, by the production calendar); with nobody
+    responsible, in the company's 09:00-18:00."""
+    record = deal or lead or task
+    person = getattr(record, "responsible", None) or getattr(record, "assignee", None)
+    hours = hours_of(person, since=timezone.localdate(started_at)) if policy.working_time else {}
+    due = add_minutes(started_at, policy.minutes, working_time=policy.working_time, **hours)
     warn = None
     if 0 < policy.warn_at_percent < 100:
         warn = add_minutes(
-            started_at, policy.minutes * policy.warn_at_percent // 100, working_time=policy.working_time
+            started_at,
+            policy.minutes * policy.warn_at_percent // 100,
+            working_time=policy.working_time,
+            **hours,
         )
     try:
         with transaction.atomic():
@@ -65,6 +86,7 @@ def timer_start(
                 key=key,
                 lead=lead,
                 deal=deal,
+                task=task,
                 started_at=started_at,
                 warn_at=warn,
                 due_at=due,
@@ -134,6 +156,20 @@ def sla_on_event(*, event: str, payload: dict[str, Any]) -> int:
             if _applies(policy, stage=deal.stage_id, pipeline=deal.pipeline_id):
                 key = f"deal:{deal.pk}:stage:{deal.stage_id}:{now.isoformat()}"
                 started += timer_start(policy=policy, key=key[:120], started_at=now, deal=deal) is not None
+    elif event == TaskCreated.name:
+        task = Task.objects.select_related("assignee").filter(pk=payload.get("task_id") or 0).first()
+        if task is None or task.done_at is not None:
+            return 0
+        for policy in SlaPolicy.objects.filter(is_active=True, target=SlaPolicy.Target.TASK_DONE):
+            if _applies(policy, kind=task.kind):
+                started += (
+                    timer_start(policy=policy, key=f"task:{task.pk}", started_at=task.created_at, task=task)
+                    is not None
+                )
+    elif event == TaskCompleted.name:
+        task = Task.objects.filter(pk=payload.get("task_id") or 0).first()
+        if task is not None:
+            _meet(SlaTimer.objects.filter(task=task), task.done_at or timezone.now())
     return started
 
 
@@ -168,7 +204,7 @@ def _fire(timer: SlaTimer, moment: datetime.datetime) -> None:
         timer.state, timer.check_at = SlaTimer.State.WARNED, timer.due_at
         actions, stage, event = policy.on_warn, "warn", SlaWarned(timer_id=timer.pk)
     timer.save(update_fields=["state", "breached_at", "check_at", "updated_at"])
-    record = timer.deal or timer.lead
+    record = timer.deal or timer.lead or timer.task
     for n, action in enumerate(actions or []):
         try:
             with transaction.atomic():

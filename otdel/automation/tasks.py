@@ -6,7 +6,7 @@ from typing import Any
 
 from django_tasks import task
 
-from otdel.automation import rules, sla
+from otdel.automation import delivery, rules, sla, webhooks
 from otdel.core.scheduler import register_periodic
 
 
@@ -20,13 +20,24 @@ def rules_match(
     made += sla.sla_on_event(event=event, payload=payload)
     if made:
         rules.runs_drain()
+        webhooks.webhooks_drain()
+    return made
+
+
+@task()
+def events_drain() -> int:
+    """Queued events (the outbox), then what they made due."""
+    made = rules.outbox_drain()
+    rules.runs_drain()
+    webhooks.webhooks_drain()
     return made
 
 
 @task()
 def runs_drain() -> int:
-    """Due rule runs and SLA clocks (the scheduler enqueues this every 30 seconds)."""
-    return rules.runs_drain() + sla.timers_drain()
+    """Queued events, due rule runs and SLA clocks, webhooks (the scheduler enqueues this every 30
+    seconds: whatever a missed wake-up left behind is picked up here)."""
+    return rules.outbox_drain() + rules.runs_drain() + sla.timers_drain() + webhooks.webhooks_drain()
 
 
 @task()
@@ -35,5 +46,19 @@ def tasks_overdue() -> int:
     return rules.tasks_overdue_emit()
 
 
+@task()
+def notifications_deliver() -> int:
+    """E-mail and Telegram deliveries of notifications that are due (also every 30 seconds)."""
+    return delivery.deliveries_drain()
+
+
+@task()
+def tasks_remind() -> int:
+    """Reminders before tasks are due (every minute)."""
+    return delivery.tasks_remind()
+
+
 register_periodic("automation.runs_drain", 30, runs_drain)
+register_periodic("automation.notifications_deliver", 30, notifications_deliver)
+register_periodic("automation.tasks_remind", 60, tasks_remind)
 register_periodic("automation.tasks_overdue", 60, tasks_overdue)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -11,12 +13,13 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from otdel.accounts.permissions import may_manage_routing
 from otdel.automation import selectors, services
-from otdel.automation.forms import RuleForm, SlaPolicyForm
-from otdel.automation.models import Notification, Rule, RuleRun, SlaPolicy
+from otdel.automation.forms import NotificationSettingsForm, RuleForm, SlaPolicyForm, editor_options
+from otdel.automation.models import Notification, NotificationSettings, Rule, RuleRun, SlaPolicy
 from otdel.automation.rules import dry_run
 from otdel.core.exceptions import ApiError
 from otdel.crm.models import Pipeline
@@ -59,6 +62,50 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+def notification_settings(request: HttpRequest) -> HttpResponse:
+    """Which kinds of notification reach the user by e-mail and / or Telegram; reminders; the
+    Telegram chat linked to a company bot (``/start <code>``)."""
+    from otdel.automation import delivery
+    from otdel.comms.models import TelegramBot
+
+    chosen = delivery.settings_for(request.user)
+    if request.method == "POST":
+        op = request.POST.get("op", "save")
+        if op == "telegram_link":
+            delivery.telegram_link_start(user=request.user)
+        elif op == "telegram_unlink":
+            delivery.telegram_unlink(user=request.user)
+        else:
+            form = NotificationSettingsForm(request.POST)
+            if form.is_valid():
+                services.notification_settings_save(user=request.user, **form.cleaned_data)
+                messages.success(request, _("Notification settings saved."))
+            else:
+                messages.error(request, _("Remind before: a whole number of minutes, 0 or more."))
+        return redirect("notification_settings")
+    chosen.refresh_from_db()
+    kinds = [
+        {
+            "code": code,
+            "label": label,
+            "channels": [(c, c in chosen.channels_for(code)) for c in NotificationSettings.Channel.values],
+        }
+        for code, label in Notification.Kind.choices
+    ]
+    bots = list(TelegramBot.objects.filter(is_active=True).exclude(username="").order_by("name"))
+    return render(
+        request,
+        "automation/notification_settings.html",
+        {
+            "settings": chosen,
+            "kinds": kinds,
+            "channel_labels": dict(NotificationSettings.Channel.choices),
+            "bots": bots,
+        },
+    )
+
+
+@login_required
 @require_POST
 def notifications_read_all(request: HttpRequest) -> HttpResponse:
     services.notifications_read_all(user=request.user)
@@ -82,10 +129,52 @@ def my_day(request: HttpRequest) -> HttpResponse:
     return render(request, "automation/my_day.html", context)
 
 
+_PATH = re.compile(r"([a-z_]+)(?:\[(\d+)\])?")
+
+
+def _where(path: str) -> str:
+    """``conditions[0].any[1].op`` -> "Condition 1 › OR group › condition 2 › operator"."""
+    names = {
+        "conditions": _("Condition %(n)s"),
+        "actions": _("Action %(n)s"),
+        "any": _("OR group › condition %(n)s"),
+        "all": _("AND group › condition %(n)s"),
+        "on_warn": _("On warning, action %(n)s"),
+        "on_breach": _("On breach, action %(n)s"),
+    }
+    words = {
+        "op": _("operator"),
+        "field": _("field"),
+        "value": _("value"),
+        "trigger": _("trigger"),
+        "stage": _("stage"),
+        "queue": _("queue"),
+        "to": _("whom to notify"),
+        "assignee": _("assignee"),
+        "template": _("template"),
+        "purpose": _("consent"),
+        "subject": _("subject"),
+        "body": _("message"),
+        "title": _("title"),
+        "text": _("text"),
+        "url": _("URL"),
+        "secret": _("secret"),
+        "route": _("route"),
+    }
+    parts = []
+    for segment in path.split("."):
+        match = _PATH.fullmatch(segment)
+        if match and match.group(2) is not None and match.group(1) in names:
+            parts.append(str(names[match.group(1)]) % {"n": int(match.group(2)) + 1})
+        else:
+            parts.append(str(words.get(segment, segment)))
+    return " › ".join(parts)
+
+
 def _api_errors(form: Any, exc: ApiError) -> None:
-    for field, messages in exc.errors.items():
-        for message in messages:
-            form.add_error(None, f"{field}: {message}" if field != "__all__" else message)
+    for field, said in exc.errors.items():
+        for message in said:
+            form.add_error(None, f"{_where(field)}: {message}" if field != "__all__" else message)
 
 
 @login_required
@@ -105,7 +194,9 @@ def rule_list(request: HttpRequest) -> HttpResponse:
     )
     pipelines = Pipeline.objects.filter(is_active=True).order_by("order", "name")
     return render(
-        request, "automation/rule_list.html", {"rules": rules, "form": form, "pipelines": pipelines}
+        request,
+        "automation/rule_list.html",
+        {"rules": rules, "form": form, "pipelines": pipelines, "editor": editor_options()},
     )
 
 
@@ -135,6 +226,7 @@ def pipeline_rules(request: HttpRequest, pk: int) -> HttpResponse:
             "columns": columns,
             "form": form,
             "pipelines": Pipeline.objects.filter(is_active=True),
+            "editor": editor_options(pipeline),
         },
     )
 
@@ -144,16 +236,47 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A rule and its run log: when, on what, done / skipped (why) / failed (error)."""
     _require_manager(request)
     rule = get_object_or_404(Rule, pk=pk)
-    if request.method == "POST":
+    form = RuleForm(pipeline=rule.pipeline, initial=RuleForm.initial_for(rule))
+    if request.method == "POST" and request.POST.get("op") == "edit":
+        form = RuleForm(request.POST, pipeline=rule.pipeline)
+        if form.is_valid():
+            try:
+                # Saved as valid: its targets exist again, so an active rule's pause is lifted.
+                services.rule_update(
+                    actor=request.user, rule=rule, is_active=rule.is_active, **form.rule_fields()
+                )
+            except ApiError as exc:
+                _api_errors(form, exc)
+            else:
+                return redirect("automation_rule", rule.pk)
+        rule.refresh_from_db()
+    elif request.method == "POST":
         if request.POST.get("op") == "delete":
             back = rule.pipeline_id
             services.rule_delete(actor=request.user, rule=rule)
             return redirect("automation_pipeline_rules", back) if back else redirect("automation_rules")
-        services.rule_update(actor=request.user, rule=rule, is_active=not rule.is_active)
+        # A paused rule is resumed (the pause cleared); otherwise the switch flips.
+        resume = bool(rule.paused_reason) or not rule.is_active
+        try:
+            services.rule_update(actor=request.user, rule=rule, is_active=resume)
+        except ApiError as exc:  # resumed while its target is still gone
+            messages.error(request, "; ".join(f"{_where(k)}: {' '.join(v)}" for k, v in exc.errors.items()))
         return redirect("automation_rule", rule.pk)
-    page = Paginator(rule.runs.order_by("-due_at", "-id"), PAGE).get_page(request.GET.get("page"))
+    runs = rule.runs.prefetch_related("deliveries").order_by("-due_at", "-id")
+    page = Paginator(runs, PAGE).get_page(request.GET.get("page"))
     trial = dry_run(rule) if request.GET.get("try") else None
-    return render(request, "automation/rule_detail.html", {"rule": rule, "page": page, "trial": trial})
+    return render(
+        request,
+        "automation/rule_detail.html",
+        {
+            "rule": rule,
+            "page": page,
+            "trial": trial,
+            "form": form,
+            "editor": editor_options(rule.pipeline),
+            "editing": request.method == "POST",
+        },
+    )
 
 
 @login_required

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django.utils import timezone
 
@@ -30,9 +31,11 @@ def add_minutes(
     work_days: list[int] | None = None,
     start: datetime.time = DAY_START,
     end: datetime.time = DAY_END,
+    absent: frozenset[datetime.date] | set[datetime.date] = frozenset(),
 ) -> datetime.datetime:
     """``moment`` plus ``minutes``; on working time only the minutes inside working hours of working
-    days count (weekends, holidays and nights are skipped; a working Saturday counts)."""
+    days count (weekends, holidays and nights are skipped; a working Saturday counts; so are the
+    ``absent`` days of a person's vacation or sick leave)."""
     if not working_time:
         return moment + datetime.timedelta(minutes=minutes)
     tz = timezone.get_current_timezone()
@@ -40,7 +43,7 @@ def add_minutes(
     left = datetime.timedelta(minutes=minutes)
     day = local.date()
     for _ in range(3700):  # ten years of days at most
-        if is_working_day(day, work_days):
+        if is_working_day(day, work_days) and day not in absent:
             opens, closes = _day_window(day, tz, start, end)
             begin = max(local, opens)
             if begin < closes:
@@ -59,6 +62,7 @@ def working_minutes_between(
     work_days: list[int] | None = None,
     start: datetime.time = DAY_START,
     end: datetime.time = DAY_END,
+    absent: frozenset[datetime.date] | set[datetime.date] = frozenset(),
 ) -> float:
     """Minutes from ``since`` to ``until`` (on working time: only those in working hours)."""
     if until <= since:
@@ -70,10 +74,30 @@ def working_minutes_between(
     total = datetime.timedelta()
     day = a.date()
     while day <= b.date():
-        if is_working_day(day, work_days):
+        if is_working_day(day, work_days) and day not in absent:
             opens, closes = _day_window(day, tz, start, end)
             lo, hi = max(a, opens), min(b, closes)
             if hi > lo:
                 total += hi - lo
         day += datetime.timedelta(days=1)
     return total.total_seconds() / 60
+
+
+def hours_of(person: Any, *, since: datetime.date | None = None) -> dict[str, Any]:
+    """A person's own working time as keyword arguments of ``add_minutes``: their working days and
+    hours, and the days of their absences from ``since`` on (a clock on their time stops then)."""
+    if person is None:
+        return {}
+    since = since or timezone.localdate()
+    absent: set[datetime.date] = set()
+    for first, last in person.absences.filter(end__gte=since).values_list("start", "end"):
+        day = max(first, since)
+        while day <= last and len(absent) < 3700:
+            absent.add(day)
+            day += datetime.timedelta(days=1)
+    return {
+        "work_days": list(person.work_days or []) or None,
+        "start": person.work_start,
+        "end": person.work_end,
+        "absent": frozenset(absent),
+    }

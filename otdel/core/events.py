@@ -67,8 +67,21 @@ def subscribe_all(handler: Handler) -> Handler:
     return handler
 
 
+_in_transaction: list[Handler] = []
+
+
+def subscribe_in_transaction(handler: Handler) -> Handler:
+    """Register a handler called for every event at ``emit``, inside the caller's transaction: only
+    for writing the event to a durable queue (an outbox row), so it commits or rolls back with the
+    change that caused it and costs the request no commit of its own. It must not act on the event."""
+    _in_transaction.append(handler)
+    return handler
+
+
 def emit(event: DomainEvent) -> None:
     """Deliver the event to its handlers once the current transaction commits (never before)."""
+    for handler in _in_transaction:
+        handler(event)  # an outbox write that fails must fail the change: nothing is lost
 
     def deliver() -> None:
         for handler in [*_handlers.get(type(event), []), *_handlers.get(DomainEvent, [])]:

@@ -582,6 +582,20 @@ def lead_create(*, actor: User | None, contact: Contact, source: str, channel: s
 
 
 @transaction.atomic
+def lead_update(
+    *, actor: User | None, lead: Lead, expected_version: int | None = None, **fields: Any
+) -> Lead:
+    """Change a lead's fields (its responsible, comment, UTM...): validated, change-logged, one save.
+
+    A new responsible is the lead's, not the contact's (the contact keeps its owner)."""
+    with acting_as(actor):
+        check_version(lead, expected_version)
+        _set_fields(lead, fields, LEAD_FIELDS)
+        _save(lead, exclude=["contact", "responsible", "deal", "duplicate_of", "triaged_by"])
+        return lead
+
+
+@transaction.atomic
 def lead_reopen(*, actor: User | None, lead: Lead) -> Lead:
     """A closed lead back to new (the "reopen" repeat rule, or a verdict undone)."""
     with acting_as(actor):

@@ -225,3 +225,13 @@ def breach_deadlines(incident: Any) -> dict[str, Any]:
         "notice_72h_due": second,
         "notice_72h_overdue": incident.notice_72h_sent_at is None and now > second,
     }
+
+
+def consent_allows(contact: Any, purpose_code: str) -> bool:
+    """Whether ``contact`` has a consent of the purpose ``purpose_code`` in force (given and not
+    withdrawn): the check before marketing (an automated e-mail, a newsletter) reaches the person."""
+    from otdel.privacy.models import Consent
+
+    return Consent.objects.filter(
+        contact=contact, purpose__code=purpose_code, withdrawn_at__isnull=True
+    ).exists()

@@ -74,6 +74,18 @@ def _pick_member(
     return people[chosen[1]]
 
 
+def queue_next_member(
+    *, queue: Queue, now: datetime.datetime | None = None, exclude: User | None = None
+) -> User | None:
+    """The next person of ``queue`` at work (by the queue's strategy), their turn recorded; None when
+    nobody is at work. ``exclude``: someone who must not get it (the person it is taken from), unless
+    they are the only one at work."""
+    person = _pick_member(queue, now, assign=True)
+    if person is not None and exclude is not None and person.pk == exclude.pk:
+        person = _pick_member(queue, now, assign=True) or person
+    return person
+
+
 def _workload(user_ids: list[int]) -> dict[int, int]:
     """Open leads plus unanswered inbound interactions per user."""
     load: dict[int, int] = dict(

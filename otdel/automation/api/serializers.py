@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from otdel.accounts.models import User
 from otdel.api.base import ScopedPrimaryKeyRelatedField
-from otdel.automation.models import Rule, RuleRun, SlaPolicy
+from otdel.automation.models import Rule, RuleRun, SlaPolicy, WebhookDelivery
 from otdel.crm.models import Contact, Deal, Lead, Task
 
 TASK_KINDS_HELP = "call_back, todo, meeting or email"
@@ -92,13 +92,29 @@ class RuleInputSerializer(serializers.Serializer):
     actions = serializers.ListField(child=serializers.DictField(), allow_empty=False)
 
 
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "url",
+            "state",
+            "attempts",
+            "last_status",
+            "last_error",
+            "next_attempt_at",
+            "delivered_at",
+        ]
+
+
 class RuleRunSerializer(serializers.ModelSerializer):
     subject = serializers.SerializerMethodField()
     at = serializers.SerializerMethodField()
+    deliveries = WebhookDeliverySerializer(many=True, read_only=True)
 
     class Meta:
         model = RuleRun
-        fields = ["id", "at", "due_at", "subject", "occurrence", "outcome", "reason"]
+        fields = ["id", "at", "due_at", "subject", "occurrence", "outcome", "reason", "deliveries"]
 
     def get_subject(self, run: RuleRun) -> dict[str, Any]:
         return {"type": run.subject_type, "id": run.subject_id}

@@ -133,7 +133,7 @@ class RuleRunListView(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[Any]:
         rule = get_object_or_404(Rule, pk=self.kwargs["pk"])
-        return rule.runs.order_by("-due_at", "-id")
+        return rule.runs.prefetch_related("deliveries").order_by("-due_at", "-id")
 
 
 class SlaPolicyListView(generics.ListAPIView):

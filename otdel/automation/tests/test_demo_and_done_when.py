@@ -3,6 +3,7 @@ a lead from the site and a deal entering "Счёт выставлен"; each fir
 the board and the run log. And the demo seeds the same two rules, idempotently."""
 
 import datetime
+import json
 
 import pytest
 from django.urls import reverse
@@ -51,9 +52,9 @@ def test_done_when_in_the_ui(
             "stage": invoice.pk,
             "delay_minutes": 0,
             "working_time": "on",
-            "action": "task",
-            "title": "Позвонить по счёту",
-            "due_in_minutes": 1080,
+            "actions": json.dumps(
+                [{"action": "task", "title": "Позвонить по счёту", "due_in_minutes": 1080}]
+            ),
         },
     )
     assert response.status_code == 302

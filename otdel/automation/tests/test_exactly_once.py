@@ -121,3 +121,73 @@ def test_a_worker_killed_in_the_middle_neither_loses_nor_repeats(manager, pipeli
     assert rules.runs_drain(worker="w2") == 1
     assert sorted(Task.objects.filter(deal=deal).values_list("title", flat=True)) == ["Второе", "Первое"]
     assert RuleRun.objects.get().worker == "w2"
+
+
+@pytest.fixture
+def database_queue(settings):
+    from otdel.automation.handlers_rules import outbox_wake_reset
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    outbox_wake_reset()
+    yield
+    outbox_wake_reset()
+
+
+@pytest.mark.django_db
+def test_on_the_database_queue_the_event_is_queued_with_the_change(
+    database_queue, head, pipeline, django_capture_on_commit_callbacks
+):
+    """The event is written to the outbox in the transaction of the change: a rolled-back change
+    leaves none; a committed one has one row, and a drain is queued after the commit."""
+    from django.db import transaction
+    from django_tasks_db.models import DBTaskResult
+
+    from otdel.automation.models import EventOutbox
+    from otdel.crm import services as crm
+
+    Rule.objects.create(
+        name="r",
+        event="deal.created",
+        trigger={"event": "deal.created"},
+        actions=[{"action": "task", "title": "t"}],
+    )
+    with transaction.atomic():
+        crm.deal_create(actor=head, title="rolled back", pipeline=pipeline)
+        assert EventOutbox.objects.count() == 1  # written with the deal, before the commit
+        transaction.set_rollback(True)
+    assert EventOutbox.objects.count() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        deal = crm.deal_create(actor=head, title="kept", pipeline=pipeline)
+    (row,) = EventOutbox.objects.all()
+    assert (row.event, row.subject_type, row.subject_id) == ("deal.created", "deal", deal.pk)
+    assert DBTaskResult.objects.filter(task_path="otdel.automation.tasks.events_drain").count() == 1
+    assert rules.outbox_drain() == 1 and rules.outbox_drain() == 0
+    assert not EventOutbox.objects.exists()
+    assert RuleRun.objects.get().subject_id == deal.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_match_each_queued_event_once(manager, pipeline):
+    from otdel.automation.models import EventOutbox
+
+    Rule.objects.create(
+        name="r",
+        event="deal.created",
+        trigger={"event": "deal.created"},
+        actions=[{"action": "task", "title": "Позвонить"}],
+    )
+    deals = [DealFactory(pipeline=pipeline, responsible=manager) for _ in range(N)]
+    EventOutbox.objects.bulk_create(
+        EventOutbox(
+            event="deal.created",
+            payload={"deal_id": d.pk},
+            subject_type="deal",
+            subject_id=d.pk,
+            occurrence=f"o{d.pk}",
+        )
+        for d in deals
+    )
+    counts = _two_workers(lambda worker: rules.outbox_drain())
+    assert sum(counts.values()) == N and not EventOutbox.objects.exists()
+    assert RuleRun.objects.count() == N
+    assert {r.subject_id for r in RuleRun.objects.all()} == {d.pk for d in deals}

@@ -2,6 +2,7 @@
 run log, the SLA board and the SLA clock on the lead and deal cards."""
 
 import datetime
+import json
 
 import pytest
 from django.urls import reverse
@@ -69,9 +70,16 @@ def test_rule_editor_creates_a_stage_rule_from_the_form(client, head, pipeline):
             "stage": stage.pk,
             "delay_minutes": 0,
             "working_time": "on",
-            "action": "task",
-            "title": "Позвонить клиенту",
-            "due_in_minutes": 1080,
+            "actions": json.dumps(
+                [
+                    {
+                        "action": "task",
+                        "title": "Позвонить клиенту",
+                        "due_in_minutes": 1080,
+                        "assignee": "responsible",
+                    }
+                ]
+            ),
         },
     )
     assert response.status_code == 302, response.content.decode()[:3000]
@@ -88,11 +96,63 @@ def test_rule_form_shows_what_the_service_refused(client, head):
     client.force_login(head)
     response = client.post(
         reverse("automation_rules"),
-        {"name": "x", "event": "deal.created", "delay_minutes": 0, "action": "task", "title": ""},
+        {
+            "name": "x",
+            "event": "deal.created",
+            "delay_minutes": 0,
+            "conditions": json.dumps([{"any": [{"field": "amount", "op": "approx", "value": 1}]}]),
+            "actions": json.dumps([{"action": "task", "title": ""}]),
+        },
     )
     assert response.status_code == 200
-    assert 'data-testid="rule-form-errors"' in response.content.decode()
+    page = response.content.decode()
+    assert 'data-testid="rule-form-errors"' in page
+    # The path of the bad part is said in words, not as conditions[0].any[0].op.
+    assert "Condition 1 › OR group › condition 1 › operator: Unknown operator “approx”." in page
     assert not Rule.objects.exists()
+
+
+def test_rule_is_edited_on_its_page(client, head, pipeline):
+    rule = Rule.objects.create(
+        name="r",
+        event="deal.created",
+        trigger={"event": "deal.created"},
+        actions=[{"action": "task", "title": "t"}],
+    )
+    client.force_login(head)
+    url = reverse("automation_rule", args=[rule.pk])
+    page = client.get(url).content.decode()
+    assert 'id="rule-editor-options"' in page and "rule_editor.js" in page
+    conditions = [
+        {"field": "amount", "op": "gte", "value": "1000"},
+        {"any": [{"field": "source", "op": "eq", "value": "form"}]},
+    ]
+    actions = [{"action": "notify", "to": "head_of_sales", "text": "Крупная сделка"}]
+    response = client.post(
+        url,
+        {
+            "op": "edit",
+            "name": "Крупные",
+            "event": "deal.created",
+            "delay_minutes": 5,
+            "conditions": json.dumps(conditions),
+            "actions": json.dumps(actions),
+        },
+    )
+    assert response.status_code == 302
+    rule.refresh_from_db()
+    assert (rule.name, rule.conditions, rule.actions, rule.delay_minutes) == (
+        "Крупные",
+        conditions,
+        actions,
+        5,
+    )
+    response = client.post(
+        url, {"op": "edit", "name": "x", "event": "deal.created", "delay_minutes": 0, "actions": "[{"}
+    )
+    assert response.status_code == 200 and "Not valid JSON." in response.content.decode()
+    rule.refresh_from_db()
+    assert rule.name == "Крупные"
 
 
 def test_run_log_and_pages_are_for_managers_only(client, head, manager):

@@ -195,7 +195,21 @@ def test_working_time_skips_weekend_and_holiday(db):
             "unknown_user",
         ),
         ({"actions": [{"action": "move_stage", "stage": 999999}]}, "actions[0].stage", "unknown_stage"),
-        ({"actions": [{"action": "generate_document", "template": 1}]}, "actions[0]", "not_available"),
+        (
+            {"actions": [{"action": "generate_document", "template": 999999}]},
+            "actions[0].template",
+            "unknown_template",
+        ),
+        (
+            {"actions": [{"action": "send_email", "subject": "Hi {{ deal.colour }}", "body": "x"}]},
+            "actions[0].subject",
+            "unknown_variable",
+        ),
+        (
+            {"actions": [{"action": "send_email", "subject": "s", "body": "b", "purpose": "nope"}]},
+            "actions[0].purpose",
+            "unknown_purpose",
+        ),
         ({"actions": [{"action": "start_approval", "route": 1}]}, "actions[0]", "not_available"),
         ({"actions": [{"action": "fly"}]}, "actions[0]", "unknown_action"),
         (

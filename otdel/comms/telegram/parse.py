@@ -145,6 +145,11 @@ def message_event(bot: TelegramBot, message: dict[str, Any]) -> InboundEvent | N
         return None
     chat_id = chat["id"]
     body = str(message.get("text") or message.get("caption") or "")
+    if body.startswith("/start "):
+        from otdel.automation.delivery import telegram_link_claim
+
+        if telegram_link_claim(bot=bot, chat_id=chat_id, text=body):
+            return None  # an employee linking their chat for notifications, not a client
     file = message_file(message)
     extra: list[tuple[str, str]] = []
     if sender.get("username"):
