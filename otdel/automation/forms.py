@@ -18,6 +18,7 @@ ACTION_CHOICES = [
     ("assign", _("Hand over through a queue")),
     ("move_stage", _("Move to a stage")),
     ("webhook", _("Call a webhook")),
+    ("start_approval", _("Send the deal's document for approval")),
 ]
 TO_CHOICES = [("responsible", _("the responsible")), ("head_of_sales", _("the head of sales"))]
 
@@ -44,6 +45,12 @@ def _queues() -> list[tuple[str, str]]:
     return [("", "—")] + [(q.code, q.name) for q in Queue.objects.order_by("name")]
 
 
+def _routes() -> list[tuple[str, str]]:
+    from otdel.approvals.models import ApprovalRoute
+
+    return [("", "—")] + [(str(r.pk), r.name) for r in ApprovalRoute.objects.filter(is_active=True)]
+
+
 class RuleForm(_Styled, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
     event = forms.ChoiceField(label=_("When"), choices=())
@@ -68,6 +75,7 @@ class RuleForm(_Styled, forms.Form):
     )
     url = forms.URLField(label=_("Webhook URL"), required=False, assume_scheme="https")
     secret = forms.CharField(label=_("Webhook secret"), max_length=200, required=False)
+    route = forms.ChoiceField(label=_("Approval route"), choices=(), required=False)
 
     def __init__(self, *args: Any, pipeline: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -78,6 +86,7 @@ class RuleForm(_Styled, forms.Form):
         self.fields["stage"].queryset = stages  # type: ignore[attr-defined]
         self.fields["target_stage"].queryset = stages  # type: ignore[attr-defined]
         self.fields["queue"].choices = _queues()  # type: ignore[attr-defined]
+        self.fields["route"].choices = _routes()  # type: ignore[attr-defined]
         self.style()
 
     def clean_conditions(self) -> list[Any]:
@@ -113,6 +122,8 @@ class RuleForm(_Styled, forms.Form):
             action.update(stage=data["target_stage"].pk if data.get("target_stage") else None)
         elif kind == "webhook":
             action.update(url=data.get("url") or "", secret=data.get("secret") or "")
+        elif kind == "start_approval":
+            action.update(route=int(data["route"]) if data.get("route") else None)
         return {
             "name": data["name"],
             "trigger": trigger,

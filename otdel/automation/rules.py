@@ -47,7 +47,7 @@ ACTIONS = {
     "generate_document",
     "start_approval",
 }
-NOT_YET = {"generate_document", "start_approval", "send_email"}
+NOT_YET = {"generate_document", "send_email"}
 # Fields a condition may test, by subject type (what ``subject_fields`` returns).
 FIELDS = {
     "deal": {
@@ -149,6 +149,18 @@ def validate_actions(actions: list[Any], name: str) -> None:
                     },
                     Code.UNKNOWN_STAGE,
                 )
+        elif kind == "start_approval":
+            from otdel.approvals.models import ApprovalRoute
+
+            if not ApprovalRoute.objects.filter(pk=_int(action.get("route")) or 0, is_active=True).exists():
+                raise ApiError(
+                    {
+                        f"{field}.route": [
+                            _("There is no active approval route with the id %(id)s.") % {"id": action.get("route")}
+                        ]
+                    },
+                    Code.UNKNOWN_ROUTE,
+                )
         elif kind == "webhook":
             try:
                 outbound.check_url(str(action.get("url") or ""))
@@ -221,6 +233,11 @@ def subject_record(subject_type: str, subject_id: int | None) -> Deal | Lead | C
         if interaction is None:
             return None
         return interaction.lead or interaction.contact
+    if subject_type == "document":
+        from otdel.documents.models import Document
+
+        document = Document.objects.select_related("deal").filter(pk=subject_id).first()
+        return document.deal if document else None
     if subject_type == "timer":
         from otdel.automation.models import SlaTimer
 
@@ -550,6 +567,13 @@ def perform(
         if response.status >= 300:
             raise ValueError(_("the webhook answered %(status)s") % {"status": response.status})
         return _("webhook answered %(status)s") % {"status": response.status}
+    if kind == "start_approval":
+        from otdel.approvals.services import approval_start_for_deal
+
+        if not isinstance(record, Deal):
+            raise ValueError(_("only a deal's document is sent for approval"))
+        approval = approval_start_for_deal(deal=record, route_id=_int(action.get("route")) or 0)
+        return _("approval #%(id)s started") % {"id": approval.pk}
     raise ValueError(_("the action “%(a)s” is not available") % {"a": kind})
 
 
@@ -598,4 +622,6 @@ def _describe(action: dict[str, Any]) -> str:
         return _("move to %(stage)s") % {"stage": stage.name if stage else action.get("stage")}
     if kind == "webhook":
         return _("webhook %(url)s") % {"url": action.get("url", "")}
+    if kind == "start_approval":
+        return _("send the deal's document for approval")
     return str(kind)
