@@ -19,6 +19,7 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from otdel.accounts.models import Department, Role, User
 from otdel.approvals.errors import ApprovalErrorCode as Code
@@ -367,14 +368,16 @@ def routes_for(document: Document) -> list[ApprovalRoute]:
 
 
 @transaction.atomic
-def approval_start(*, actor: Any, document: Document, route: ApprovalRoute) -> Approval:
+def approval_start(
+    *, actor: Any, document: Document, route: ApprovalRoute, now: datetime.datetime | None = None
+) -> Approval:
     """Send the document's current version through ``route``; the document is locked until it ends.
 
     After a rework the document must have a new version first (409 ``needs_new_version``).
     """
     with acting_as(actor):
         document = (
-            Document.objects.select_for_update().select_related("deal__responsible").get(pk=document.pk)
+            Document.objects.select_for_update(of=("self",)).select_related("deal__responsible").get(pk=document.pk)
         )
         if document.deleted_at is not None:
             raise ConflictError(_("The document was deleted."), code=Code.DELETED)
@@ -412,7 +415,7 @@ def approval_start(*, actor: Any, document: Document, route: ApprovalRoute) -> A
                     _("Nobody can decide on the step “%(step)s” (no active approver).") % {"step": step.name},
                     Code.NOBODY,
                 )
-        now = timezone.now()
+        now = now or timezone.now()
         round_no = (document.approvals.aggregate(m=Max("round"))["m"] or 0) + 1
         approval = Approval.objects.create(
             document=document,
@@ -454,6 +457,27 @@ def approval_start(*, actor: Any, document: Document, route: ApprovalRoute) -> A
         return approval
 
 
+def approval_start_for_deal(*, deal: Deal, route_id: int) -> Approval:
+    """The automation action ``start_approval``: the deal's newest ready document of the route's
+    kinds goes through the route, sent on behalf of the deal's responsible."""
+    route = ApprovalRoute.objects.filter(pk=route_id, is_active=True).first()
+    if route is None:
+        raise ValueError(_("the approval route %(id)s no longer exists") % {"id": route_id})
+    document = (
+        Document.objects.filter(
+            deal=deal,
+            deleted_at__isnull=True,
+            kind__in=route.document_kinds,
+            status__in=[DocumentStatus.READY, DocumentStatus.REWORK, DocumentStatus.REJECTED],
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if document is None:
+        raise ValueError(_("the deal has no ready document for the route “%(route)s”") % {"route": route.name})
+    return approval_start(actor=deal.responsible, document=document, route=route)
+
+
 def _finish(approval: Approval, status: str, now: datetime.datetime) -> None:
     approval.status, approval.finished_at = status, now
     approval.save()
@@ -479,7 +503,7 @@ def approval_decide(*, actor: Any, approval: Approval, decision: str, comment: s
                 "comment", _("Write a comment: why you reject it or what to change."), Code.COMMENT_REQUIRED
             )
         approval = (
-            Approval.objects.select_for_update().select_related("document__deal", "route").get(pk=approval.pk)
+            Approval.objects.select_for_update(of=("self",)).select_related("document__deal", "route").get(pk=approval.pk)
         )
         stage = approval.stages.filter(status=StageStatus.ACTIVE).first()
         tasks = list(stage.tasks.order_by("position", "id")) if stage is not None else []
@@ -596,7 +620,7 @@ def approval_decide(*, actor: Any, approval: Approval, decision: str, comment: s
 def approval_cancel(*, actor: Any, approval: Approval) -> Approval:
     """The sender withdraws a running round; the document is unlocked (status ready)."""
     with acting_as(actor):
-        approval = Approval.objects.select_for_update().select_related("document").get(pk=approval.pk)
+        approval = Approval.objects.select_for_update(of=("self",)).select_related("document").get(pk=approval.pk)
         if approval.status != ApprovalStatus.IN_PROGRESS:
             raise ConflictError(_("The approval has ended already."), code=Code.STEP_CLOSED)
         _finish(approval, ApprovalStatus.CANCELLED, timezone.now())
@@ -749,6 +773,14 @@ def _sheet_enqueue(approval: Approval) -> None:
     transaction.on_commit(lambda: approval_sheet_task.enqueue(approval_id))
 
 
+# A decision as the approval sheet states it.
+DECIDED = {
+    Decision.APPROVE: pgettext_lazy("decision made", "Approved"),
+    Decision.REJECT: pgettext_lazy("decision made", "Rejected"),
+    Decision.REWORK: pgettext_lazy("decision made", "Sent for rework"),
+}
+
+
 def sheet_rows(approval: Approval) -> list[dict[str, Any]]:
     rows = []
     for stage in approval.stages.order_by("position", "id"):
@@ -762,7 +794,7 @@ def sheet_rows(approval: Approval) -> list[dict[str, Any]]:
                     "who": person.get_full_name() if person else "—",
                     "role": person.get_role_display() if person else "",
                     "for": task.on_behalf_of.get_full_name() if task.on_behalf_of else "",
-                    "decision": Decision(task.decision).label,
+                    "decision": DECIDED[Decision(task.decision)],
                     "at": task.decided_at,
                     "comment": task.comment,
                 }
