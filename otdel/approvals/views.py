@@ -438,6 +438,7 @@ def route_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "approvals/route_form.html",
         {
             "route": route,
+            "name_value": request.POST.get("name", "") if request.method == "POST" else (route.name if route else ""),
             "errors": errors,
             "kinds": kinds,
             "step_rows": step_rows,
