@@ -47,7 +47,9 @@ def seed_demo() -> None:
     if admin is None or lawyer is None:
         return
     with transaction.atomic():
-        legal, _created = Department.objects.get_or_create(name="Юридический отдел", defaults={"head": lawyer})
+        legal, _created = Department.objects.get_or_create(
+            name="Юридический отдел", defaults={"head": lawyer}
+        )
         if lawyer.department_id is None:
             lawyer.department = legal
             lawyer.save(update_fields=["department"])
@@ -64,7 +66,12 @@ def seed_demo() -> None:
                 name=ROUTE_NAME,
                 document_kinds=["contract"],
                 steps=[
-                    {"name": "Юрист", "mode": "all", "approvers": [{"user": lawyer.pk}], "deadline_hours": 16},
+                    {
+                        "name": "Юрист",
+                        "mode": "all",
+                        "approvers": [{"user": lawyer.pk}],
+                        "deadline_hours": 16,
+                    },
                     {"name": "Финансовый директор", "approvers": [{"user": cfo.pk}], "deadline_hours": 8},
                 ],
             )

@@ -210,15 +210,20 @@ def _stand_in(user: User, day: datetime.date) -> tuple[User, User | None, str]:
     """Who decides for ``user`` today: themselves, the backup of their absence, or (a user who
     left) their backup or department head. Returns (assignee, on behalf of, reason)."""
     if not user.is_active:
-        backup = user.absences.filter(backup__is_active=True).order_by("-end").first()
-        stand_in = backup.backup if backup is not None else _head_for(user)
+        stand_in = _deputy_of_leaver(user)
         if stand_in is not None:
             return stand_in, user, ApprovalTask.Reason.REPLACED
         return user, None, ""
-    backup = user.backup_on(day)
-    if backup is not None and backup.is_active and backup.pk != user.pk:
-        return backup, user, ApprovalTask.Reason.DEPUTY
+    deputy = user.backup_on(day)
+    if deputy is not None and deputy.is_active and deputy.pk != user.pk:
+        return deputy, user, ApprovalTask.Reason.DEPUTY
     return user, None, ""
+
+
+def _deputy_of_leaver(user: User) -> User | None:
+    """Who takes over from someone who left: the backup of their last absence, else their head."""
+    absence = user.absences.filter(backup__is_active=True).order_by("-end").first()
+    return absence.backup if absence is not None else _head_for(user)
 
 
 def stage_people(stage_approvers: list[dict[str, Any]], deal: Deal) -> list[tuple[User, User | None, str]]:
@@ -377,7 +382,9 @@ def approval_start(
     """
     with acting_as(actor):
         document = (
-            Document.objects.select_for_update(of=("self",)).select_related("deal__responsible").get(pk=document.pk)
+            Document.objects.select_for_update(of=("self",))
+            .select_related("deal__responsible")
+            .get(pk=document.pk)
         )
         if document.deleted_at is not None:
             raise ConflictError(_("The document was deleted."), code=Code.DELETED)
@@ -474,7 +481,9 @@ def approval_start_for_deal(*, deal: Deal, route_id: int) -> Approval:
         .first()
     )
     if document is None:
-        raise ValueError(_("the deal has no ready document for the route “%(route)s”") % {"route": route.name})
+        raise ValueError(
+            _("the deal has no ready document for the route “%(route)s”") % {"route": route.name}
+        )
     return approval_start(actor=deal.responsible, document=document, route=route)
 
 
@@ -503,7 +512,9 @@ def approval_decide(*, actor: Any, approval: Approval, decision: str, comment: s
                 "comment", _("Write a comment: why you reject it or what to change."), Code.COMMENT_REQUIRED
             )
         approval = (
-            Approval.objects.select_for_update(of=("self",)).select_related("document__deal", "route").get(pk=approval.pk)
+            Approval.objects.select_for_update(of=("self",))
+            .select_related("document__deal", "route")
+            .get(pk=approval.pk)
         )
         stage = approval.stages.filter(status=StageStatus.ACTIVE).first()
         tasks = list(stage.tasks.order_by("position", "id")) if stage is not None else []
@@ -620,7 +631,9 @@ def approval_decide(*, actor: Any, approval: Approval, decision: str, comment: s
 def approval_cancel(*, actor: Any, approval: Approval) -> Approval:
     """The sender withdraws a running round; the document is unlocked (status ready)."""
     with acting_as(actor):
-        approval = Approval.objects.select_for_update(of=("self",)).select_related("document").get(pk=approval.pk)
+        approval = (
+            Approval.objects.select_for_update(of=("self",)).select_related("document").get(pk=approval.pk)
+        )
         if approval.status != ApprovalStatus.IN_PROGRESS:
             raise ConflictError(_("The approval has ended already."), code=Code.STEP_CLOSED)
         _finish(approval, ApprovalStatus.CANCELLED, timezone.now())
@@ -742,8 +755,7 @@ def approver_left(*, user: User) -> int:
     tasks = ApprovalTask.objects.filter(
         assignee=user, decision="", replaced=False, stage__status=StageStatus.ACTIVE
     ).select_related("stage__approval__document")
-    backup = user.absences.filter(backup__is_active=True).order_by("-end").first()
-    stand_in = backup.backup if backup is not None else _head_for(user)
+    stand_in = _deputy_of_leaver(user)
     for task in tasks:
         approval = task.stage.approval
         if stand_in is not None and stand_in.pk != user.pk:

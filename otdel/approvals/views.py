@@ -228,7 +228,9 @@ def request_create(request: HttpRequest, pk: int) -> HttpResponse:
     if department is None:
         errors.append(_("Choose a department."))
     else:
-        files = [(f.name, f.read(), f.content_type or "") for f in request.FILES.getlist("attachments")]
+        files = [
+            (f.name or "file", f.read(), f.content_type or "") for f in request.FILES.getlist("attachments")
+        ]
         try:
             services.request_create(
                 actor=user,
@@ -281,7 +283,10 @@ def desk_save(request: HttpRequest, pk: int) -> HttpResponse:
     queue = Queue.objects.filter(pk=int_or_none(request.POST.get("queue")) or 0).first()
     try:
         services.desk_save(
-            actor=user, department=department, queue=queue, sla_hours=request.POST.get("sla_hours") or 8
+            actor=user,
+            department=department,
+            queue=queue,
+            sla_hours=int_or_none(request.POST.get("sla_hours")) or 8,
         )
         messages.success(request, _("Saved."))
     except ValidationError as exc:
@@ -438,7 +443,9 @@ def route_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "approvals/route_form.html",
         {
             "route": route,
-            "name_value": request.POST.get("name", "") if request.method == "POST" else (route.name if route else ""),
+            "name_value": request.POST.get("name", "")
+            if request.method == "POST"
+            else (route.name if route else ""),
             "errors": errors,
             "kinds": kinds,
             "step_rows": step_rows,

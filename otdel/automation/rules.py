@@ -156,7 +156,8 @@ def validate_actions(actions: list[Any], name: str) -> None:
                 raise ApiError(
                     {
                         f"{field}.route": [
-                            _("There is no active approval route with the id %(id)s.") % {"id": action.get("route")}
+                            _("There is no active approval route with the id %(id)s.")
+                            % {"id": action.get("route")}
                         ]
                     },
                     Code.UNKNOWN_ROUTE,

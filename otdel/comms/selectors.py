@@ -202,7 +202,15 @@ def timeline(
         for event in events.order_by("-at", "-id")[:limit]:
             items.append(
                 TimelineItem(
-                    "approval", event.pk, "approval", "out", event.at, event.kind, None, event.text[:200], event
+                    "approval",
+                    event.pk,
+                    "approval",
+                    "out",
+                    event.at,
+                    event.kind,
+                    None,
+                    event.text[:200],
+                    event,
                 )
             )
     if with_leads and contact is not None and not want:

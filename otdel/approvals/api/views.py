@@ -198,7 +198,9 @@ class RequestListView(APIView):
         department = Department.objects.filter(pk=fields.pop("department")).first()
         if department is None:
             raise ApiError({"department": ["There is no such department."]}, Code.UNKNOWN)
-        files = [(f.name, f.read(), f.content_type or "") for f in request.FILES.getlist("attachments")]
+        files = [
+            (f.name or "file", f.read(), f.content_type or "") for f in request.FILES.getlist("attachments")
+        ]
         row = services.request_create(
             actor=request.user, deal=deal, department=department, attachments=files, **fields
         )

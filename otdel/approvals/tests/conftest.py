@@ -14,13 +14,14 @@ from otdel.accounts.tests.factories import DepartmentFactory, UserFactory
 from otdel.approvals import services
 from otdel.documents.models import Document, DocumentStatus, DocumentTemplate, DocumentVersion
 from otdel.documents.storage import file_save
-from otdel.documents.tests.conftest import (  # noqa: F401  (fixtures reused)
-    client_company,
-    deal,
-    documents_files,
-    my_company,
-    numbering,
-)
+from otdel.documents.tests import conftest as _documents
+
+# The documents tests' fixtures, reused: files in a temporary storage, our company, a client's deal.
+documents_files = _documents.documents_files
+my_company = _documents.my_company
+client_company = _documents.client_company
+deal = _documents.deal
+numbering = _documents.numbering
 
 
 @pytest.fixture
@@ -35,7 +36,9 @@ def finance(db):
 
 @pytest.fixture
 def legal_head(legal):
-    user = UserFactory(username="legal_head", full_name="Соколова Анна Игоревна", role=Role.APPROVER, department=legal)
+    user = UserFactory(
+        username="legal_head", full_name="Соколова Анна Игоревна", role=Role.APPROVER, department=legal
+    )
     legal.head = user
     legal.save()
     return user
@@ -43,17 +46,23 @@ def legal_head(legal):
 
 @pytest.fixture
 def lawyer(legal, legal_head):
-    return UserFactory(username="lawyer", full_name="Новиков Павел Андреевич", role=Role.APPROVER, department=legal)
+    return UserFactory(
+        username="lawyer", full_name="Новиков Павел Андреевич", role=Role.APPROVER, department=legal
+    )
 
 
 @pytest.fixture
 def lawyer2(legal, legal_head):
-    return UserFactory(username="lawyer2", full_name="Киселёв Олег Петрович", role=Role.APPROVER, department=legal)
+    return UserFactory(
+        username="lawyer2", full_name="Киселёв Олег Петрович", role=Role.APPROVER, department=legal
+    )
 
 
 @pytest.fixture
 def cfo(finance):
-    return UserFactory(username="cfo", full_name="Белова Марина Сергеевна", role=Role.APPROVER, department=finance)
+    return UserFactory(
+        username="cfo", full_name="Белова Марина Сергеевна", role=Role.APPROVER, department=finance
+    )
 
 
 @pytest.fixture
@@ -64,7 +73,12 @@ def route(admin_user, lawyer, cfo):
         document_kinds=["contract"],
         steps=[
             {"name": "Юрист", "mode": "all", "approvers": [{"user": lawyer.pk}], "deadline_hours": 8},
-            {"name": "Финансовый директор", "mode": "all", "approvers": [{"user": cfo.pk}], "deadline_hours": 8},
+            {
+                "name": "Финансовый директор",
+                "mode": "all",
+                "approvers": [{"user": cfo.pk}],
+                "deadline_hours": 8,
+            },
         ],
     )
 
@@ -126,7 +140,9 @@ def contract(deal, make_document):
 def pdf_text(data: bytes) -> str:
     import subprocess
 
-    pages = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+    pages = subprocess.run(
+        ["pdftotext", "-", "-"], input=data, capture_output=True, check=True
+    ).stdout.decode()
     return "\f".join(" ".join(page.split()) for page in pages.split("\f"))  # table cells wrap lines
 
 

@@ -18,7 +18,9 @@ from otdel.approvals.tests.conftest import pdf_text
 from otdel.documents import services as documents
 from otdel.documents.models import Document
 from otdel.documents.storage import file_read
-from otdel.documents.tests.conftest import DEMO, priced_deal  # noqa: F401  (fixture reused)
+from otdel.documents.tests import conftest as _documents
+
+priced_deal = _documents.priced_deal  # the documents tests' fixture: a deal with line items
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -36,7 +38,9 @@ def _signed_in(browser, live_server, user):
     return page
 
 
-def test_the_approver_opens_reads_and_approves_with_a_comment(browser, live_server, manager, contract, route, lawyer):
+def test_the_approver_opens_reads_and_approves_with_a_comment(
+    browser, live_server, manager, contract, route, lawyer
+):
     approval = services.approval_start(actor=manager, document=contract, route=route)
     lawyer.language = "en"
     lawyer.save()
@@ -63,7 +67,7 @@ def contract_template(admin_user, my_company):
     sequence = documents.numbering_create(actor=admin_user, code="contract", pattern="Д-{YYYY}-{N:04}")
     return documents.template_create(
         actor=admin_user,
-        data=(DEMO / "dogovor_postavki.docx").read_bytes(),
+        data=(_documents.DEMO / "dogovor_postavki.docx").read_bytes(),
         filename="dogovor_postavki.docx",
         name="Договор поставки",
         kind="contract",
@@ -72,7 +76,16 @@ def contract_template(admin_user, my_company):
 
 
 def test_done_when_end_to_end(
-    browser, live_server, admin_user, head, manager, lawyer, cfo, pipeline, priced_deal, contract_template  # noqa: F811
+    browser,
+    live_server,
+    admin_user,
+    head,
+    manager,
+    lawyer,
+    cfo,
+    pipeline,
+    priced_deal,
+    contract_template,
 ):
     # The head of sales sets up the route and the rule in the UI.
     client = Client()
@@ -164,7 +177,12 @@ def test_done_when_end_to_end(
     approved = document.versions.get(approved=True)
     text = pdf_text(file_read(approved.file))
     sheet = text.split("\f")[-2] if text.endswith("\f") else text.split("\f")[-1]
-    for expected in ("Лист согласования", "Новиков Павел Андреевич", "Исправлено, согласую", "Белова Марина Сергеевна"):
+    for expected in (
+        "Лист согласования",
+        "Новиков Павел Андреевич",
+        "Исправлено, согласую",
+        "Белова Марина Сергеевна",
+    ):
         assert expected in sheet, expected
     assert [a.status for a in Approval.objects.order_by("round")] == ["rework", "approved"]
     timeline = sales.locator('[data-testid="timeline-item"][data-type="approval"]')

@@ -25,11 +25,19 @@ def legal_desk(admin_user, legal, lawyer):
     return services.desk_save(actor=admin_user, department=legal, queue=queue, sla_hours=6)
 
 
-def test_a_request_from_a_deal_goes_through_the_departments_queue(api_for, manager, deal, legal, legal_desk, lawyer):
+def test_a_request_from_a_deal_goes_through_the_departments_queue(
+    api_for, manager, deal, legal, legal_desk, lawyer
+):
     due = (timezone.now() + datetime.timedelta(days=2)).isoformat()
     response = api_for(manager).post(
         "/api/v1/department-requests",
-        {"department": legal.pk, "deal": deal.pk, "title": "Проверить договор клиента", "body": "Их редакция", "due_at": due},
+        {
+            "department": legal.pk,
+            "deal": deal.pk,
+            "title": "Проверить договор клиента",
+            "body": "Их редакция",
+            "due_at": due,
+        },
         format="json",
     )
     assert response.status_code == 201, response.json()
@@ -42,7 +50,9 @@ def test_a_request_from_a_deal_goes_through_the_departments_queue(api_for, manag
     url = f"/api/v1/department-requests/{body['id']}/status"
     # The sales manager asked; only the department answers.
     assert api_for(manager).post(url, {"status": "done"}, format="json").status_code == 403
-    assert api_for(lawyer).post(url, {"status": "in_progress"}, format="json").json()["status"] == "in_progress"
+    assert (
+        api_for(lawyer).post(url, {"status": "in_progress"}, format="json").json()["status"] == "in_progress"
+    )
     response = api_for(lawyer).post(url, {"status": "declined"}, format="json")
     assert response.status_code == 400 and "comment" in response.json()["errors"]
     response = api_for(lawyer).post(url, {"status": "done", "comment": "Замечаний нет"}, format="json")
@@ -58,7 +68,10 @@ def test_bad_requests_and_strangers(api_for, manager, other_manager, deal, legal
         ({"department": legal.pk, "deal": deal.pk, "title": ""}, "title"),
         ({"department": 999999, "deal": deal.pk, "title": "x"}, "department"),
         ({"department": legal.pk, "deal": 999999, "title": "x"}, "deal"),
-        ({"department": legal.pk, "deal": deal.pk, "title": "x", "due_at": "2020-01-01T10:00:00+03:00"}, "due_at"),
+        (
+            {"department": legal.pk, "deal": deal.pk, "title": "x", "due_at": "2020-01-01T10:00:00+03:00"},
+            "due_at",
+        ),
     ]
     for payload, field in bad:
         response = api_for(manager).post("/api/v1/department-requests", payload, format="json")
@@ -96,8 +109,14 @@ def test_inbox_and_deal_card_show_the_requests_with_attachments(
     inbox = client.get(reverse("approvals_department_inbox", args=[legal.pk])).content.decode()
     assert "Проверить протокол разногласий" in inbox and "протокол.docx" in inbox
     file = client.get(reverse("approvals_request_file", args=[request.attachments.get().pk]))
-    assert file.status_code == 200 and b"".join(file.streaming_content if file.streaming else [file.content]) == b"PK\x03\x04 test"
-    client.post(reverse("approvals_request_status", args=[request.pk]), {"status": "declined", "comment": "Не наш вопрос"})
+    assert (
+        file.status_code == 200
+        and b"".join(file.streaming_content if file.streaming else [file.content]) == b"PK\x03\x04 test"
+    )
+    client.post(
+        reverse("approvals_request_status", args=[request.pk]),
+        {"status": "declined", "comment": "Не наш вопрос"},
+    )
     request.refresh_from_db()
     assert request.status == RequestStatus.DECLINED and request.comment == "Не наш вопрос"
     client.force_login(manager)

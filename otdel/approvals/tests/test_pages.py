@@ -30,7 +30,10 @@ def regulation(admin_user):
 @pytest.mark.parametrize(
     ("language", "words"),
     [
-        ("ru", ["Ваше решение на шаге «Юрист»", "Согласовать", "На доработку", "Круги согласования", "Договор"]),
+        (
+            "ru",
+            ["Ваше решение на шаге «Юрист»", "Согласовать", "На доработку", "Круги согласования", "Договор"],
+        ),
         ("en", ["Your decision at “Юрист”", "Approve", "Send for rework", "Rounds", "Contract"]),
     ],
 )
@@ -107,8 +110,13 @@ def test_a_rule_sends_the_contract_for_approval(admin_user, manager, contract, r
         actions=[{"action": "start_approval", "route": route.pk}],
     )
     run = RuleRun.objects.create(
-        rule=rule, subject_type="deal", subject_id=contract.deal_id, occurrence="t", event="deal.stage_entered",
-        payload={}, due_at=contract.created_at,
+        rule=rule,
+        subject_type="deal",
+        subject_id=contract.deal_id,
+        occurrence="t",
+        event="deal.stage_entered",
+        payload={},
+        due_at=contract.created_at,
     )
     assert rules.runs_drain() == 1
     run.refresh_from_db()

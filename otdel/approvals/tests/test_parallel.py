@@ -38,10 +38,14 @@ def _all_at_once(approval: Any, people: list[Any], decision: str = "approve") ->
 
 
 def _route(admin_user: Any, mode: str, people: list[Any], quorum: int = 1, then: Any = None) -> Any:
-    steps = [{"name": "Параллельно", "mode": mode, "quorum": quorum, "approvers": [{"user": p.pk} for p in people]}]
+    steps = [
+        {"name": "Параллельно", "mode": mode, "quorum": quorum, "approvers": [{"user": p.pk} for p in people]}
+    ]
     if then is not None:
         steps.append({"name": "Потом", "approvers": [{"user": then.pk}]})
-    return services.route_save(actor=admin_user, name=f"Режим {mode}", document_kinds=["contract"], steps=steps)
+    return services.route_save(
+        actor=admin_user, name=f"Режим {mode}", document_kinds=["contract"], steps=steps
+    )
 
 
 def test_all_mode_two_at_once_both_kept_and_the_next_step_starts_once(
@@ -105,8 +109,12 @@ def test_reject_and_approve_at_once_end_in_one_outcome(admin_user, manager, cont
     for thread in threads:
         thread.join()
     approval.refresh_from_db()
-    assert results["lawyer2"] == "ok"  # a reject always lands: it is the step's first word or after an approve
+    assert (
+        results["lawyer2"] == "ok"
+    )  # a reject always lands: it is the step's first word or after an approve
     assert approval.status == ApprovalStatus.REJECTED
-    decided = dict(ApprovalTask.objects.filter(stage__approval=approval).values_list("assignee__username", "decision"))
+    decided = dict(
+        ApprovalTask.objects.filter(stage__approval=approval).values_list("assignee__username", "decision")
+    )
     assert decided["lawyer2"] == "reject"
     assert decided["lawyer"] == ("approve" if results["lawyer"] == "ok" else "")

@@ -91,7 +91,9 @@ def test_rework_then_resubmission_starts_a_new_round_and_keeps_the_history(
     assert rounds[0]["steps"][0]["tasks"][0]["comment"] == "Пункт 5.2: неустойка 0,1 % в день"
     contract.refresh_from_db()
     assert contract.status == DocumentStatus.APPROVED
-    kinds = list(ApprovalEvent.objects.filter(deal=contract.deal).order_by("at", "id").values_list("kind", flat=True))
+    kinds = list(
+        ApprovalEvent.objects.filter(deal=contract.deal).order_by("at", "id").values_list("kind", flat=True)
+    )
     assert kinds[0] == "submitted" and "rework" in kinds and kinds[-1] == "approved"
 
 
@@ -110,19 +112,29 @@ def test_the_approved_pdf_carries_the_approval_sheet(
     text = pdf_text(data)
     assert "Договор поставки" in text
     sheet = text.split("\f")[1]
-    for expected in ("Лист согласования", "Новиков Павел Андреевич", "Белова Марина Сергеевна", "Юрист",
-                     "Финансовый директор", "Согласовано", "Юридических замечаний нет", "Согласующий"):
+    for expected in (
+        "Лист согласования",
+        "Новиков Павел Андреевич",
+        "Белова Марина Сергеевна",
+        "Юрист",
+        "Финансовый директор",
+        "Согласовано",
+        "Юридических замечаний нет",
+        "Согласующий",
+    ):
         assert expected in sheet, expected
     body = api_for(manager).get(f"/api/v1/approvals/{approval_id}").json()
     assert body["approved_version"] == 2
     # The approved document may get a new version later; the approved one stays marked.
-    documents_version = api_for(manager).get(f"/api/v1/documents/{contract.pk}").json()["versions"]
-    assert any(v["version"] == 2 for v in documents_version)
+    versions = api_for(manager).get(f"/api/v1/documents/{contract.pk}").json()["versions"]
+    assert [(v["version"], v["approved"]) for v in versions] == [(2, True), (1, False)]
 
 
 def test_reject_ends_the_route(api_for, manager, contract, route, lawyer, cfo):
     approval_id = _start(api_for, manager, contract, route).json()["id"]
-    assert _decide(api_for, lawyer, approval_id, "reject", "Клиент в стоп-листе").json()["status"] == "rejected"
+    assert (
+        _decide(api_for, lawyer, approval_id, "reject", "Клиент в стоп-листе").json()["status"] == "rejected"
+    )
     contract.refresh_from_db()
     assert contract.status == DocumentStatus.REJECTED
     assert ApprovalTask.objects.filter(assignee=cfo).count() == 0  # step 2 never started
@@ -160,15 +172,27 @@ def test_a_deactivated_approver_hands_the_step_to_the_deputy_or_the_owner_is_tol
     assert Notification.objects.filter(user=manager, key__startswith="approval-approver-left").exists()
 
 
-def test_step_modes_and_amount_thresholds(admin_user, manager, deal, make_document, lawyer, lawyer2, legal_head, cfo):
+def test_step_modes_and_amount_thresholds(
+    admin_user, manager, deal, make_document, lawyer, lawyer2, legal_head, cfo
+):
     route = services.route_save(
         actor=admin_user,
         name="Крупные договоры",
         document_kinds=["contract"],
         steps=[
             {"name": "Любой юрист", "mode": "any", "approvers": [{"user": lawyer.pk}, {"user": lawyer2.pk}]},
-            {"name": "Кворум", "mode": "quorum", "quorum": 2, "approvers": [{"department": legal_head.department_id}]},
-            {"name": "По очереди", "mode": "all", "sequential": True, "approvers": [{"user": lawyer2.pk}, {"user": lawyer.pk}]},
+            {
+                "name": "Кворум",
+                "mode": "quorum",
+                "quorum": 2,
+                "approvers": [{"department": legal_head.department_id}],
+            },
+            {
+                "name": "По очереди",
+                "mode": "all",
+                "sequential": True,
+                "approvers": [{"user": lawyer2.pk}, {"user": lawyer.pk}],
+            },
             {"name": "CFO", "approvers": [{"user": cfo.pk}], "min_amount": "1000000"},
         ],
     )
@@ -209,8 +233,15 @@ def test_routes_api_validates_and_only_admins_and_the_head_edit(api_for, admin_u
     good = {
         "name": "Счета",
         "document_kinds": ["invoice"],
-        "steps": [{"name": "Бухгалтерия", "mode": "quorum", "quorum": 1, "approvers": [{"role": "approver"}],
-                   "deadline_hours": 4}],
+        "steps": [
+            {
+                "name": "Бухгалтерия",
+                "mode": "quorum",
+                "quorum": 1,
+                "approvers": [{"role": "approver"}],
+                "deadline_hours": 4,
+            }
+        ],
     }
     assert api_for(manager).post("/api/v1/approval-routes", good, format="json").status_code == 403
     response = api_for(head).post("/api/v1/approval-routes", good, format="json")
@@ -220,7 +251,10 @@ def test_routes_api_validates_and_only_admins_and_the_head_edit(api_for, admin_u
         ({**good, "document_kinds": []}, "document_kinds"),
         ({**good, "steps": [{"name": "x", "approvers": [{"user": 999999}]}]}, "steps[0].approvers[0]"),
         ({**good, "steps": [{"name": "x", "approvers": [{"role": "pilot"}]}]}, "steps[0].approvers[0]"),
-        ({**good, "steps": [{"name": "x", "mode": "most", "approvers": [{"role": "approver"}]}]}, "steps[0].mode"),
+        (
+            {**good, "steps": [{"name": "x", "mode": "most", "approvers": [{"role": "approver"}]}]},
+            "steps[0].mode",
+        ),
     ):
         response = api_for(admin_user).post("/api/v1/approval-routes", bad, format="json")
         assert response.status_code == 400 and field in response.json()["errors"], (bad, response.json())
@@ -228,14 +262,22 @@ def test_routes_api_validates_and_only_admins_and_the_head_edit(api_for, admin_u
     assert api_for(lawyer).put(f"/api/v1/approval-routes/{route_id}", good, format="json").status_code == 403
 
 
-def test_a_route_for_another_kind_or_with_nobody_to_decide_is_refused(api_for, manager, contract, admin_user, lawyer):
+def test_a_route_for_another_kind_or_with_nobody_to_decide_is_refused(
+    api_for, manager, contract, admin_user, lawyer
+):
     invoices = services.route_save(
-        actor=admin_user, name="Счета", document_kinds=["invoice"], steps=[{"name": "x", "approvers": [{"user": lawyer.pk}]}]
+        actor=admin_user,
+        name="Счета",
+        document_kinds=["invoice"],
+        steps=[{"name": "x", "approvers": [{"user": lawyer.pk}]}],
     )
     response = _start(api_for, manager, contract, invoices)
     assert response.status_code == 400 and "route" in response.json()["errors"]
     nobody = services.route_save(
-        actor=admin_user, name="Никто", document_kinds=["contract"], steps=[{"name": "x", "approvers": [{"head_of": "responsible"}]}]
+        actor=admin_user,
+        name="Никто",
+        document_kinds=["contract"],
+        steps=[{"name": "x", "approvers": [{"head_of": "responsible"}]}],
     )
     contract.deal.responsible.department.head = None
     contract.deal.responsible.department.save()

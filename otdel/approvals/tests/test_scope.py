@@ -12,7 +12,9 @@ from otdel.crm.tests.factories import ContactFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_an_approver_sees_only_what_they_decide_on(api_for, client, manager, deal, contract, make_document, route, lawyer, pipeline):
+def test_an_approver_sees_only_what_they_decide_on(
+    api_for, client, manager, deal, contract, make_document, route, lawyer, pipeline
+):
     invoice = make_document(deal, kind="invoice")
     other = ContactFactory(full_name="Чужой Клиент", responsible=manager)
     api = api_for(lawyer)
