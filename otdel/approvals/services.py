@@ -34,6 +34,7 @@ from otdel.approvals.models import (
     Decision,
     DepartmentDesk,
     DepartmentRequest,
+    NotifyChoice,
     RequestAttachment,
     RequestStatus,
     RouteStep,
@@ -309,13 +310,67 @@ def _clock_stop(key: str) -> None:
     )
 
 
+def _tell(*, user: Any, kind: str, key: str, title: str, url: str) -> Notification | None:
+    """The bell, and once per ``key`` the person's own channels too (e-mail, Telegram; after commit)."""
+    if user is None:
+        return None
+    fresh = not Notification.objects.filter(user=user, key=key).exists()
+    notification = notify(user=user, kind=kind, key=key, title=title, url=url)
+    if notification is not None and fresh and NotifyChoice.objects.filter(user=user).exists():
+        from otdel.approvals.tasks import approval_notify_external
+
+        user_id = user.pk
+        transaction.on_commit(lambda: approval_notify_external.enqueue(user_id, title[:255], url))
+    return notification
+
+
+def notify_external(*, user_id: int, title: str, url: str) -> list[str]:
+    """Deliver to the channels the user chose; returns the ones used. A failing channel is logged."""
+    from django.conf import settings
+    from django.core.mail import EmailMessage
+
+    choice = NotifyChoice.objects.select_related("user").filter(user_id=user_id).first()
+    if choice is None or not choice.user.is_active:
+        return []
+    link = f"{settings.OTDEL_PUBLIC_URL}{url}"
+    used = []
+    if choice.by_email and choice.user.email:
+        try:
+            EmailMessage(subject=title, body=f"{title}\n\n{link}", to=[choice.user.email]).send()
+            used.append("email")
+        except Exception:
+            logger.exception("approval e-mail to user %s failed", user_id)
+    if choice.telegram_chat_id:
+        from otdel.comms.models import TelegramBot
+        from otdel.comms.telegram.services import bot_api
+
+        bot = TelegramBot.objects.filter(is_active=True).order_by("id").first()
+        if bot is not None:
+            try:
+                bot_api(bot).send_message(chat_id=choice.telegram_chat_id, text=f"{title}\n{link}")
+                used.append("telegram")
+            except Exception:
+                logger.exception("approval Telegram message to user %s failed", user_id)
+    return used
+
+
+def notify_choice_save(*, actor: User, by_email: bool, telegram_chat_id: str = "") -> NotifyChoice:
+    chat = (telegram_chat_id or "").strip()
+    if chat and not chat.lstrip("-").isdigit():
+        raise field_error("telegram_chat_id", _("A Telegram chat id is a number."), Code.INVALID)
+    choice, _created = NotifyChoice.objects.update_or_create(
+        user=actor, defaults={"by_email": bool(by_email), "telegram_chat_id": chat[:32]}
+    )
+    return choice
+
+
 def _notify_task(task: ApprovalTask, approval: Approval) -> None:
     document = approval.document
     if task.on_behalf_of_id:
         title = _("Approve for %(who)s: %(document)s") % {"who": task.on_behalf_of, "document": document}
     else:
         title = _("Awaiting your approval: %(document)s") % {"document": document}
-    notify(
+    _tell(
         user=task.assignee,
         kind=Notification.Kind.APPROVAL,
         key=f"approval-task:{task.pk}",
@@ -585,7 +640,7 @@ def approval_decide(*, actor: Any, approval: Approval, decision: str, comment: s
                     "comment": comment,
                 }
                 _event(approval, ApprovalEvent.Kind.REWORK, actor, text)
-            notify(
+            _tell(
                 user=approval.owner,
                 kind=Notification.Kind.APPROVAL,
                 key=f"approval-outcome:{approval.pk}",
@@ -615,7 +670,7 @@ def approval_decide(*, actor: Any, approval: Approval, decision: str, comment: s
         document.save()
         text = _("%(document)s approved") % {"document": document}
         _event(approval, ApprovalEvent.Kind.APPROVED, None, text)
-        notify(
+        _tell(
             user=approval.owner,
             kind=Notification.Kind.APPROVAL,
             key=f"approval-outcome:{approval.pk}",
@@ -685,7 +740,7 @@ def stage_remind(*, stage_id: int) -> int:
     for task in tasks:
         if _task_open(task, stage, tasks):
             told += (
-                notify(
+                _tell(
                     user=task.assignee,
                     kind=Notification.Kind.APPROVAL,
                     key=f"approval-remind:{task.pk}",
@@ -719,7 +774,7 @@ def stage_escalate(*, stage_id: int) -> int:
     responsible = approval.document.deal.responsible
     moved = 0
     for task in list(stage.tasks.filter(decision="", replaced=False).select_related("assignee")):
-        notify(
+        _tell(
             user=task.assignee,
             kind=Notification.Kind.SLA,
             key=f"approval-overdue:{task.pk}",
@@ -736,7 +791,7 @@ def stage_escalate(*, stage_id: int) -> int:
         ):
             _hand_over(task, head, ApprovalTask.Reason.ESCALATED, None)
             moved += 1
-    notify(
+    _tell(
         user=approval.owner,
         kind=Notification.Kind.SLA,
         key=f"approval-overdue-owner:{stage.pk}",
@@ -764,7 +819,7 @@ def approver_left(*, user: User) -> int:
         else:
             task.replaced = True
             task.save()
-            notify(
+            _tell(
                 user=approval.owner,
                 kind=Notification.Kind.APPROVAL,
                 key=f"approval-approver-left:{task.pk}",
@@ -960,7 +1015,7 @@ def request_create(
             hours=desk.sla_hours if desk is not None else 8,
         )
         for person in {p for p in [request.assignee, department.head] if p is not None}:
-            notify(
+            _tell(
                 user=person,
                 kind=Notification.Kind.APPROVAL,
                 key=f"department-request:{request.pk}",
@@ -1006,7 +1061,7 @@ def request_set_status(
         if status in (RequestStatus.DONE, RequestStatus.DECLINED):
             request.closed_at = timezone.now()
             _clock_stop(REQUEST_TIMER.format(request.pk))
-            notify(
+            _tell(
                 user=request.author,
                 kind=Notification.Kind.APPROVAL,
                 key=f"department-request-closed:{request.pk}",
@@ -1027,7 +1082,7 @@ def request_overdue(*, request_id: int) -> None:
     if request is None or not request.is_open:
         return
     for person in {p for p in [request.assignee, request.department.head] if p is not None}:
-        notify(
+        _tell(
             user=person,
             kind=Notification.Kind.SLA,
             key=f"department-request-overdue:{request.pk}",
