@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -61,7 +62,7 @@ class RouteListView(APIView):
     )
     def post(self, request: Request) -> Response:
         if not selectors.may_edit_routes(request.user):
-            raise _forbidden("Only administrators and the head of sales edit approval routes.")
+            raise _forbidden(_("Only administrators and the head of sales edit approval routes."))
         fields = _valid(RouteInputSerializer, request)
         route = services.route_save(actor=request.user, **fields)
         return Response(RouteSerializer(route).data, status=status.HTTP_201_CREATED)
@@ -82,7 +83,7 @@ class RouteDetailView(APIView):
     def put(self, request: Request, pk: int) -> Response:
         route = get_scoped_or_404(ApprovalRoute.objects.all(), request.user, pk=pk)
         if not selectors.may_edit_routes(request.user):
-            raise _forbidden("Only administrators and the head of sales edit approval routes.")
+            raise _forbidden(_("Only administrators and the head of sales edit approval routes."))
         fields = _valid(RouteInputSerializer, request)
         route = services.route_save(actor=request.user, route=route, **fields)
         return Response(RouteSerializer(route).data)
@@ -108,7 +109,10 @@ class DocumentApprovalView(APIView):
         fields = _valid(StartInputSerializer, request)
         route = ApprovalRoute.objects.filter(pk=fields["route"]).first()
         if route is None:
-            raise ApiError({"route": [f"There is no route with the id {fields['route']}."]}, Code.UNKNOWN)
+            raise ApiError(
+                {"route": [_("There is no route with the id %(id)s.") % {"id": fields["route"]}]},
+                Code.UNKNOWN,
+            )
         approval = services.approval_start(actor=request.user, document=document, route=route)
         return Response(_approval_out(approval), status=status.HTTP_201_CREATED)
 
@@ -194,10 +198,10 @@ class RequestListView(APIView):
         fields = _valid(RequestInputSerializer, request)
         deal = Deal.objects.filter(pk=fields.pop("deal")).first()
         if deal is None or not _sees(request.user, deal):
-            raise ApiError({"deal": ["There is no such deal."]}, Code.UNKNOWN)
+            raise ApiError({"deal": [_("There is no such deal.")]}, Code.UNKNOWN)
         department = Department.objects.filter(pk=fields.pop("department")).first()
         if department is None:
-            raise ApiError({"department": ["There is no such department."]}, Code.UNKNOWN)
+            raise ApiError({"department": [_("There is no such department.")]}, Code.UNKNOWN)
         files = [
             (f.name or "file", f.read(), f.content_type or "") for f in request.FILES.getlist("attachments")
         ]
