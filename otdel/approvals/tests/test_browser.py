@@ -172,6 +172,7 @@ def test_done_when_end_to_end(
     sales.reload()
     next_stage.refresh_from_db()
     expect(sales.get_by_test_id("deal-stage")).to_have_text(next_stage.name, timeout=SLOW)
+    expect(sales.get_by_test_id("approved-pdf")).to_be_visible(timeout=SLOW)
     document.refresh_from_db()
     assert document.status == "approved"
     approved = document.versions.get(approved=True)
