@@ -1,7 +1,7 @@
 """Demo data of approvals (on top of the sales and documents demos).
 
 ``seed_demo()`` is deterministic and idempotent: a legal department headed by the demo lawyer
-(Новиков), a finance department with its director (Белова, login ``belova``, the demo password),
+(Новиков), a finance department headed by the demo finance director (Белова, login ``belova``),
 the contract route "lawyer, then the finance director", one contract of a demo deal sent for
 approval (so the lawyer's "Awaiting my approval" is not empty) and one request to the legal
 department.
@@ -22,22 +22,15 @@ from otdel.documents.models import Document, DocumentStatus, DocumentTemplate
 logger = logging.getLogger(__name__)
 
 ROUTE_NAME = "Договоры: юрист, затем финансовый директор"
-CFO = ("belova", "Белова Марина Сергеевна")
+CFO = "belova"
 
 
-def _cfo(finance: Department) -> User:
-    from otdel.demo.sales import DEMO_PASSWORD
-
-    user = User.objects.filter(username=CFO[0]).first()
-    if user is None:
-        user = User.objects.create_user(
-            username=CFO[0],
-            password=DEMO_PASSWORD,
-            email=f"{CFO[0]}@stankotorg.example",
-            full_name=CFO[1],
-            role=Role.APPROVER,
-            department=finance,
-        )
+def _cfo(finance: Department) -> User | None:
+    """The finance director (a demo login of ``otdel/demo/sales.py``), put in the finance department."""
+    user = User.objects.filter(username=CFO, role=Role.APPROVER).first()
+    if user is not None and user.department_id is None:
+        user.department = finance
+        user.save(update_fields=["department"])
     return user
 
 
@@ -55,6 +48,8 @@ def seed_demo() -> None:
             lawyer.save(update_fields=["department"])
         finance, _created = Department.objects.get_or_create(name="Финансовая служба")
         cfo = _cfo(finance)
+        if cfo is None:
+            return
         if finance.head_id is None:
             finance.head = cfo
             finance.save(update_fields=["head"])
