@@ -19,5 +19,6 @@ urlpatterns = [
     path("", include("otdel.ops.urls")),
     path("", include("otdel.documents.urls")),
     path("", include("otdel.kb.urls")),
+    path("", include("otdel.approvals.urls")),
     path("", include("otdel.web.urls")),
 ]

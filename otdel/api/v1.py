@@ -31,6 +31,7 @@ APP_APIS = (
     "otdel.transfer.api.urls",
     "otdel.documents.api.urls",
     "otdel.kb.api.urls",
+    "otdel.approvals.api.urls",
     "otdel.automation.api.urls",
 )
 

@@ -182,38 +182,31 @@ def do_generate_document(action: dict[str, Any], *, record: Any) -> str:
     return _("document #%(id)s %(number)s") % {"id": document.pk, "number": document.number}
 
 
-def approvals_service() -> Any:
-    """``otdel.approvals.services.approval_start`` when the approvals app is installed, else None."""
-    if not apps.is_installed("otdel.approvals"):
-        return None
-    from importlib import import_module
-
-    return getattr(import_module("otdel.approvals.services"), "approval_start", None)
-
-
 def check_start_approval(action: dict[str, Any], field: str) -> None:
-    if approvals_service() is None:
-        raise ApiError(
-            {field: [_("Approvals are not available in this installation yet.")]}, Code.NOT_AVAILABLE
-        )
-    if _int(action.get("route")) is None:
+    from otdel.approvals.models import ApprovalRoute
+
+    route = _int(action.get("route"))
+    if route is None:
         raise ApiError({f"{field}.route": [_("Name the approval route (its id).")]}, Code.INVALID)
+    if not ApprovalRoute.objects.filter(pk=route, is_active=True).exists():
+        raise ApiError(
+            {f"{field}.route": [_("There is no active approval route with the id %(id)s.") % {"id": route}]},
+            Code.UNKNOWN_ROUTE,
+        )
 
 
 def do_start_approval(action: dict[str, Any], *, record: Any) -> str:
-    start = approvals_service()
-    if start is None:
-        raise ValueError(_("approvals are not available"))
-    from otdel.documents.models import Document
+    """The deal's newest ready document of the route's kinds goes through the route."""
+    from otdel.approvals.services import approval_start_for_deal
 
     deal = _people(record)[1]
-    document = (
-        Document.objects.filter(deal=deal, deleted_at__isnull=True).order_by("-id").first() if deal else None
-    )
-    if document is None:
-        raise ActionRefused(_("the deal has no document to approve"))
-    approval = start(actor=None, document=document, route=_int(action.get("route")))
-    return _("approval #%(id)s started") % {"id": getattr(approval, "pk", "")}
+    if deal is None:
+        raise ActionRefused(_("only a deal's document is sent for approval"))
+    try:
+        approval = approval_start_for_deal(deal=deal, route_id=_int(action.get("route")) or 0)
+    except ValueError as exc:
+        raise ActionRefused(str(exc)) from exc
+    return _("approval #%(id)s started") % {"id": approval.pk}
 
 
 # --- webhooks ------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ class AutomationErrorCode(StrEnum):
     UNKNOWN_FIELD = "unknown_field"
     UNKNOWN_OPERATOR = "unknown_operator"
     UNKNOWN_ACTION = "unknown_action"
+    UNKNOWN_ROUTE = "unknown_route"
     NOT_AVAILABLE = "not_available"
     URL_NOT_ALLOWED = "url_not_allowed"
     UNKNOWN_VARIABLE = "unknown_variable"

@@ -21,6 +21,7 @@ class Notification(TimeStampedModel):
         AUTOMATION = "automation", _("Automation rule")
         SLA = "sla", _("Service level")
         REMINDER = "reminder", _("Task reminder")
+        APPROVAL = "approval", _("Approval")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -158,10 +159,12 @@ class SlaPolicy(TimeStampedModel):
         FIRST_RESPONSE = "first_response", _("first response")
         STAGE_TIME = "stage_time", _("time in stage")
         TASK_DONE = "task_done", _("task done")
+        APPROVAL_STEP = "approval_step", _("approval step")
+        DEPARTMENT_REQUEST = "department_request", _("department request")
 
     name = models.CharField(_("name"), max_length=200)
     is_active = models.BooleanField(_("active"), default=True)
-    target = models.CharField(_("target"), max_length=16, choices=Target.choices)
+    target = models.CharField(_("target"), max_length=20, choices=Target.choices)
     applies_to = models.JSONField(_("applies to"), default=dict, blank=True)
     minutes = models.PositiveIntegerField(_("minutes"))
     working_time = models.BooleanField(_("on working time"), default=True)

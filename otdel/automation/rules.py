@@ -220,6 +220,11 @@ def subject_record(subject_type: str, subject_id: int | None) -> Deal | Lead | C
         if interaction is None:
             return None
         return interaction.lead or interaction.contact
+    if subject_type == "document":
+        from otdel.documents.models import Document
+
+        document = Document.objects.select_related("deal").filter(pk=subject_id).first()
+        return document.deal if document else None
     if subject_type == "timer":
         from otdel.automation.models import SlaTimer
 

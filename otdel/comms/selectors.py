@@ -73,7 +73,7 @@ def _interactions(
 
 
 # Items at the same moment are ordered by type, then id (ids of different tables may be equal).
-TIMELINE_TYPES = ("lead", "task", "note", "interaction")
+TIMELINE_TYPES = ("lead", "task", "note", "interaction", "approval")
 TIMELINE_PAGE = 50
 
 
@@ -191,6 +191,26 @@ def timeline(
                     task.assignee_id,
                     task.title,
                     task,
+                )
+            )
+    if deal is not None and (not want or "approval" in want):
+        from otdel.approvals.models import ApprovalEvent
+
+        events = ApprovalEvent.objects.filter(deal=deal).select_related("actor")
+        if before is not None:
+            events = events.filter(before.older("approval", "at"))
+        for event in events.order_by("-at", "-id")[:limit]:
+            items.append(
+                TimelineItem(
+                    "approval",
+                    event.pk,
+                    "approval",
+                    "out",
+                    event.at,
+                    event.kind,
+                    None,
+                    event.text[:200],
+                    event,
                 )
             )
     if with_leads and contact is not None and not want:

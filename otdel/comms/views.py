@@ -80,6 +80,7 @@ CHANNEL_ICONS = {
     "note": "sticky",
     "task": "check2-square",
     "meeting": "people",
+    "approval": "patch-check",
 }
 FORM_LABELS = {
     "name": gettext_lazy("Name"),

@@ -299,7 +299,7 @@ class ConsentGiven(DomainEvent):
     consent_id: int
 
 
-# Documents and approvals (emitted by the documents app)
+# Documents (emitted by the documents app) and approvals (emitted by the approvals app)
 
 
 @catalog
@@ -318,6 +318,7 @@ class DocumentApproved(DomainEvent):
     subject_type: ClassVar[str] = "document"
     document_id: int
     deal_id: int | None = None
+    kind: str = ""  # the document kind, for a rule's trigger filter
 
 
 @catalog
@@ -327,6 +328,7 @@ class DocumentRejected(DomainEvent):
     subject_type: ClassVar[str] = "document"
     document_id: int
     deal_id: int | None = None
+    kind: str = ""  # the document kind, for a rule's trigger filter
 
 
 # SLA (emitted by automation)

@@ -46,6 +46,11 @@ def _scope_deals(qs: QuerySet[Any], user: Any, action: str) -> QuerySet[Any]:
         return qs.filter(_department_users_q(user, "responsible"))
     if user.role == Role.SALES_MANAGER:
         return qs.filter(responsible=user)
+    if user.role == Role.APPROVER and action == "view":
+        # The deals of what they decide on or their department was asked about (otdel/approvals).
+        from otdel.approvals.selectors import approver_deal_ids
+
+        return qs.filter(pk__in=approver_deal_ids(user))
     return qs.none()
 
 

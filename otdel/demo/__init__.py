@@ -11,6 +11,7 @@ APP_DEMOS = (
     "otdel.documents.demo",
     "otdel.kb.demo",
     "otdel.automation.demo",
+    "otdel.approvals.demo",
     # Last: rebuilds the stage history from what the others left.
     "otdel.reports.demo",
 )

@@ -123,6 +123,9 @@ USERS: tuple[DemoUser, ...] = (
         work_days=(0, 1, 2, 3, 4, 5),
     ),
     DemoUser("novikov", "Новиков Павел Андреевич", Role.APPROVER, "Юрист (согласование договоров)"),
+    DemoUser(
+        "belova", "Белова Марина Сергеевна", Role.APPROVER, "Финансовый директор (согласование договоров)"
+    ),
 )
 
 # How the work is shared between the managers: the first ones carry more of it.

@@ -321,6 +321,8 @@ class DocumentVersion(models.Model):
     sha256 = models.CharField(max_length=64)
     size = models.PositiveBigIntegerField()
     pages = models.PositiveIntegerField(null=True, blank=True)
+    # The PDF with the approval sheet appended, made when an approval route ends approved.
+    approved = models.BooleanField(default=False)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

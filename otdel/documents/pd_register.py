@@ -82,6 +82,6 @@ PD_REGISTER = {
     },
     "documents.DocumentVersion": {
         "pd": {"file": (FILES, SALES), "preview": (FILES, SALES)},
-        "not_pd": ["document", "format", "sha256", "size", "pages", "author"],
+        "not_pd": ["document", "format", "sha256", "size", "pages", "approved", "author"],
     },
 }

@@ -44,6 +44,11 @@ def _scope_products(qs: QuerySet[Any], user: Any, action: str) -> QuerySet[Any]:
 def _scope_documents(qs: QuerySet[Any], user: Any, action: str) -> QuerySet[Any]:
     if user.is_admin:
         return qs
+    if user.role == Role.APPROVER:
+        # Only the documents they decide on (otdel/approvals), not every document of those deals.
+        from otdel.approvals.selectors import approver_document_ids
+
+        return qs.filter(pk__in=approver_document_ids(user)) if action == "view" else qs.none()
     return qs.filter(deal__in=scope(Deal.objects.all(), user, action).values("pk"))
 
 

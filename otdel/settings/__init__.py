@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "otdel.ops",
     "otdel.demo",
     "otdel.kb",
+    "otdel.approvals",
     "otdel.web",
     "otdel.api",
 ]

@@ -210,7 +210,7 @@ def test_working_time_skips_weekend_and_holiday(db):
             "actions[0].purpose",
             "unknown_purpose",
         ),
-        ({"actions": [{"action": "start_approval", "route": 1}]}, "actions[0]", "not_available"),
+        ({"actions": [{"action": "start_approval", "route": 999999}]}, "actions[0].route", "unknown_route"),
         ({"actions": [{"action": "fly"}]}, "actions[0]", "unknown_action"),
         (
             {"actions": [{"action": "webhook", "url": "http://127.0.0.1/x", "secret": "s"}]},

@@ -122,6 +122,39 @@ def test_deal_scope(world, role, expected):
     assert visible(Deal, getattr(world.people, role), world.deals) == expected
 
 
+def test_an_approver_sees_the_deal_they_decide_on_and_nothing_else(world, admin_user):
+    """The approver's scope (otdel/approvals): a deal whose document awaits them, for reading only,
+    and its client company (whose requisites the contract carries anyway); the contact, other
+    deals and leads stay out of reach."""
+    from otdel.approvals import services as approvals
+    from otdel.documents.models import Document, DocumentStatus, DocumentTemplate
+
+    approver = world.people.approver
+    template = DocumentTemplate.objects.create(name="Договор", kind="contract", file="t.docx")
+    document = Document.objects.create(
+        deal=world.deals.own,
+        template=template,
+        kind="contract",
+        title="Договор",
+        date="2026-12-02",
+        status=DocumentStatus.READY,
+        current_version=1,
+    )
+    route = approvals.route_save(
+        actor=admin_user,
+        name="Договоры",
+        document_kinds=["contract"],
+        steps=[{"name": "Юрист", "approvers": [{"user": approver.pk}]}],
+    )
+    approvals.approval_start(actor=world.people.manager, document=document, route=route)
+    assert visible(Deal, approver, world.deals) == {"own"}
+    assert not scope(Deal.objects.all(), approver, "change").exists()
+    assert visible(Contact, approver, world.contacts) == set()
+    assert visible(Company, approver, world.companies) == {"own"}
+    assert visible(Lead, approver, world.leads) == set()
+    assert visible(Document, approver, SimpleNamespace(doc=document)) == {"doc"}
+
+
 @pytest.mark.parametrize(
     ("role", "expected"),
     [

@@ -75,7 +75,7 @@ def test_load_demo_fills_an_empty_database_once(db):
         Role.SALES_MANAGER: 5,
         Role.OFFICE_MANAGER: 1,
         Role.CALL_CENTER: 1,
-        Role.APPROVER: 1,
+        Role.APPROVER: 2,  # the lawyer and the finance director
     }
     head = User.objects.get(role=Role.HEAD_OF_SALES)
     assert head.department.name == "Отдел продаж"
@@ -83,7 +83,7 @@ def test_load_demo_fills_an_empty_database_once(db):
     assert set(User.objects.filter(role=Role.SALES_MANAGER).values_list("department", flat=True)) == {
         head.department_id
     }
-    assert sorted(User.objects.values_list("extension", flat=True)) == [str(n) for n in range(101, 111)]
+    assert sorted(User.objects.values_list("extension", flat=True)) == [str(n) for n in range(101, 112)]
     assert set(User.objects.values_list("language", flat=True)) == {"ru"}
     assert all(len(u.full_name.split()) == 3 for u in User.objects.all())
     assert "Demo logins:" in output

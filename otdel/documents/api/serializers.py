@@ -207,7 +207,7 @@ class VersionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = DocumentVersion
-        fields = ["version", "format", "sha256", "size", "pages", "created_at", "download"]
+        fields = ["version", "format", "sha256", "size", "pages", "approved", "created_at", "download"]
         read_only_fields = fields
 
     def get_download(self, obj: DocumentVersion) -> str:
