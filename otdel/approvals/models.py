@@ -242,23 +242,6 @@ class ApprovalEvent(models.Model):
         return f"{self.kind}: {self.text[:40]}"
 
 
-class NotifyChoice(TimeStampedModel):
-    """Where an approver wants approval news besides the bell: e-mail and/or a Telegram chat."""
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="approval_notify_choice"
-    )
-    by_email = models.BooleanField(_("by e-mail"), default=False)
-    telegram_chat_id = models.CharField(_("Telegram chat id"), max_length=32, blank=True)
-
-    class Meta:
-        verbose_name = _("approval notification choice")
-        verbose_name_plural = _("approval notification choices")
-
-    def __str__(self) -> str:
-        return str(self.user_id)
-
-
 # --- work between departments --------------------------------------------------------------------
 
 

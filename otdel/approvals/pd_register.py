@@ -2,7 +2,7 @@
 decisions, comments and requests are free text about a deal and may quote the client; request
 attachments are files the client may have sent."""
 
-from otdel.privacy.register import EMPLOYEE, FILES, FREE_TEXT, SALES, STAFF
+from otdel.privacy.register import FILES, FREE_TEXT, SALES
 
 PD_REGISTER = {
     "approvals.ApprovalRoute": {"not_pd": ["name", "document_kinds", "is_active", "created_by"]},
@@ -63,10 +63,6 @@ PD_REGISTER = {
     "approvals.ApprovalEvent": {
         "pd": {"text": (FREE_TEXT, SALES)},
         "not_pd": ["approval", "deal", "kind", "actor", "at"],
-    },
-    "approvals.NotifyChoice": {
-        "pd": {"telegram_chat_id": (EMPLOYEE, STAFF)},
-        "not_pd": ["user", "by_email"],
     },
     "approvals.DepartmentDesk": {"not_pd": ["department", "queue", "sla_hours"]},
     "approvals.DepartmentRequest": {

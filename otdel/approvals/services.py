@@ -34,7 +34,6 @@ from otdel.approvals.models import (
     Decision,
     DepartmentDesk,
     DepartmentRequest,
-    NotifyChoice,
     RequestAttachment,
     RequestStatus,
     RouteStep,
@@ -311,57 +310,11 @@ def _clock_stop(key: str) -> None:
 
 
 def _tell(*, user: Any, kind: str, key: str, title: str, url: str) -> Notification | None:
-    """The bell, and once per ``key`` the person's own channels too (e-mail, Telegram; after commit)."""
+    """The bell, and the person's own channels (e-mail, Telegram) as they chose in their
+    notification settings (automation delivers those)."""
     if user is None:
         return None
-    fresh = not Notification.objects.filter(user=user, key=key).exists()
-    notification = notify(user=user, kind=kind, key=key, title=title, url=url)
-    if notification is not None and fresh and NotifyChoice.objects.filter(user=user).exists():
-        from otdel.approvals.tasks import approval_notify_external
-
-        user_id = user.pk
-        transaction.on_commit(lambda: approval_notify_external.enqueue(user_id, title[:255], url))
-    return notification
-
-
-def notify_external(*, user_id: int, title: str, url: str) -> list[str]:
-    """Deliver to the channels the user chose; returns the ones used. A failing channel is logged."""
-    from django.conf import settings
-    from django.core.mail import EmailMessage
-
-    choice = NotifyChoice.objects.select_related("user").filter(user_id=user_id).first()
-    if choice is None or not choice.user.is_active:
-        return []
-    link = f"{settings.OTDEL_PUBLIC_URL}{url}"
-    used = []
-    if choice.by_email and choice.user.email:
-        try:
-            EmailMessage(subject=title, body=f"{title}\n\n{link}", to=[choice.user.email]).send()
-            used.append("email")
-        except Exception:
-            logger.exception("approval e-mail to user %s failed", user_id)
-    if choice.telegram_chat_id:
-        from otdel.comms.models import TelegramBot
-        from otdel.comms.telegram.services import bot_api
-
-        bot = TelegramBot.objects.filter(is_active=True).order_by("id").first()
-        if bot is not None:
-            try:
-                bot_api(bot).send_message(chat_id=choice.telegram_chat_id, text=f"{title}\n{link}")
-                used.append("telegram")
-            except Exception:
-                logger.exception("approval Telegram message to user %s failed", user_id)
-    return used
-
-
-def notify_choice_save(*, actor: User, by_email: bool, telegram_chat_id: str = "") -> NotifyChoice:
-    chat = (telegram_chat_id or "").strip()
-    if chat and not chat.lstrip("-").isdigit():
-        raise field_error("telegram_chat_id", _("A Telegram chat id is a number."), Code.INVALID)
-    choice, _created = NotifyChoice.objects.update_or_create(
-        user=actor, defaults={"by_email": bool(by_email), "telegram_chat_id": chat[:32]}
-    )
-    return choice
+    return notify(user=user, kind=kind, key=key, title=title, url=url)
 
 
 def _notify_task(task: ApprovalTask, approval: Approval) -> None:

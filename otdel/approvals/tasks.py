@@ -10,11 +10,3 @@ def approval_sheet_task(approval_id: int) -> None:
     from otdel.approvals.services import approval_sheet_attach
 
     approval_sheet_attach(approval_id=approval_id)
-
-
-@task()
-def approval_notify_external(user_id: int, title: str, url: str) -> None:
-    """The approver's own channels (e-mail, Telegram) for one approval notification."""
-    from otdel.approvals.services import notify_external
-
-    notify_external(user_id=user_id, title=title, url=url)

@@ -6,7 +6,6 @@ from otdel.approvals import views
 
 urlpatterns = [
     path("approvals/", views.approvals_inbox, name="approvals_inbox"),
-    path("approvals/notify/", views.notify_choice, name="approvals_notify_choice"),
     path("approvals/<int:pk>/", views.approval_detail, name="approvals_detail"),
     path("approvals/<int:pk>/pdf/", views.approval_pdf, name="approvals_pdf"),
     path("approvals/<int:pk>/decide/", views.approval_decide, name="approvals_decide"),

@@ -26,7 +26,6 @@ from otdel.approvals.models import (
     ApprovalStatus,
     DepartmentDesk,
     DepartmentRequest,
-    NotifyChoice,
     RequestAttachment,
     RequestStatus,
     StepMode,
@@ -67,25 +66,8 @@ def approvals_inbox(request: HttpRequest) -> HttpResponse:
             "sent": sent,
             "now": timezone.now(),
             "tab": "inbox",
-            "choice": NotifyChoice.objects.filter(user=user).first(),
         },
     )
-
-
-@login_required
-@require_POST
-def notify_choice(request: HttpRequest) -> HttpResponse:
-    user = signed_in(request)
-    try:
-        services.notify_choice_save(
-            actor=user,
-            by_email=bool(request.POST.get("by_email")),
-            telegram_chat_id=request.POST.get("telegram_chat_id", ""),
-        )
-        messages.success(request, _("Saved."))
-    except ValidationError as exc:
-        messages.error(request, _refusal(exc))
-    return redirect("approvals_inbox")
 
 
 @login_required

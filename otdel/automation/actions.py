@@ -12,7 +12,6 @@ import json
 import re
 from typing import Any
 
-from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _

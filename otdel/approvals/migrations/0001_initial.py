@@ -167,21 +167,6 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.CreateModel(
-            name='NotifyChoice',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('by_email', models.BooleanField(default=False, verbose_name='by e-mail')),
-                ('telegram_chat_id', models.CharField(blank=True, max_length=32, verbose_name='Telegram chat id')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='approval_notify_choice', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'verbose_name': 'approval notification choice',
-                'verbose_name_plural': 'approval notification choices',
-            },
-        ),
-        migrations.CreateModel(
             name='RequestAttachment',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),

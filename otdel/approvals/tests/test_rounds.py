@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.urls import reverse
 
 from otdel.accounts.models import Absence
 from otdel.approvals import services
-from otdel.approvals.models import ApprovalEvent, ApprovalStatus, ApprovalTask, NotifyChoice, StageStatus
+from otdel.approvals.models import ApprovalEvent, ApprovalStatus, ApprovalTask, StageStatus
 from otdel.approvals.tests.conftest import add_version, pdf_pages, pdf_text
-from otdel.automation.models import Notification
+from otdel.automation.delivery import deliveries_drain
+from otdel.automation.models import Notification, NotificationSettings
 from otdel.core.exceptions import ConflictError
 from otdel.documents import services as documents
 from otdel.documents.models import DocumentStatus
@@ -289,16 +289,12 @@ def test_a_route_for_another_kind_or_with_nobody_to_decide_is_refused(
 
 
 def test_approvers_are_told_by_email_too_when_they_chose_it(
-    client, manager, contract, route, lawyer, mailoutbox, django_capture_on_commit_callbacks
+    manager, contract, route, lawyer, mailoutbox, django_capture_on_commit_callbacks
 ):
-    client.force_login(lawyer)
-    response = client.post(reverse("approvals_notify_choice"), {"by_email": "1", "telegram_chat_id": "abc"})
-    assert not NotifyChoice.objects.exists()  # a chat id is a number: refused, nothing saved
-    client.post(reverse("approvals_notify_choice"), {"by_email": "1"})
-    assert NotifyChoice.objects.get(user=lawyer).by_email
+    NotificationSettings.objects.create(user=lawyer, channels={"approval": ["email"]})
     with django_capture_on_commit_callbacks(execute=True):
         services.approval_start(actor=manager, document=contract, route=route)
+    deliveries_drain()
     assert len(mailoutbox) == 1
     assert contract.number in mailoutbox[0].subject and mailoutbox[0].to == [lawyer.email]
     assert "/approvals/" in mailoutbox[0].body
-    assert response.status_code == 302
