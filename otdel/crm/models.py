@@ -120,8 +120,12 @@ class Contact(ChangeLoggedModel):
     def __str__(self) -> str:
         return self.full_name
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def fill_search_text(self) -> None:
+        """What ``save`` derives (batch writers that ``bulk_create`` call it themselves)."""
         self.search_text = " ".join(filter(None, [self.full_name, self.position])).lower()[:600]
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.fill_search_text()
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 

@@ -364,14 +364,7 @@ def _holders(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
 def _contact_step(
     ctx: ImportContext, rec: dict[str, Any], result: RowResult, marker: int, number: int, *, main: bool
 ) -> Contact | None:
-    pairs = [("phone", p) for p in rec["phones"]] + [("email", e) for e in rec["emails"]]
-    if rec.get("telegram"):
-        try:
-            from otdel.core.identity import normalize_telegram
-
-            pairs.append(("telegram", normalize_telegram(rec["telegram"])))
-        except ValidationError as exc:
-            raise RowError(TARGET_LABELS["telegram"], " ".join(exc.messages)) from exc
+    pairs = _contact_pairs(rec)
     name = rec.get("full_name", "").strip()
     if not name and not pairs:
         if main:
@@ -441,6 +434,96 @@ def _contact_step(
         crm.identity_add(actor=ctx.actor, contact=contact, kind=kind, value=value)
     result.objects.append([_label(contact), contact.pk, "changed", _changes_since(marker, contact)])
     return contact
+
+
+def _contact_pairs(rec: dict[str, Any]) -> list[tuple[str, str]]:
+    pairs = [("phone", p) for p in rec["phones"]] + [("email", e) for e in rec["emails"]]
+    if rec.get("telegram"):
+        try:
+            from otdel.core.identity import normalize_telegram
+
+            pairs.append(("telegram", normalize_telegram(rec["telegram"])))
+        except ValidationError as exc:
+            raise RowError(TARGET_LABELS["telegram"], " ".join(exc.messages)) from exc
+    return pairs
+
+
+def _error(number: int, exc: Exception) -> RowResult:
+    if isinstance(exc, (RowError, ConflictError)):
+        return RowResult(row=number, outcome=Outcome.ERROR, field=exc.field, message=exc.message)
+    assert isinstance(exc, ValidationError)
+    fields = getattr(exc, "error_dict", {})
+    return RowResult(row=number, outcome=Outcome.ERROR, field=next(iter(fields), ""), message=" ".join(exc.messages))
+
+
+def apply_contact_rows(ctx: ImportContext, rows: list[tuple[int, list[Any]]]) -> list[RowResult]:
+    """Contact rows of a real run, many at a time: the rows of new people go to the CRM in one
+    ``contacts_create_batch``; a row whose phone or e-mail is already known (in Otdel, or on an
+    earlier row of ``rows``) goes through ``apply_safely`` after it, so it updates or merges into
+    that person exactly as row by row would. Row outcomes and report rows are the same."""
+    from django.db import transaction
+
+    parsed: list[tuple[int, list[Any], dict[str, Any], list[tuple[str, str]]]] = []
+    results: dict[int, RowResult] = {}
+    for number, values in rows:
+        try:
+            rec = parse_row(ctx, values)
+            pairs = _contact_pairs(rec)
+            if not rec.get("full_name", "").strip() and not pairs:
+                raise RowError(TARGET_LABELS["full_name"], _("Neither a name nor a phone or e-mail is given."))
+        except (RowError, ValidationError) as exc:
+            results[number] = _error(number, exc)
+            continue
+        parsed.append((number, values, rec, pairs))
+    holders = _holders([pair for *_rest, pairs in parsed for pair in pairs])
+    fresh: list[tuple[int, dict[str, Any], list[tuple[str, str]], Company | None, RowResult]] = []
+    later: list[tuple[int, list[Any]]] = []
+    claimed: set[tuple[str, str]] = set()
+    for number, values, rec, pairs in parsed:
+        if any(p in holders or p in claimed for p in pairs):
+            later.append((number, values))  # known: update/merge/skip once the new ones exist
+            continue
+        claimed.update(pairs)
+        result = RowResult(row=number, outcome=Outcome.CREATED)
+        try:
+            with transaction.atomic():
+                company = _company_step(ctx, rec, result, 0, main=False)
+        except (RowError, ValidationError, ConflictError) as exc:
+            results[number] = _error(number, exc)
+            continue
+        fresh.append((number, rec, pairs, company, result))
+    items = []
+    for _number, rec, pairs, company, _result in fresh:
+        name = rec.get("full_name", "").strip()
+        display = name or (format_phone(pairs[0][1]) if pairs[0][0] == "phone" else pairs[0][1])
+        items.append(
+            {
+                "full_name": display[:255],
+                "identities": pairs,
+                "company": company,
+                "position": rec.get("position", ""),
+                "responsible": rec.get("responsible") or _route_owner(ctx),
+                "comment": rec.get("comment", ""),
+            }
+        )
+    try:
+        with transaction.atomic():
+            made = crm.contacts_create_batch(actor=ctx.actor, items=items)
+    except ConflictError:  # an identity taken by another writer meanwhile: row by row instead
+        later = [(n, v) for n, v, _r, _p in parsed if n not in results]
+        fresh = []
+        made = []
+    for (number, _rec, _pairs, _company, result), contact in zip(fresh, made, strict=True):
+        if isinstance(contact, Contact):
+            result.objects.append([_label(contact), contact.pk, "created", []])
+            results[number] = result
+        else:
+            error = _error(number, contact)
+            error.objects = result.objects  # a company the row made stays undoable
+            results[number] = error
+    for number, values in later:
+        results[number] = apply_safely(ctx, number, values, "contacts")
+    return [results[number] for number, _values in rows]
 
 
 def _deal_row(ctx: ImportContext, rec: dict[str, Any], result: RowResult, marker: int, number: int) -> None:
@@ -515,11 +598,5 @@ def apply_safely(ctx: ImportContext, number: int, values: list[Any], kind: str) 
     try:
         with transaction.atomic():
             return apply_row(ctx, number, values, kind)
-    except RowError as exc:
-        return RowResult(row=number, outcome=Outcome.ERROR, field=exc.field, message=exc.message)
-    except ConflictError as exc:
-        return RowResult(row=number, outcome=Outcome.ERROR, field=exc.field, message=exc.message)
-    except ValidationError as exc:
-        fields = getattr(exc, "error_dict", {})
-        name = next(iter(fields), "")
-        return RowResult(row=number, outcome=Outcome.ERROR, field=name, message=" ".join(exc.messages))
+    except (RowError, ConflictError, ValidationError) as exc:
+        return _error(number, exc)
