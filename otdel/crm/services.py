@@ -292,19 +292,14 @@ def contacts_create_batch(
                     claimed.update(dict.fromkeys(pairs, contact))
                     accepted.append((contact, pairs))
             if accepted:
-                _write_contacts(accepted)
-                search.index_contacts([c.pk for c, _p in accepted])
-                search.index_phones(
-                    Identity.objects.filter(contact_id__in=[c.pk for c, _p in accepted]).values_list(
-                        "pk", flat=True
-                    )
-                )
+                identities = _write_contacts(accepted)
+                search.index_new_contacts([c for c, _p in accepted], identities)
                 for contact, _pairs in accepted:
                     emit(ContactCreated(contact_id=contact.pk))
     return results
 
 
-def _write_contacts(accepted: list[tuple[Contact, list[tuple[str, str]]]]) -> None:
+def _write_contacts(accepted: list[tuple[Contact, list[tuple[str, str]]]]) -> list[Identity]:
     """INSERT the contacts, their identities (the first of each kind primary) and change-log rows."""
     for contact, _pairs in accepted:
         contact.fill_search_text()
@@ -336,6 +331,7 @@ def _write_contacts(accepted: list[tuple[Contact, list[tuple[str, str]]]]) -> No
         rows.append(change_row(contact, ObjectChange.Action.CREATE, changes=snapshot))
         contact._loaded_values = {**snapshot, "version": contact.version}
     ObjectChange.objects.bulk_create(rows, batch_size=500)
+    return identities
 
 
 @transaction.atomic

@@ -12,7 +12,7 @@ from dataclasses import field as dc_field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from otdel.accounts.models import User
@@ -104,6 +104,7 @@ class ImportContext:
         self.mapping = {int(k): v for k, v in (job.mapping or {}).items() if v}
         self.maps = job.value_maps or {}
         self._lost_reason: LostReason | None = None
+        self.routing: Any = None  # the routing snapshot of the current batch (read before it)
 
     # value maps: what the user chose on the mapping screen, else the same guess the screen offered
     def user_for(self, raw: str) -> User | None:
@@ -262,7 +263,7 @@ def _route_owner(ctx: ImportContext) -> User | None:
         return None
     from otdel.routing.services import routing_decide
 
-    return routing_decide(contact=None, channel=Channel.MANUAL, assign=True).user
+    return routing_decide(contact=None, channel=Channel.MANUAL, assign=True, snapshot=ctx.routing).user
 
 
 def _fill(existing: Any, rec: dict[str, Any], names: tuple[str, ...], mode: str) -> dict[str, Any]:
@@ -348,16 +349,16 @@ def _company_row(ctx: ImportContext, rec: dict[str, Any], result: RowResult, mar
 
 
 def _holders(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    if not pairs:
-        return {}
-    query = Q()
+    """Who holds each of ``pairs`` now (the survivor of a merge): one query per kind."""
+    by_kind: dict[str, set[str]] = {}
     for kind, value in pairs:
-        query |= Q(kind=kind, value=value)
+        by_kind.setdefault(kind, set()).add(value)
     found: dict[tuple[str, str], int] = {}
-    for kind, value, contact_id, merged_into in Identity.objects.filter(query).values_list(
-        "kind", "value", "contact_id", "contact__merged_into_id"
-    ):
-        found[(kind, value)] = merged_into or contact_id
+    for kind, values in by_kind.items():
+        for value, contact_id, merged_into in Identity.objects.filter(kind=kind, value__in=values).values_list(
+            "value", "contact_id", "contact__merged_into_id"
+        ):
+            found[(kind, value)] = merged_into or contact_id
     return found
 
 

@@ -393,7 +393,7 @@ def _commit_some(
     their report rows and the position reached; return the rows left."""
     counts = {o: 0 for o in ImportRow.Outcome.values}
     if job.route_owners and not job.dry_run:
-        _warm_routing()
+        ctx.routing = _warm_routing()
     deadline = time.monotonic() + batch_seconds()
     with transaction.atomic():
         done = set(
@@ -442,13 +442,14 @@ def _commit_some(
     return batch[taken:]
 
 
-def _warm_routing() -> None:
+def _warm_routing() -> Any:
     """Read the routing configuration outside the batch's transaction: inside it the routing
-    snapshot is kept only on commit, so every row of the batch would read it again."""
+    snapshot is kept only on commit, so every row of the batch would read it again (the batch
+    hands this one to ``routing_decide``)."""
     from otdel.routing.services import _local_now
     from otdel.routing.snapshot import routing_snapshot
 
-    routing_snapshot(_local_now(None).date())
+    return routing_snapshot(_local_now(None).date())
 
 
 def import_resume_stale(*, now: datetime.datetime | None = None) -> list[int]:
