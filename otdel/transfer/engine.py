@@ -105,6 +105,10 @@ class ImportContext:
         self.maps = job.value_maps or {}
         self._lost_reason: LostReason | None = None
         self.routing: Any = None  # the routing snapshot of the current batch (read before it)
+        # While a batch applies its rows of known people: who holds which phone/e-mail, and those
+        # contacts loaded once (apply_contact_rows); empty otherwise.
+        self.known_holders: dict[tuple[str, str], int] = {}
+        self.contacts: dict[int, Contact] = {}
 
     # value maps: what the user chose on the mapping screen, else the same guess the screen offered
     def user_for(self, raw: str) -> User | None:
@@ -371,7 +375,8 @@ def _contact_step(
         if main:
             raise RowError(TARGET_LABELS["full_name"], _("Neither a name nor a phone or e-mail is given."))
         return None
-    holders = _holders(pairs)
+    known = ctx.known_holders
+    holders = {p: known[p] for p in pairs} if all(p in known for p in pairs) else _holders(pairs)
     if ctx.dry:
         earlier = [ctx.seen[v] for _k, v in pairs if v in ctx.seen]
         if not holders and earlier:
@@ -404,7 +409,7 @@ def _contact_step(
             result.outcome = Outcome.CREATED
         return contact
     ids = sorted(set(holders.values()))
-    contact = Contact.objects.get(pk=ids[0])
+    contact = ctx.contacts.get(ids[0]) or Contact.objects.get(pk=ids[0])
     if len(ids) > 1:
         _note(
             result,
@@ -481,10 +486,11 @@ def apply_contact_rows(ctx: ImportContext, rows: list[tuple[int, list[Any]]]) ->
     later: list[tuple[int, list[Any]]] = []
     claimed: set[tuple[str, str]] = set()
     for number, values, rec, pairs in parsed:
-        if any(p in holders or p in claimed for p in pairs):
+        known = any(p in holders or p in claimed for p in pairs)
+        claimed.update(pairs)  # a later row with any of these is the same person
+        if known:
             later.append((number, values))  # known: update/merge/skip once the new ones exist
             continue
-        claimed.update(pairs)
         result = RowResult(row=number, outcome=Outcome.CREATED)
         try:
             with transaction.atomic():
@@ -522,8 +528,16 @@ def apply_contact_rows(ctx: ImportContext, rows: list[tuple[int, list[Any]]]) ->
             error = _error(number, contact)
             error.objects = result.objects  # a company the row made stays undoable
             results[number] = error
-    for number, values in later:
-        results[number] = apply_safely(ctx, number, values, "contacts")
+    # The known people: who holds what after the new ones were made, and their rows, read once.
+    ctx.known_holders = _holders([pair for n, _v, _r, pairs in parsed if n not in results for pair in pairs])
+    ctx.contacts = Contact.objects.in_bulk(set(ctx.known_holders.values()))
+    try:
+        for number, values in later:
+            results[number] = apply_safely(ctx, number, values, "contacts")
+            if results[number].outcome == Outcome.ERROR:
+                ctx.contacts = {}  # a row rolled back may have changed a loaded contact
+    finally:
+        ctx.known_holders, ctx.contacts = {}, {}
     return [results[number] for number, _values in rows]
 
 
