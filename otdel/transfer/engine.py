@@ -492,12 +492,14 @@ def apply_contact_rows(ctx: ImportContext, rows: list[tuple[int, list[Any]]]) ->
             later.append((number, values))  # known: update/merge/skip once the new ones exist
             continue
         result = RowResult(row=number, outcome=Outcome.CREATED)
-        try:
-            with transaction.atomic():
-                company = _company_step(ctx, rec, result, 0, main=False)
-        except (RowError, ValidationError, ConflictError) as exc:
-            results[number] = _error(number, exc)
-            continue
+        company = None
+        if rec.get("company") or rec.get("inn"):
+            try:
+                with transaction.atomic():
+                    company = _company_step(ctx, rec, result, 0, main=False)
+            except (RowError, ValidationError, ConflictError) as exc:
+                results[number] = _error(number, exc)
+                continue
         fresh.append((number, rec, pairs, company, result))
     items = []
     for _number, rec, pairs, company, _result in fresh:
