@@ -520,10 +520,14 @@ def fill_search_index() -> None:
     print("search index")
     SearchEntry.objects.all()._raw_delete(SearchEntry.objects.db)
     if connection.vendor == "postgresql":
+        # As the migration does: the entries first, then the trigram indexes (faster than growing them).
         migration = importlib.import_module("otdel.crm.migrations.0006_search_index")
-        with connection.cursor() as cursor:
-            for statement in migration.PG_FILL:
-                cursor.execute(statement)
+        with connection.schema_editor() as editor:
+            migration.drop_trigram_indexes(None, editor)
+            with connection.cursor() as cursor:
+                for statement in migration.PG_FILL:
+                    cursor.execute(statement)
+            migration.create_trigram_indexes(None, editor)
     else:
         search.reindex()
 

@@ -162,7 +162,10 @@ def page_of(
     next_cursor = encode([_value(rows[-1], f) for f, _d in keys]) if more and rows else None
     count, capped = (0, False)
     if number is not None:
-        count, capped = count_capped(qs)
+        if not more and (rows or number == 1):
+            count = (number - 1) * per_page + len(rows)  # the last page: nothing to count
+        else:
+            count, capped = count_capped(qs)
     return KeysetPage(rows, number, next_cursor, count, capped, per_page)
 
 

@@ -44,6 +44,7 @@ PHONE_SUFFIX_MAX = 10
 PHONE_MATCH_LIMIT = 500  # partial phones resolve to at most this many contacts
 CORRECTIONS_MAX = 8
 COUNT_CAP = 10_000  # counts stop here: "more than 10 000"
+FIND_COUNT_CAP = 1000  # the top bar's counts stop here
 FTS_TABLE = "crm_searchentry_fts"
 PHONE_KINDS = (IdentityKind.PHONE, IdentityKind.WHATSAPP)
 
@@ -648,12 +649,14 @@ def find(*, user: Any, text: str, limit: int = 5, count: bool = True) -> Found:
     for kind, qs in sources.items():
         found = filter_queryset(qs, kind, query)
         # Rank on a lean query (no joins for display), then load the few rows with their joins.
-        ids = list(found.values_list("pk", flat=True)[:limit])
-        loaded = qs.in_bulk(ids)
+        # The same query counts (up to FIND_COUNT_CAP): no second pass over the matches.
+        ranked = list(found.values_list("pk", flat=True)[: FIND_COUNT_CAP + 1 if count else limit])
+        ids = ranked[:limit]
+        loaded = qs.in_bulk(ids) if ids else {}
         rows = [loaded[pk] for pk in ids if pk in loaded]
         objects[kind] = rows
         if count:
-            counts[kind] = (len(rows), False) if len(rows) < limit else count_capped(found, 1000)
+            counts[kind] = (min(len(ranked), FIND_COUNT_CAP), len(ranked) > FIND_COUNT_CAP)
         for row in rows:
             groups[kind].append(_hit(kind, row, query))
     return Found(query, groups, counts, objects)
