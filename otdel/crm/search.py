@@ -530,7 +530,7 @@ def filter_queryset(qs: QuerySet[Any], kind: str, raw: str | Query) -> QuerySet[
 
 def count_capped(qs: QuerySet[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:
     """How many rows, counting no further than ``cap`` (True when there are more)."""
-    found = qs.order_by()[: cap + 1].count()
+    found = qs.order_by().values("pk")[: cap + 1].count()  # no annotation is computed to count
     return min(found, cap), found > cap
 
 
