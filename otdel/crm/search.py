@@ -119,7 +119,9 @@ def index_new_contacts(contacts: list[Contact], identities: list[Identity]) -> N
     """The entries of contacts just created with ``identities`` (a batch write): the same text as
     ``index_contacts`` and a row per phone as ``index_phones``, without reading anything back."""
     company_ids = {c.company_id for c in contacts if c.company_id}
-    companies = dict(Company.objects.filter(pk__in=company_ids).values_list("pk", "name")) if company_ids else {}
+    companies = (
+        dict(Company.objects.filter(pk__in=company_ids).values_list("pk", "name")) if company_ids else {}
+    )
     others: dict[int, list[str]] = {}
     for identity in identities:
         if identity.kind not in PHONE_KINDS:
@@ -128,7 +130,9 @@ def index_new_contacts(contacts: list[Contact], identities: list[Identity]) -> N
         c.pk: normalize(c.full_name, c.position, companies.get(c.company_id or 0), *others.get(c.pk, []))
         for c in contacts
     }
-    entries = [SearchEntry(kind=SearchEntry.Kind.CONTACT, text=text, contact_id=pk) for pk, text in texts.items()]
+    entries = [
+        SearchEntry(kind=SearchEntry.Kind.CONTACT, text=text, contact_id=pk) for pk, text in texts.items()
+    ]
     entries += [
         SearchEntry(kind=SearchEntry.Kind.PHONE, identity_id=i.pk, digits=reversed_digits(i.value)[:32])
         for i in identities

@@ -196,7 +196,9 @@ def percentile(values: list[int], fraction: float) -> int | None:
     return round(ordered[low] + (ordered[high] - ordered[low]) * (k - low))
 
 
-def percentiles_sql(sql: str, params: Any, fractions: tuple[float, ...] = (0.5, 0.9)) -> dict[Any, list[int | None]]:
+def percentiles_sql(
+    sql: str, params: Any, fractions: tuple[float, ...] = (0.5, 0.9)
+) -> dict[Any, list[int | None]]:
     """Per group, the ``fractions`` percentiles of a statement's ``(g, v)`` rows (``v`` not null),
     computed in the database: ``percentile_cont`` on PostgreSQL; on SQLite (which has none) the
     same linear interpolation between the closest ranks over a window, so both give what

@@ -359,9 +359,9 @@ def _holders(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
         by_kind.setdefault(kind, set()).add(value)
     found: dict[tuple[str, str], int] = {}
     for kind, values in by_kind.items():
-        for value, contact_id, merged_into in Identity.objects.filter(kind=kind, value__in=values).values_list(
-            "value", "contact_id", "contact__merged_into_id"
-        ):
+        for value, contact_id, merged_into in Identity.objects.filter(
+            kind=kind, value__in=values
+        ).values_list("value", "contact_id", "contact__merged_into_id"):
             found[(kind, value)] = merged_into or contact_id
     return found
 
@@ -459,7 +459,9 @@ def _error(number: int, exc: Exception) -> RowResult:
         return RowResult(row=number, outcome=Outcome.ERROR, field=exc.field, message=exc.message)
     assert isinstance(exc, ValidationError)
     fields = getattr(exc, "error_dict", {})
-    return RowResult(row=number, outcome=Outcome.ERROR, field=next(iter(fields), ""), message=" ".join(exc.messages))
+    return RowResult(
+        row=number, outcome=Outcome.ERROR, field=next(iter(fields), ""), message=" ".join(exc.messages)
+    )
 
 
 def apply_contact_rows(ctx: ImportContext, rows: list[tuple[int, list[Any]]]) -> list[RowResult]:
@@ -476,7 +478,9 @@ def apply_contact_rows(ctx: ImportContext, rows: list[tuple[int, list[Any]]]) ->
             rec = parse_row(ctx, values)
             pairs = _contact_pairs(rec)
             if not rec.get("full_name", "").strip() and not pairs:
-                raise RowError(TARGET_LABELS["full_name"], _("Neither a name nor a phone or e-mail is given."))
+                raise RowError(
+                    TARGET_LABELS["full_name"], _("Neither a name nor a phone or e-mail is given.")
+                )
         except (RowError, ValidationError) as exc:
             results[number] = _error(number, exc)
             continue
