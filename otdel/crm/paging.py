@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
@@ -156,19 +156,13 @@ def page_of(
         if not 1 <= number <= PAGE_CAP:
             raise ValueError("page out of range")
         offset = (number - 1) * per_page
-        if "search_score" in qs.query.annotations:
-            # A search ranks every match anyway: count them in the same pass (a window over the
-            # matches) instead of matching them all again to count.
-            qs = qs.annotate(search_total=Window(Count("pk")))
         rows = list(qs[offset : offset + per_page + 1])
     more = len(rows) > per_page
     rows = rows[:per_page]
     next_cursor = encode([_value(rows[-1], f) for f, _d in keys]) if more and rows else None
     count, capped = (0, False)
     if number is not None:
-        if rows and hasattr(rows[0], "search_total"):
-            count, capped = min(rows[0].search_total, COUNT_CAP), rows[0].search_total > COUNT_CAP
-        elif not more and (rows or number == 1):
+        if not more and (rows or number == 1):
             count = (number - 1) * per_page + len(rows)  # the last page: nothing to count
         else:
             count, capped = count_capped(qs)

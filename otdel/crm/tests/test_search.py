@@ -403,7 +403,7 @@ def test_the_migration_fills_the_index_as_the_service_writes_it(people):
 
 
 def test_search_counts_every_match_on_the_pages_and_in_the_top_bar(admin_user, api_for):
-    # Counted in the ranking query itself (a window), on the first page and on a later one.
+    # Counted on the first page and on the last one (there without a second pass), and in the top bar.
     for n in range(7):
         services.contact_create(actor=admin_user, full_name=f"Счётчиков Пётр {n}")
     services.contact_create(actor=admin_user, full_name="Иванов Иван")
