@@ -682,9 +682,10 @@ def _duplicate_contact_ids(contacts: QuerySet[Contact]) -> list[int]:
     the same ten digits (one number written with different country codes)."""
     same_name = contacts.values("full_name", "company_id").annotate(n=Count("id")).filter(n__gt=1).order_by()
     ids: set[int] = set()
-    if same_name:
+    groups = list(same_name)
+    for start in range(0, len(groups), 200):  # SQLite refuses an expression deeper than 1000
         keys = Q()
-        for row in same_name:
+        for row in groups[start : start + 200]:
             keys |= Q(full_name=row["full_name"], company_id=row["company_id"])
         ids.update(contacts.filter(keys).values_list("pk", flat=True))
     # Two steps: the (few) shared ten-digit tails over all phones, then the visible contacts holding
