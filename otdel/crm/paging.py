@@ -145,7 +145,9 @@ def _rows(qs: QuerySet[Any], start: int, stop: int) -> list[Any]:
     planning and carrying them for every match cost more than the match) and loads its page by id."""
     if "search_score" not in qs.query.annotations:
         return list(qs[start:stop])
-    ids = list(qs.values_list("pk", flat=True)[start:stop])
+    # The ranking columns stay selected: ordering by a constant score (a phone or e-mail hit)
+    # that is not selected would be read by PostgreSQL as a column position.
+    ids = [row[0] for row in qs.values_list("pk", "search_score", "search_len")[start:stop]]
     loaded = qs.in_bulk(ids) if ids else {}
     return [loaded[pk] for pk in ids if pk in loaded]
 

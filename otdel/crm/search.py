@@ -654,7 +654,12 @@ def find(*, user: Any, text: str, limit: int = 5, count: bool = True) -> Found:
         found = filter_queryset(qs, kind, query)
         # Rank on a lean query (no joins for display), then load the few rows with their joins.
         # The same query counts (up to FIND_COUNT_CAP): no second pass over the matches.
-        ranked = list(found.values_list("pk", flat=True)[: FIND_COUNT_CAP + 1 if count else limit])
+        ranked = [
+            row[0]
+            for row in found.values_list("pk", "search_score", "search_len")[
+                : FIND_COUNT_CAP + 1 if count else limit
+            ]
+        ]
         ids = ranked[:limit]
         loaded = qs.in_bulk(ids) if ids else {}
         rows = [loaded[pk] for pk in ids if pk in loaded]
