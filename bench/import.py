@@ -146,14 +146,18 @@ def remove(contact_ids: list[int]) -> None:
     """Fast removal of the bench's rows (no per-row signals: this is cleanup, not measured)."""
     from django.contrib.contenttypes.models import ContentType
     from django.db import transaction
+    from django.db.models import Q
 
     from otdel.core.models import ObjectChange
-    from otdel.crm.models import Contact, Identity
+    from otdel.crm.models import Contact, Identity, SearchEntry
 
     content_type = ContentType.objects.get_for_model(Contact)
     for start in range(0, len(contact_ids), 5000):
         part = contact_ids[start : start + 5000]
         with transaction.atomic():
+            SearchEntry.objects.filter(Q(contact_id__in=part) | Q(identity__contact_id__in=part))._raw_delete(
+                SearchEntry.objects.db
+            )
             Identity.objects.filter(contact_id__in=part)._raw_delete(Identity.objects.db)
             ObjectChange.objects.filter(content_type=content_type, object_id__in=part)._raw_delete(
                 ObjectChange.objects.db

@@ -41,8 +41,25 @@ def record_change(
     user: Any = None,
 ) -> ObjectChange:
     """Write one change-log row; services call this for actions that are not plain saves."""
+    change = change_row(instance, action, changes=changes, message=message, user=user)
+    change.save()
+    return change
+
+
+def change_row(
+    instance: models.Model,
+    action: str,
+    *,
+    changes: dict[str, Any] | None = None,
+    message: str = "",
+    user: Any = None,
+) -> ObjectChange:
+    """The change-log row ``record_change`` writes, unsaved (batch writers ``bulk_create`` them).
+
+    ``bulk_create`` sends no ``post_save``: a batch writer of deals' stage changes must open their
+    stage visits itself (``reports.history``); contacts and companies need nothing more."""
     actor = user if user is not None else current_actor()
-    return ObjectChange.objects.create(
+    return ObjectChange(
         user=actor if getattr(actor, "pk", None) else None,
         user_name=(actor.get_full_name() or actor.get_username()) if actor else "",
         action=action,

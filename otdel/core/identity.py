@@ -35,8 +35,26 @@ def normalize_phone(raw: str, region: str | None = None) -> str:
     """
     if raw is None or not str(raw).strip():
         raise ValidationError(_("Enter a phone number."), code="empty")
-    text = str(raw).strip()
-    region = region or settings.OTDEL_PHONE_REGION
+    key = (str(raw), region or settings.OTDEL_PHONE_REGION)
+    found = _PHONES.get(key)
+    if found is None:
+        found = _normalize_phone(*key)
+        if len(_PHONES) >= _PHONES_KEPT:
+            _PHONES.clear()
+        _PHONES[key] = found
+        if ";" not in found:  # its own normal form (what a service gets back from a reader)
+            _PHONES[(found, key[1])] = found
+    return found
+
+
+# Normalized phones remembered (a bounded map; an error is not remembered): an import reads a
+# row's phones and then hands the normal forms to the CRM service, which normalizes them again.
+_PHONES: dict[tuple[str, str], str] = {}
+_PHONES_KEPT = 8192
+
+
+def _normalize_phone(raw: str, region: str) -> str:
+    text = raw.strip()
     extension = ""
     match = _EXTENSION_WORDS.search(text)
     if match:

@@ -121,8 +121,12 @@ class Contact(ChangeLoggedModel):
     def __str__(self) -> str:
         return self.full_name
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def fill_search_text(self) -> None:
+        """What ``save`` derives (batch writers that ``bulk_create`` call it themselves)."""
         self.search_text = " ".join(filter(None, [self.full_name, self.position])).lower()[:600]
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.fill_search_text()
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
@@ -319,6 +323,7 @@ class Lead(ChangeLoggedModel):
         indexes = [
             models.Index(fields=["responsible", "status"]),
             models.Index(fields=["created_at", "id"], name="crm_lead_created_id"),
+            models.Index(fields=["contact", "responsible"], name="crm_lead_contact_resp"),
         ]
 
     def __str__(self) -> str:
@@ -386,6 +391,9 @@ class Deal(ChangeLoggedModel):
             models.Index(fields=["stage", "position", "id"]),
             models.Index(fields=["responsible", "stage"]),
             models.Index(fields=["created_at", "id"], name="crm_deal_created_id"),
+            # A salesperson's scope asks, per contact, "has this person a deal of mine?": SQLite
+            # otherwise answers it on the responsible index, walking all of the person's deals.
+            models.Index(fields=["contact", "responsible"], name="crm_deal_contact_resp"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="crm_deal_amount_not_negative")

@@ -140,6 +140,18 @@ class KeysetPage:
         return bool(self.next_cursor) or self.number != 1
 
 
+def _rows(qs: QuerySet[Any], start: int, stop: int) -> list[Any]:
+    """Rows ``start:stop`` of ``qs``; a search ranks on a lean query (ids only, no display joins:
+    planning and carrying them for every match cost more than the match) and loads its page by id."""
+    if "search_score" not in qs.query.annotations:
+        return list(qs[start:stop])
+    # The ranking columns stay selected: ordering by a constant score (a phone or e-mail hit)
+    # that is not selected would be read by PostgreSQL as a column position.
+    ids = [row[0] for row in qs.values_list("pk", "search_score", "search_len")[start:stop]]
+    loaded = qs.in_bulk(ids) if ids else {}
+    return [loaded[pk] for pk in ids if pk in loaded]
+
+
 def page_of(
     qs: QuerySet[Any], *, page: Any = None, cursor: str | None = None, per_page: int = 50
 ) -> KeysetPage:
@@ -150,19 +162,22 @@ def page_of(
     if cursor:
         qs = after(qs, keys, decode(cursor, len(keys)))
         number = None
-        rows = list(qs[: per_page + 1])
+        rows = _rows(qs, 0, per_page + 1)
     else:
         number = int(page) if page not in (None, "") else 1
         if not 1 <= number <= PAGE_CAP:
             raise ValueError("page out of range")
         offset = (number - 1) * per_page
-        rows = list(qs[offset : offset + per_page + 1])
+        rows = _rows(qs, offset, offset + per_page + 1)
     more = len(rows) > per_page
     rows = rows[:per_page]
     next_cursor = encode([_value(rows[-1], f) for f, _d in keys]) if more and rows else None
     count, capped = (0, False)
     if number is not None:
-        count, capped = count_capped(qs)
+        if not more and (rows or number == 1):
+            count = (number - 1) * per_page + len(rows)  # the last page: nothing to count
+        else:
+            count, capped = count_capped(qs)
     return KeysetPage(rows, number, next_cursor, count, capped, per_page)
 
 

@@ -44,6 +44,7 @@ PHONE_SUFFIX_MAX = 10
 PHONE_MATCH_LIMIT = 500  # partial phones resolve to at most this many contacts
 CORRECTIONS_MAX = 8
 COUNT_CAP = 10_000  # counts stop here: "more than 10 000"
+FIND_COUNT_CAP = 1000  # the top bar's counts stop here
 FTS_TABLE = "crm_searchentry_fts"
 PHONE_KINDS = (IdentityKind.PHONE, IdentityKind.WHATSAPP)
 
@@ -112,6 +113,33 @@ def contact_texts(ids: Iterable[int]) -> dict[int, str]:
 
 def index_contacts(ids: Iterable[int]) -> None:
     _replace(SearchEntry.Kind.CONTACT, "contact", contact_texts(ids))
+
+
+def index_new_contacts(contacts: list[Contact], identities: list[Identity]) -> None:
+    """The entries of contacts just created with ``identities`` (a batch write): the same text as
+    ``index_contacts`` and a row per phone as ``index_phones``, without reading anything back."""
+    company_ids = {c.company_id for c in contacts if c.company_id}
+    companies = (
+        dict(Company.objects.filter(pk__in=company_ids).values_list("pk", "name")) if company_ids else {}
+    )
+    others: dict[int, list[str]] = {}
+    for identity in identities:
+        if identity.kind not in PHONE_KINDS:
+            others.setdefault(identity.contact_id, []).append(identity.value)
+    texts = {
+        c.pk: normalize(c.full_name, c.position, companies.get(c.company_id or 0), *others.get(c.pk, []))
+        for c in contacts
+    }
+    entries = [
+        SearchEntry(kind=SearchEntry.Kind.CONTACT, text=text, contact_id=pk) for pk, text in texts.items()
+    ]
+    entries += [
+        SearchEntry(kind=SearchEntry.Kind.PHONE, identity_id=i.pk, digits=reversed_digits(i.value)[:32])
+        for i in identities
+        if i.kind in PHONE_KINDS
+    ]
+    SearchEntry.objects.bulk_create(entries, batch_size=1000)
+    _vocabulary(texts.values())
 
 
 def index_companies(ids: Iterable[int]) -> None:
@@ -506,7 +534,7 @@ def filter_queryset(qs: QuerySet[Any], kind: str, raw: str | Query) -> QuerySet[
 
 def count_capped(qs: QuerySet[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:
     """How many rows, counting no further than ``cap`` (True when there are more)."""
-    found = qs.order_by()[: cap + 1].count()
+    found = qs.order_by().values("pk")[: cap + 1].count()  # no annotation is computed to count
     return min(found, cap), found > cap
 
 
@@ -625,12 +653,19 @@ def find(*, user: Any, text: str, limit: int = 5, count: bool = True) -> Found:
     for kind, qs in sources.items():
         found = filter_queryset(qs, kind, query)
         # Rank on a lean query (no joins for display), then load the few rows with their joins.
-        ids = list(found.values_list("pk", flat=True)[:limit])
-        loaded = qs.in_bulk(ids)
+        # The same query counts (up to FIND_COUNT_CAP): no second pass over the matches.
+        ranked = [
+            row[0]
+            for row in found.values_list("pk", "search_score", "search_len")[
+                : FIND_COUNT_CAP + 1 if count else limit
+            ]
+        ]
+        ids = ranked[:limit]
+        loaded = qs.in_bulk(ids) if ids else {}
         rows = [loaded[pk] for pk in ids if pk in loaded]
         objects[kind] = rows
         if count:
-            counts[kind] = (len(rows), False) if len(rows) < limit else count_capped(found, 1000)
+            counts[kind] = (min(len(ranked), FIND_COUNT_CAP), len(ranked) > FIND_COUNT_CAP)
         for row in rows:
             groups[kind].append(_hit(kind, row, query))
     return Found(query, groups, counts, objects)

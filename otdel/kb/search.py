@@ -162,8 +162,26 @@ def search_articles(
     )[:limit]
     marker = SnippetMarker(terms)
     hits = []
+    make = _article_maker()
     for value, pk in ranked:
         _pk, kind, title, language, _title_lemmas, _body_lemmas, plain = rows[pk]
-        article = Article(pk=pk, kind=kind, title=title, language=language, status=Article.Status.PUBLISHED)
+        article = make(id=pk, kind=kind, title=title, language=language, status=Article.Status.PUBLISHED)
         hits.append(Hit(article=article, score=value, snippet=marker.snippet(plain or "")))
     return hits, terms
+
+
+def _article_maker() -> Any:
+    """Unsaved Articles with the given fields and defaults elsewhere, as ``Article(**fields)`` makes
+    them, but through the positional constructor: the defaults are worked out once per search,
+    not once per field of every hit (that was a sixth of a search's time)."""
+    fields = Article._meta.concrete_fields
+    defaults = [field.get_default() for field in fields]
+    where = {field.attname: n for n, field in enumerate(fields)}
+
+    def make(**given: Any) -> Article:
+        values = list(defaults)
+        for name, value in given.items():
+            values[where[name]] = value
+        return Article(*values)
+
+    return make

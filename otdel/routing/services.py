@@ -132,18 +132,23 @@ def routing_decide(
     now: datetime.datetime | None = None,
     assign: bool = True,
     identity: tuple[str, str] | None = None,
+    snapshot: RoutingSnapshot | None = None,
 ) -> Destination:
     """Where this contact's inbound ``channel`` traffic goes now.
 
     Order: non-target -> open deal's owner (or their backup) -> contact's owner (or backup) ->
     the line's queue -> fallback. ``assign=False`` is the read-only form for live PBX requests and
-    the what-if tester: a queue is answered as the queue itself, nothing is recorded.
+    the what-if tester: a queue is answered as the queue itself, nothing is recorded. A caller
+    deciding for many records in one transaction (an import batch) passes the ``snapshot`` it read
+    before the transaction: inside one a fresh snapshot is kept only on commit, so an expired cache
+    would be re-read for every record.
 
     The facts about the contact are read live (one query), the configuration comes from the routing
     snapshot, ``decide`` is pure, and only picking a queue member (``assign=True``) writes.
     """
     moment = _local_now(now)
-    snapshot = routing_snapshot(moment.date())
+    if snapshot is None or snapshot.day != moment.date():
+        snapshot = routing_snapshot(moment.date())
     if contact is not None:
         facts = routing_facts_for_contact(
             contact=contact, identity=identity, check_blocked=bool(snapshot.blocked)

@@ -12,7 +12,7 @@ from dataclasses import field as dc_field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from otdel.accounts.models import User
@@ -104,6 +104,11 @@ class ImportContext:
         self.mapping = {int(k): v for k, v in (job.mapping or {}).items() if v}
         self.maps = job.value_maps or {}
         self._lost_reason: LostReason | None = None
+        self.routing: Any = None  # the routing snapshot of the current batch (read before it)
+        # While a batch applies its rows of known people: who holds which phone/e-mail, and those
+        # contacts loaded once (apply_contact_rows); empty otherwise.
+        self.known_holders: dict[tuple[str, str], int] = {}
+        self.contacts: dict[int, Contact] = {}
 
     # value maps: what the user chose on the mapping screen, else the same guess the screen offered
     def user_for(self, raw: str) -> User | None:
@@ -262,7 +267,7 @@ def _route_owner(ctx: ImportContext) -> User | None:
         return None
     from otdel.routing.services import routing_decide
 
-    return routing_decide(contact=None, channel=Channel.MANUAL, assign=True).user
+    return routing_decide(contact=None, channel=Channel.MANUAL, assign=True, snapshot=ctx.routing).user
 
 
 def _fill(existing: Any, rec: dict[str, Any], names: tuple[str, ...], mode: str) -> dict[str, Any]:
@@ -348,36 +353,30 @@ def _company_row(ctx: ImportContext, rec: dict[str, Any], result: RowResult, mar
 
 
 def _holders(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    if not pairs:
-        return {}
-    query = Q()
+    """Who holds each of ``pairs`` now (the survivor of a merge): one query per kind."""
+    by_kind: dict[str, set[str]] = {}
     for kind, value in pairs:
-        query |= Q(kind=kind, value=value)
+        by_kind.setdefault(kind, set()).add(value)
     found: dict[tuple[str, str], int] = {}
-    for kind, value, contact_id, merged_into in Identity.objects.filter(query).values_list(
-        "kind", "value", "contact_id", "contact__merged_into_id"
-    ):
-        found[(kind, value)] = merged_into or contact_id
+    for kind, values in by_kind.items():
+        for value, contact_id, merged_into in Identity.objects.filter(
+            kind=kind, value__in=values
+        ).values_list("value", "contact_id", "contact__merged_into_id"):
+            found[(kind, value)] = merged_into or contact_id
     return found
 
 
 def _contact_step(
     ctx: ImportContext, rec: dict[str, Any], result: RowResult, marker: int, number: int, *, main: bool
 ) -> Contact | None:
-    pairs = [("phone", p) for p in rec["phones"]] + [("email", e) for e in rec["emails"]]
-    if rec.get("telegram"):
-        try:
-            from otdel.core.identity import normalize_telegram
-
-            pairs.append(("telegram", normalize_telegram(rec["telegram"])))
-        except ValidationError as exc:
-            raise RowError(TARGET_LABELS["telegram"], " ".join(exc.messages)) from exc
+    pairs = _contact_pairs(rec)
     name = rec.get("full_name", "").strip()
     if not name and not pairs:
         if main:
             raise RowError(TARGET_LABELS["full_name"], _("Neither a name nor a phone or e-mail is given."))
         return None
-    holders = _holders(pairs)
+    known = ctx.known_holders
+    holders = {p: known[p] for p in pairs} if all(p in known for p in pairs) else _holders(pairs)
     if ctx.dry:
         earlier = [ctx.seen[v] for _k, v in pairs if v in ctx.seen]
         if not holders and earlier:
@@ -410,7 +409,7 @@ def _contact_step(
             result.outcome = Outcome.CREATED
         return contact
     ids = sorted(set(holders.values()))
-    contact = Contact.objects.get(pk=ids[0])
+    contact = ctx.contacts.get(ids[0]) or Contact.objects.get(pk=ids[0])
     if len(ids) > 1:
         _note(
             result,
@@ -441,6 +440,111 @@ def _contact_step(
         crm.identity_add(actor=ctx.actor, contact=contact, kind=kind, value=value)
     result.objects.append([_label(contact), contact.pk, "changed", _changes_since(marker, contact)])
     return contact
+
+
+def _contact_pairs(rec: dict[str, Any]) -> list[tuple[str, str]]:
+    pairs = [("phone", p) for p in rec["phones"]] + [("email", e) for e in rec["emails"]]
+    if rec.get("telegram"):
+        try:
+            from otdel.core.identity import normalize_telegram
+
+            pairs.append(("telegram", normalize_telegram(rec["telegram"])))
+        except ValidationError as exc:
+            raise RowError(TARGET_LABELS["telegram"], " ".join(exc.messages)) from exc
+    return pairs
+
+
+def _error(number: int, exc: Exception) -> RowResult:
+    if isinstance(exc, (RowError, ConflictError)):
+        return RowResult(row=number, outcome=Outcome.ERROR, field=exc.field, message=exc.message)
+    assert isinstance(exc, ValidationError)
+    fields = getattr(exc, "error_dict", {})
+    return RowResult(
+        row=number, outcome=Outcome.ERROR, field=next(iter(fields), ""), message=" ".join(exc.messages)
+    )
+
+
+def apply_contact_rows(ctx: ImportContext, rows: list[tuple[int, list[Any]]]) -> list[RowResult]:
+    """Contact rows of a real run, many at a time: the rows of new people go to the CRM in one
+    ``contacts_create_batch``; a row whose phone or e-mail is already known (in Otdel, or on an
+    earlier row of ``rows``) goes through ``apply_safely`` after it, so it updates or merges into
+    that person exactly as row by row would. Row outcomes and report rows are the same."""
+    from django.db import transaction
+
+    parsed: list[tuple[int, list[Any], dict[str, Any], list[tuple[str, str]]]] = []
+    results: dict[int, RowResult] = {}
+    for number, values in rows:
+        try:
+            rec = parse_row(ctx, values)
+            pairs = _contact_pairs(rec)
+            if not rec.get("full_name", "").strip() and not pairs:
+                raise RowError(
+                    TARGET_LABELS["full_name"], _("Neither a name nor a phone or e-mail is given.")
+                )
+        except (RowError, ValidationError) as exc:
+            results[number] = _error(number, exc)
+            continue
+        parsed.append((number, values, rec, pairs))
+    holders = _holders([pair for *_rest, pairs in parsed for pair in pairs])
+    fresh: list[tuple[int, dict[str, Any], list[tuple[str, str]], Company | None, RowResult]] = []
+    later: list[tuple[int, list[Any]]] = []
+    claimed: set[tuple[str, str]] = set()
+    for number, values, rec, pairs in parsed:
+        known = any(p in holders or p in claimed for p in pairs)
+        claimed.update(pairs)  # a later row with any of these is the same person
+        if known:
+            later.append((number, values))  # known: update/merge/skip once the new ones exist
+            continue
+        result = RowResult(row=number, outcome=Outcome.CREATED)
+        company = None
+        if rec.get("company") or rec.get("inn"):
+            try:
+                with transaction.atomic():
+                    company = _company_step(ctx, rec, result, 0, main=False)
+            except (RowError, ValidationError, ConflictError) as exc:
+                results[number] = _error(number, exc)
+                continue
+        fresh.append((number, rec, pairs, company, result))
+    items = []
+    for _number, rec, pairs, company, _result in fresh:
+        name = rec.get("full_name", "").strip()
+        display = name or (format_phone(pairs[0][1]) if pairs[0][0] == "phone" else pairs[0][1])
+        items.append(
+            {
+                "full_name": display[:255],
+                "identities": pairs,
+                "company": company,
+                "position": rec.get("position", ""),
+                "responsible": rec.get("responsible") or _route_owner(ctx),
+                "comment": rec.get("comment", ""),
+            }
+        )
+    try:
+        with transaction.atomic():
+            made = crm.contacts_create_batch(actor=ctx.actor, items=items)
+    except ConflictError:  # an identity taken by another writer meanwhile: row by row instead
+        later = [(n, v) for n, v, _r, _p in parsed if n not in results]
+        fresh = []
+        made = []
+    for (number, _rec, _pairs, _company, result), contact in zip(fresh, made, strict=True):
+        if isinstance(contact, Contact):
+            result.objects.append([_label(contact), contact.pk, "created", []])
+            results[number] = result
+        else:
+            error = _error(number, contact)
+            error.objects = result.objects  # a company the row made stays undoable
+            results[number] = error
+    # The known people: who holds what after the new ones were made, and their rows, read once.
+    ctx.known_holders = _holders([pair for n, _v, _r, pairs in parsed if n not in results for pair in pairs])
+    ctx.contacts = Contact.objects.in_bulk(set(ctx.known_holders.values()))
+    try:
+        for number, values in later:
+            results[number] = apply_safely(ctx, number, values, "contacts")
+            if results[number].outcome == Outcome.ERROR:
+                ctx.contacts = {}  # a row rolled back may have changed a loaded contact
+    finally:
+        ctx.known_holders, ctx.contacts = {}, {}
+    return [results[number] for number, _values in rows]
 
 
 def _deal_row(ctx: ImportContext, rec: dict[str, Any], result: RowResult, marker: int, number: int) -> None:
@@ -515,11 +619,5 @@ def apply_safely(ctx: ImportContext, number: int, values: list[Any], kind: str) 
     try:
         with transaction.atomic():
             return apply_row(ctx, number, values, kind)
-    except RowError as exc:
-        return RowResult(row=number, outcome=Outcome.ERROR, field=exc.field, message=exc.message)
-    except ConflictError as exc:
-        return RowResult(row=number, outcome=Outcome.ERROR, field=exc.field, message=exc.message)
-    except ValidationError as exc:
-        fields = getattr(exc, "error_dict", {})
-        name = next(iter(fields), "")
-        return RowResult(row=number, outcome=Outcome.ERROR, field=name, message=" ".join(exc.messages))
+    except (RowError, ConflictError, ValidationError) as exc:
+        return _error(number, exc)

@@ -400,3 +400,18 @@ def test_the_migration_fills_the_index_as_the_service_writes_it(people):
         == written
     )
     assert set(SearchWord.objects.values_list("word", flat=True)) == words
+
+
+def test_search_counts_every_match_on_the_pages_and_in_the_top_bar(admin_user, api_for):
+    # Counted on the first page and on the last one (there without a second pass), and in the top bar.
+    for n in range(7):
+        services.contact_create(actor=admin_user, full_name=f"Счётчиков Пётр {n}")
+    services.contact_create(actor=admin_user, full_name="Иванов Иван")
+    api = api_for(admin_user)
+    first = api.get("/api/v1/contacts", {"q": "счетчиков", "page_size": 3}).json()
+    assert (first["count"], first["count_capped"], len(first["results"])) == (7, False, 3)
+    third = api.get("/api/v1/contacts", {"q": "счетчиков", "page_size": 3, "page": 3}).json()
+    assert (third["count"], len(third["results"])) == (7, 1)
+    found = search.find(user=admin_user, text="счетчиков", limit=5)
+    assert found.counts["contacts"] == (7, False) and len(found.groups["contacts"]) == 5
+    assert api.get("/api/v1/contacts", {"q": "нетаких"}).json()["count"] == 0

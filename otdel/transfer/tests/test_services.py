@@ -158,16 +158,17 @@ def test_an_import_resumes_after_a_killed_worker_without_duplicating_rows(admin_
     data = files.csv_bytes(rows, encoding="utf-8", delimiter=",")
     from otdel.transfer import engine
 
-    real_apply = engine.apply_row
+    real_apply = engine.apply_contact_rows
     calls = {"n": 0}
 
     def dying_apply(*args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 5:  # in the middle of the second batch
+        written = real_apply(*args, **kwargs)
+        if calls["n"] == 2:  # the second batch is written, not yet committed
             raise WorkerKilled
-        return real_apply(*args, **kwargs)
+        return written
 
-    monkeypatch.setattr(engine, "apply_row", dying_apply)
+    monkeypatch.setattr(engine, "apply_contact_rows", dying_apply)
     job = services.import_create(actor=admin_user, upload=files.upload(data), kind="contacts", dry_run=False)
     ImportJob.objects.filter(pk=job.pk).update(status="queued")
     with pytest.raises(WorkerKilled):
@@ -176,7 +177,7 @@ def test_an_import_resumes_after_a_killed_worker_without_duplicating_rows(admin_
     assert job.status == "running" and job.last_row == 4 and job.done_rows == 3
     assert Contact.objects.count() == 3  # the first batch is in; the half of the second rolled back
 
-    monkeypatch.setattr(engine, "apply_row", real_apply)
+    monkeypatch.setattr(engine, "apply_contact_rows", real_apply)
     import datetime
 
     from django.utils import timezone
