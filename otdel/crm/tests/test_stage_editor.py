@@ -38,7 +38,10 @@ def test_head_of_sales_adds_renames_and_moves_stages(api_for, head, pipeline):
     reordered = api.post(f"{V1}/pipelines/{pipeline.pk}/reorder", {"stages": order}, format="json")
     assert reordered.status_code == 200
     assert [s["id"] for s in reordered.json()["stages"]] == order
-    assert api.post(f"{V1}/pipelines/{pipeline.pk}/reorder", {"stages": order[:2]}, format="json").status_code == 400
+    assert (
+        api.post(f"{V1}/pipelines/{pipeline.pk}/reorder", {"stages": order[:2]}, format="json").status_code
+        == 400
+    )
     assert ObjectChange.objects.filter(object_id=pipeline.pk, changes__has_key="stages").exists()
 
 
@@ -103,7 +106,9 @@ def test_kind_change_refused_with_deals(admin_user, manager, pipeline):
 def test_pipeline_rename_and_default(api_for, head, pipeline):
     second = services.pipeline_create(actor=head, name="Тендеры", stages=[{"name": "Заявка"}])
     api = api_for(head)
-    response = api.patch(f"{V1}/pipelines/{second.pk}", {"name": "Госзакупки", "is_default": True}, format="json")
+    response = api.patch(
+        f"{V1}/pipelines/{second.pk}", {"name": "Госзакупки", "is_default": True}, format="json"
+    )
     assert response.status_code == 200, response.json()
     assert list(Pipeline.objects.filter(is_default=True).values_list("name", flat=True)) == ["Госзакупки"]
     assert api.patch(f"{V1}/pipelines/{second.pk}", {"is_active": False}, format="json").status_code == 400
