@@ -27,6 +27,7 @@
   let saved = order();
   Sortable.create(list, {
     handle: ".stage-handle",
+    forceFallback: true, // mouse events: the same in every browser and in the browser tests
     animation: 150,
     onEnd: function () {
       const wanted = order();
