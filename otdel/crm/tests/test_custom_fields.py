@@ -299,3 +299,53 @@ def test_contact_custom_values_are_personal_data():
     entry = register()["crm.contact"]
     assert "custom" in entry.pd
     assert Contact._meta.get_field("custom")
+
+
+def test_automation_conditions_on_custom_fields(api_for, head, manager, pipeline, deal_fields):
+    from otdel.automation.rules import conditions_hold, subject_fields
+
+    deal = services.deal_create(
+        actor=manager, title="A", custom={"region": "Казань", "vip": True, "tags": ["опт"], "qty": 7}
+    )
+    fields = subject_fields(deal)
+    assert conditions_hold([{"field": "custom.region", "op": "eq", "value": "Казань"}], fields)
+    assert not conditions_hold([{"field": "custom.region", "op": "eq", "value": "Москва"}], fields)
+    assert conditions_hold([{"field": "custom.vip", "op": "eq", "value": True}], fields)
+    assert conditions_hold([{"field": "custom.vip", "op": "eq", "value": "true"}], fields)
+    assert conditions_hold([{"field": "custom.tags", "op": "contains", "value": "опт"}], fields)
+    assert not conditions_hold([{"field": "custom.tags", "op": "contains", "value": "VIP"}], fields)
+    assert conditions_hold([{"field": "custom.qty", "op": "gt", "value": 5}], fields)
+    assert conditions_hold([{"field": "custom.note", "op": "empty"}], fields)
+
+    api = api_for(head)
+    rule = {
+        "name": "VIP из Казани",
+        "trigger": {"event": "deal.created"},
+        "conditions": [{"field": "custom.region", "op": "eq", "value": "Казань"}],
+        "actions": [{"action": "task", "title": "Позвонить"}],
+    }
+    assert api.post(f"{V1}/automation/rules", rule, format="json").status_code == 201
+    rule["conditions"] = [{"field": "custom.nope", "op": "eq", "value": 1}]
+    response = api.post(f"{V1}/automation/rules", rule, format="json")
+    assert response.status_code == 400 and "conditions[0].field" in response.json()["errors"]
+
+
+def test_document_context_has_custom_fields(manager, pipeline, deal_fields):
+    import datetime
+
+    from otdel.documents.context import deal_context, reference, sample_context
+
+    define("contact", "birthday", "date")
+    contact = services.contact_create(actor=manager, full_name="Иванов", custom={"birthday": "1980-05-17"})
+    deal = services.deal_create(
+        actor=manager, title="A", contact=contact, custom={"region": "Казань", "budget": "1500.5"}
+    )
+    context = deal_context(
+        deal=deal, items=[], legal_entity=None, number="1", date=datetime.date(2026, 12, 2)
+    )
+    assert context["deal"]["custom"]["region"] == "Казань"
+    assert context["deal"]["custom"]["note"] == ""  # every active field is there, empty when unset
+    assert context["deal"]["custom"]["budget"].startswith("1,500.50")
+    assert context["contact"]["custom"]["birthday"] in ("05/17/1980", "17.05.1980")
+    assert sample_context()["deal"]["custom"]["region"] == "Москва"
+    assert any(row[0] == "deal.custom.region" and row[1] for row in reference())
