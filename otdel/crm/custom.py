@@ -11,6 +11,7 @@ tables: docs/custom-fields.md.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -201,7 +202,7 @@ def clean_value(field: CustomField, value: Any) -> Any:
     raise _error(field, _("Unknown field type."))
 
 
-def custom_apply(record: models.Model, values: dict[str, Any] | None, *, creating: bool) -> None:
+def custom_apply(record: models.Model, values: Mapping[str, Any] | None, *, creating: bool) -> None:
     """Merge ``values`` (``{"code": value}``, the codes given only) into ``record.custom``.
 
     Unknown or deactivated codes, values of the wrong type and missing required values are refused
@@ -209,7 +210,7 @@ def custom_apply(record: models.Model, values: dict[str, Any] | None, *, creatin
     """
     if values is None:
         return  # the system's own records (a lead from a call) are not held to "required"
-    if not isinstance(values, dict):
+    if not isinstance(values, Mapping):
         raise ValidationError({"custom": [_("An object of field codes and values.")]})
     fields = {f.code: f for f in definitions(entity_of(record), active_only=False)}
     current = dict(getattr(record, "custom", None) or {})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -127,7 +127,7 @@ COMPANY_FIELDS = {
 
 @transaction.atomic
 def company_create(
-    *, actor: User | None, name: str, custom: dict[str, Any] | None = None, **fields: Any
+    *, actor: User | None, name: str, custom: Mapping[str, Any] | None = None, **fields: Any
 ) -> Company:
     with acting_as(actor):
         _owned_by_default(actor, fields)
@@ -144,7 +144,7 @@ def company_update(
     actor: User | None,
     company: Company,
     expected_version: int | None = None,
-    custom: dict[str, Any] | None = None,
+    custom: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> Company:
     with acting_as(actor):
@@ -221,7 +221,7 @@ def contact_create(
     actor: User | None,
     full_name: str,
     identities: Iterable[dict[str, str] | tuple[str, str]] = (),
-    custom: dict[str, Any] | None = None,
+    custom: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> Contact:
     with acting_as(actor):
@@ -243,7 +243,7 @@ def contact_update(
     contact: Contact,
     expected_version: int | None = None,
     identities: Iterable[dict[str, str] | tuple[str, str]] | None = None,
-    custom: dict[str, Any] | None = None,
+    custom: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> Contact:
     """Update fields; when ``identities`` is given it becomes the full list (others removed)."""
@@ -434,7 +434,7 @@ def deal_create(
     pipeline: Pipeline | None = None,
     stage: Stage | None = None,
     lost_reason: LostReason | None = None,
-    custom: dict[str, Any] | None = None,
+    custom: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> Deal:
     with acting_as(actor):
@@ -472,7 +472,7 @@ def deal_update(
     actor: User | None,
     deal: Deal,
     expected_version: int | None = None,
-    custom: dict[str, Any] | None = None,
+    custom: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> Deal:
     with acting_as(actor):
@@ -572,7 +572,7 @@ def lead_create(
     contact: Contact,
     source: str,
     channel: str,
-    custom: dict[str, Any] | None = None,
+    custom: Any = None,  # Any: callers spread free-form lead fields (**utm) beside it
     **fields: Any,
 ) -> Lead:
     """A new inquiry from ``contact``. Its responsible defaults to the contact's; a salesperson given
@@ -1018,11 +1018,10 @@ def stage_references(stage: Stage) -> list[str]:
             if "any" in cond or "all" in cond:
                 if in_conditions(cond.get("any", cond.get("all"))):
                     return True
-            elif cond.get("field") == "stage" and pk in [
-                str(v)
-                for v in (cond.get("value") if isinstance(cond.get("value"), list) else [cond.get("value")])
-            ]:
-                return True
+            elif cond.get("field") == "stage":
+                value = cond.get("value")
+                if pk in [str(v) for v in (value if isinstance(value, list) else [value])]:
+                    return True
         return False
 
     for rule in Rule.objects.all():

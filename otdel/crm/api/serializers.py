@@ -574,7 +574,7 @@ class CustomFieldInputSerializer(serializers.Serializer):
     options = serializers.ListField(
         child=serializers.CharField(max_length=200), required=False, help_text="For list and multi_list"
     )
-    required = serializers.BooleanField(default=False)
+    required = serializers.BooleanField(default=False)  # type: ignore[assignment]
     in_list = serializers.BooleanField(default=False, help_text="Shown as a column of the list page")
     order = serializers.IntegerField(min_value=0, required=False)
 
@@ -582,7 +582,7 @@ class CustomFieldInputSerializer(serializers.Serializer):
 class CustomFieldUpdateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120, required=False)
     options = serializers.ListField(child=serializers.CharField(max_length=200), required=False)
-    required = serializers.BooleanField(required=False)
+    required = serializers.BooleanField(required=False)  # type: ignore[assignment]
     in_list = serializers.BooleanField(required=False)
     is_active = serializers.BooleanField(
         required=False, help_text="false hides the field and keeps its values"

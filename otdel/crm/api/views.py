@@ -498,8 +498,8 @@ class StageViewSet(mixins.RetrieveModelMixin, ScopedViewSet):
     def destroy(self, request: Request, pk: str) -> Response:
         stage = self.get_object()
         move_to = None
-        if (raw := request.query_params.get("move_to")) not in (None, ""):
-            move_to = Stage.objects.filter(pk=int(raw) if str(raw).isdigit() else 0).first()
+        if raw := request.query_params.get("move_to") or "":
+            move_to = Stage.objects.filter(pk=int(raw) if raw.isdigit() else 0).first()
             if move_to is None:
                 raise ValidationError({"move_to": [_("There is no such stage.")]})
         services.stage_delete(actor=signed_in(request), stage=stage, move_to=move_to)
