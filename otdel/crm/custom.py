@@ -47,7 +47,17 @@ def entity_of(model: type[models.Model] | models.Model) -> str:
     raise ValueError(f"{model_class.__name__} has no custom fields")
 
 
-def definitions(entity: str, *, active_only: bool = True) -> list[CustomField]:
+def definitions(entity: str, *, active_only: bool = True, request: Any = None) -> list[CustomField]:
+    """The entity's fields in their order; with ``request``, read once per request (a list's
+    filters and every row of its response share them: one query, not one per row)."""
+    if request is not None and active_only:
+        holder = getattr(request, "_request", request)  # the HttpRequest under DRF's Request
+        memo = getattr(holder, "_otdel_custom_fields", None)
+        if memo is None:
+            memo = holder._otdel_custom_fields = {}
+        if entity not in memo:
+            memo[entity] = definitions(entity)
+        return list(memo[entity])
     fields = CustomField.objects.filter(entity=entity)
     if active_only:
         fields = fields.filter(is_active=True)
@@ -315,14 +325,15 @@ def clean_value_or_400(field: CustomField, raw: str, kind: type) -> Any:
         raise _error(field, _("Enter a number.")) from None
 
 
-def custom_filter(queryset: QuerySet[Any], params: dict[str, str]) -> QuerySet[Any]:
+def custom_filter(queryset: QuerySet[Any], params: dict[str, str], request: Any = None) -> QuerySet[Any]:
     """Apply ``{"custom__<code>[__gte|__lte]": value}`` to ``queryset`` (unknown codes -> 400).
 
     One field is one indexed comparison: ``alias`` holds the same expression as the field's index.
     """
+    params = {key: value for key, value in params.items() if value not in (None, "")}
     if not params:
         return queryset
-    fields = {f.code: f for f in definitions(entity_of(queryset.model))}
+    fields = {f.code: f for f in definitions(entity_of(queryset.model), request=request)}
     for key, raw in params.items():
         if raw in (None, ""):
             continue

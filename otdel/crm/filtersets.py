@@ -38,7 +38,10 @@ class CustomFilterMixin:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.custom_fields = definitions(self.entity)
+        request = getattr(self, "request", None)
+        # The API builds no form: it reads the definitions only when a custom filter is asked for.
+        wanted = request is None or bool(custom_params(self.data or {}))  # type: ignore[attr-defined]
+        self.custom_fields = definitions(self.entity, request=request) if wanted else []
         for field in self.custom_fields:
             for key, filt in _custom_filters(field).items():
                 self.filters[key] = filt  # type: ignore[attr-defined]
@@ -58,7 +61,7 @@ class CustomFilterMixin:
                     if hasattr(cleaned, "isoformat")
                     else str(cleaned)
                 )
-        return custom_filter(queryset, params)
+        return custom_filter(queryset, params, getattr(self, "request", None))
 
 
 def _applied_later(queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:

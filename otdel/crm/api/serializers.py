@@ -64,11 +64,8 @@ class CustomValuesField(serializers.Field):
         super().__init__(source="*", read_only=True, **kwargs)
 
     def to_representation(self, record: Any) -> dict[str, Any]:
-        entity = entity_of(record)
-        cache = self.context.setdefault("custom_definitions", {}) if isinstance(self.context, dict) else {}
-        if entity not in cache:
-            cache[entity] = definitions(entity)
-        return custom_out(record, cache[entity])
+        request = self.context.get("request") if isinstance(self.context, dict) else None
+        return custom_out(record, definitions(entity_of(record), request=request))
 
 
 def _custom_input() -> serializers.DictField:
@@ -521,6 +518,7 @@ class LostReasonInputSerializer(serializers.Serializer):
     order = serializers.IntegerField(min_value=0, required=False)
 
 
+@extend_schema_serializer(component_name="StageCreate")
 class StageCreateInputSerializer(StageInputSerializer):
     position = serializers.IntegerField(min_value=0, required=False, help_text="0 = first; empty = last")
 
