@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -64,6 +65,9 @@ class CustomFilterMixin:
         return custom_filter(queryset, params, getattr(self, "request", None))
 
 
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 def _applied_later(queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
     return queryset  # custom filters apply together, in CustomFilterMixin.filter_queryset
 
@@ -75,28 +79,31 @@ def _custom_filters(field: CustomField) -> dict[str, django_filters.Filter]:
     if kind in (CustomField.Type.LIST, CustomField.Type.MULTI_LIST):
         return {
             key: django_filters.ChoiceFilter(
-                label=field.name, choices=[(o, o) for o in field.options], method=method
+                label=field.name, choices=[(o, o) for o in field.options], method=method, empty_label="—"
             )
         }
     if kind == CustomField.Type.CHECKBOX:
         return {
             key: django_filters.ChoiceFilter(
-                label=field.name, choices=[("true", _("Yes")), ("false", _("No"))], method=method
+                label=field.name,
+                choices=[("true", _("Yes")), ("false", _("No"))],
+                method=method,
+                empty_label="—",
             )
         }
     if kind == CustomField.Type.USER:
         return {
             key: django_filters.ModelChoiceFilter(
-                label=field.name, queryset=User.objects.filter(is_active=True), method=method
+                label=field.name, queryset=User.objects.filter(is_active=True), method=method, empty_label="—"
             )
         }
     if kind == CustomField.Type.DATE:
         return {
             f"{key}__gte": django_filters.DateFilter(
-                label=_("%(name)s from") % {"name": field.name}, method=method
+                label=_("%(name)s from") % {"name": field.name}, method=method, widget=DATE_INPUT
             ),
             f"{key}__lte": django_filters.DateFilter(
-                label=_("%(name)s to") % {"name": field.name}, method=method
+                label=_("%(name)s to") % {"name": field.name}, method=method, widget=DATE_INPUT
             ),
         }
     if kind in (CustomField.Type.NUMBER, CustomField.Type.MONEY):

@@ -54,7 +54,7 @@ class StageForm(StyledForm):
         label=gettext_lazy("Colour"),
         max_length=16,
         required=False,
-        widget=forms.TextInput(attrs={"type": "color"}),
+        widget=forms.TextInput(attrs={"type": "color", "class": "form-control-color"}),
     )
     probability = forms.IntegerField(
         label=gettext_lazy("Probability, %"), min_value=0, max_value=100, initial=0
