@@ -349,3 +349,19 @@ def test_document_context_has_custom_fields(manager, pipeline, deal_fields):
     assert context["contact"]["custom"]["birthday"] in ("05/17/1980", "17.05.1980")
     assert sample_context()["deal"]["custom"]["region"] == "Москва"
     assert any(row[0] == "deal.custom.region" and row[1] for row in reference())
+
+
+def test_missing_indexes_come_back_after_migrate(pipeline, deal_fields):
+    from otdel.crm.apps import _custom_indexes_ensure
+    from otdel.crm.custom import index_drop
+
+    index_drop(deal_fields["region"])
+    with connection.cursor() as cursor:
+        assert index_name(deal_fields["region"]) not in connection.introspection.get_constraints(
+            cursor, "crm_deal"
+        )
+    _custom_indexes_ensure(sender=None)
+    with connection.cursor() as cursor:
+        assert index_name(deal_fields["region"]) in connection.introspection.get_constraints(
+            cursor, "crm_deal"
+        )
