@@ -114,3 +114,33 @@ def test_pipeline_rename_and_default(api_for, head, pipeline):
     assert api.patch(f"{V1}/pipelines/{second.pk}", {"is_active": False}, format="json").status_code == 400
     made = api.post(f"{V1}/pipelines", {"name": "Сервис", "stages": [{"name": "Новая"}]}, format="json")
     assert made.status_code == 201
+
+
+def test_kanban_without_pipelines_links_to_the_editor(client, admin_user, manager):
+    client.force_login(admin_user)
+    page = client.get("/deals/").content.decode()
+    assert "/settings/pipelines/" in page and "admin site" not in page
+    client.force_login(manager)
+    page = client.get("/deals/").content.decode()
+    assert "/settings/pipelines/" not in page and "head of sales sets them up" in page
+
+
+def test_card_block_saves_custom_values_with_the_change_log(client, manager):
+    services.custom_field_create(actor=None, entity="contact", code="birthday", name="Birthday", type="date")
+    contact = services.contact_create(actor=manager, full_name="Смирнова Ольга", responsible=manager)
+    client.force_login(manager)
+    page = client.get(f"/contacts/{contact.pk}/").content.decode()
+    assert 'data-testid="custom-fields"' in page
+    response = client.post(
+        f"/custom/contact/{contact.pk}/",
+        {"custom.birthday": "1985-03-08", "version": contact.version, "next": f"/contacts/{contact.pk}/"},
+    )
+    assert response.status_code == 302 and response["Location"] == f"/contacts/{contact.pk}/"
+    contact.refresh_from_db()
+    assert contact.custom == {"birthday": "1985-03-08"}
+    page = client.get(f"/contacts/{contact.pk}/").content.decode()
+    assert "Birthday" in page and "03/08/1985" in page  # the history line names the field
+    # Someone else's contact is a 404.
+    other = services.contact_create(actor=None, full_name="Чужой")
+    assert client.post(f"/custom/contact/{other.pk}/", {"custom.birthday": "1985-03-08"}).status_code == 404
+    assert client.post(f"/custom/nothing/{contact.pk}/", {}).status_code == 404
