@@ -144,3 +144,21 @@ def test_card_block_saves_custom_values_with_the_change_log(client, manager):
     other = services.contact_create(actor=None, full_name="Чужой")
     assert client.post(f"/custom/contact/{other.pk}/", {"custom.birthday": "1985-03-08"}).status_code == 404
     assert client.post(f"/custom/nothing/{contact.pk}/", {}).status_code == 404
+
+
+def test_deal_form_has_the_custom_fields_and_refuses_a_missing_required_one(client, manager, pipeline):
+    services.custom_field_create(
+        actor=None, entity="deal", code="budget", name="Budget", type="money", required=True
+    )
+    client.force_login(manager)
+    page = client.get("/deals/new/").content.decode()
+    assert 'name="custom.budget"' in page
+    refused = client.post("/deals/new/", {"title": "Станки", "pipeline": pipeline.pk, "currency": "RUB"})
+    assert refused.status_code == 200
+    assert "“Budget” is required." in refused.content.decode()
+    assert not Deal.objects.filter(title="Станки").exists()
+    client.post(
+        "/deals/new/",
+        {"title": "Станки", "pipeline": pipeline.pk, "currency": "RUB", "custom.budget": "1500.5"},
+    )
+    assert Deal.objects.get(title="Станки").custom == {"budget": "1500.50"}
