@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Model, QuerySet
+from django.db.models import F, Max, Model, ProtectedError, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -1111,7 +1111,14 @@ def stage_delete(*, actor: User | None, stage: Stage, move_to: Stage | None = No
         for article in stage.kb_articles.all():
             article.stages.add(move_to)
     name = stage.name
-    stage.delete()
+    try:
+        with transaction.atomic():
+            stage.delete()
+    except ProtectedError as exc:  # a deal was moved in while this ran
+        raise ConflictError(
+            _("A deal has just been moved into the stage “%(stage)s”; try again.") % {"stage": name},
+            code="stage_has_deals",
+        ) from exc
     _renumber(pipeline, list(pipeline.stages.order_by("order", "id")))
     record_change(
         pipeline,
