@@ -25,6 +25,9 @@ DRILL_PARAMS = (
     "traffic_source",
     "verdict",
     "group",
+    "policy",
+    "state",
+    "article",
 )
 
 
