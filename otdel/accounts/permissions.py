@@ -40,6 +40,11 @@ def may_manage_routing(user: Any) -> bool:
     return is_admin(user) or is_head_of_sales(user)
 
 
+def may_configure_sales(user: Any) -> bool:
+    """Pipelines and stages, custom fields: administrators and the head of sales."""
+    return is_admin(user) or is_head_of_sales(user)
+
+
 def may_handle_non_target(user: Any) -> bool:
     return is_admin(user) or (_active(user) and user.role in NON_TARGET_ROLES)
 
@@ -72,6 +77,7 @@ PREDICATES = {
     "admin": is_admin,
     "head_of_sales": is_head_of_sales,
     "manage_routing": may_manage_routing,
+    "configure_sales": may_configure_sales,
     "handle_non_target": may_handle_non_target,
     "overrule_triage": may_overrule_triage,
     "see_triage": may_see_triage,

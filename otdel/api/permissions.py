@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from otdel.accounts.permissions import is_admin
+from otdel.accounts.permissions import is_admin, may_configure_sales
 
 
 class IsAdmin(BasePermission):
@@ -26,3 +26,14 @@ class IsAdminOrReadOnly(BasePermission):
         if not (user and user.is_authenticated):
             return False
         return request.method in ("GET", "HEAD", "OPTIONS") or is_admin(user)
+
+
+class SalesSettingsOrReadOnly(BasePermission):
+    """Pipelines, stages, custom fields: everyone signed in reads; administrators and the head of
+    sales change them."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        return request.method in ("GET", "HEAD", "OPTIONS") or may_configure_sales(user)

@@ -8,10 +8,12 @@ from otdel.api.routers import OptionalSlashRouter
 from otdel.crm.api.views import (
     CompanyViewSet,
     ContactViewSet,
+    CustomFieldViewSet,
     DealViewSet,
     LeadViewSet,
     LostReasonViewSet,
     PipelineViewSet,
+    StageViewSet,
 )
 
 router = OptionalSlashRouter()
@@ -22,6 +24,8 @@ router.register("leads", LeadViewSet, basename="api-lead")
 router.register("deals", DealViewSet, basename="api-deal")
 router.register("pipelines", PipelineViewSet, basename="api-pipeline")
 router.register("lost-reasons", LostReasonViewSet, basename="api-lost-reason")
+router.register("stages", StageViewSet, basename="api-stage")
+router.register("custom-fields", CustomFieldViewSet, basename="api-custom-field")
 
 APP_APIS = (
     "otdel.comms.api.urls",

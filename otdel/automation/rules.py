@@ -30,7 +30,7 @@ from otdel.automation.worktime import add_minutes
 from otdel.core import outbound
 from otdel.core.events import CATALOG
 from otdel.core.exceptions import ApiError
-from otdel.crm.models import Contact, Deal, Lead, Stage, Task
+from otdel.crm.models import Contact, CustomField, Deal, Lead, Stage, Task
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,8 @@ FIELDS = {
     "lead": {"source", "channel", "status", "verdict", "responsible", "contact", "comment", "utm_source"},
 }
 ANY_FIELDS = set().union(*FIELDS.values())
+# A condition on a custom field names it "custom.<code>" (the field's code in settings).
+CUSTOM_PREFIX = "custom."
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -181,7 +183,18 @@ def _validate_conditions(conditions: Any, field: str) -> None:
                 cond.get("any", cond.get("all")), f"{name}.{'any' if 'any' in cond else 'all'}"
             )
             continue
-        if cond.get("field") not in ANY_FIELDS:
+        if str(cond.get("field") or "").startswith(CUSTOM_PREFIX):
+            code = str(cond["field"])[len(CUSTOM_PREFIX) :]
+            if not CustomField.objects.filter(code=code, entity__in=list(FIELDS), is_active=True).exists():
+                raise ApiError(
+                    {
+                        f"{name}.field": [
+                            _("There is no custom field “%(code)s” on deals or leads.") % {"code": code}
+                        ]
+                    },
+                    Code.UNKNOWN_FIELD,
+                )
+        elif cond.get("field") not in ANY_FIELDS:
             raise ApiError(
                 {f"{name}.field": [_("Unknown field “%(f)s”.") % {"f": cond.get("field")}]},
                 Code.UNKNOWN_FIELD,
@@ -234,6 +247,13 @@ def subject_record(subject_type: str, subject_id: int | None) -> Deal | Lead | C
 
 
 def subject_fields(record: Any) -> dict[str, Any]:
+    fields = _subject_fields(record)
+    if isinstance(record, (Deal, Lead)):
+        fields.update({CUSTOM_PREFIX + code: value for code, value in (record.custom or {}).items()})
+    return fields
+
+
+def _subject_fields(record: Any) -> dict[str, Any]:
     if isinstance(record, Deal):
         lead = Lead.objects.filter(deal=record).order_by("id").first()
         return {
@@ -262,6 +282,12 @@ def subject_fields(record: Any) -> dict[str, Any]:
 
 
 def _compare(actual: Any, op: str, expected: Any) -> bool:
+    if isinstance(actual, bool):  # a checkbox custom field: true/false, however the rule wrote it
+        actual = "true" if actual else "false"
+        expected = str(expected).lower()
+    if isinstance(actual, list) and op in ("eq", "ne", "contains"):  # a multi-list: holds the option?
+        held = str(expected) in [str(v) for v in actual]
+        return held if op != "ne" else not held
     if op == "empty":
         return actual in (None, "", [])
     if op == "not_empty":

@@ -14,10 +14,12 @@ from django.utils.translation import gettext_lazy as _
 from otdel.accounts.models import SALES_ROLES, User
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import IdentityKind, format_phone, normalize_email, normalize_phone
+from otdel.crm.custom import definitions, entity_of
 from otdel.crm.models import (
     Channel,
     Company,
     Contact,
+    CustomField,
     Deal,
     LeadSource,
     LostReason,
@@ -144,6 +146,77 @@ def clean_email_lines(text: str) -> list[str]:
     return values
 
 
+# --- custom fields on forms ------------------------------------------------------------------
+
+CUSTOM_PREFIX = "custom."
+
+
+def custom_form_field(field: CustomField) -> forms.Field:
+    """The form field of a custom field (always optional here: the service checks "required")."""
+    kind, label = field.type, field.name
+    common: dict[str, Any] = {"label": label, "required": False}
+    if kind == CustomField.Type.NUMBER:
+        return forms.DecimalField(max_digits=19, decimal_places=4, localize=True, **common)
+    if kind == CustomField.Type.MONEY:
+        return forms.DecimalField(max_digits=17, decimal_places=2, localize=True, **common)
+    if kind == CustomField.Type.DATE:
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), **common)
+    if kind == CustomField.Type.LIST:
+        return forms.ChoiceField(choices=[("", "—"), *[(o, o) for o in field.options]], **common)
+    if kind == CustomField.Type.MULTI_LIST:
+        return forms.MultipleChoiceField(
+            choices=[(o, o) for o in field.options], widget=forms.CheckboxSelectMultiple, **common
+        )
+    if kind == CustomField.Type.CHECKBOX:
+        return forms.BooleanField(**common)
+    if kind == CustomField.Type.USER:
+        return forms.ModelChoiceField(
+            queryset=User.objects.filter(is_active=True).order_by("full_name"), **common
+        )
+    if kind == CustomField.Type.URL:
+        return forms.URLField(max_length=1000, assume_scheme="https", **common)
+    return forms.CharField(max_length=1000, **common)
+
+
+def add_custom_fields(form: forms.BaseForm, entity: str, record: Any = None) -> list[CustomField]:
+    """Give ``form`` a field ``custom.<code>`` per active custom field, filled from ``record``."""
+    fields = definitions(entity)
+    stored = (getattr(record, "custom", None) or {}) if record is not None else {}
+    for field in fields:
+        name = CUSTOM_PREFIX + field.code
+        form.fields[name] = custom_form_field(field)
+        if field.required:
+            form.fields[name].label = f"{field.name} *"
+        if field.code in stored and name not in form.initial:
+            form.initial[name] = stored[field.code]
+    return fields
+
+
+def pop_custom(data: dict[str, Any]) -> dict[str, Any]:
+    """Take the ``custom.<code>`` values out of a form's cleaned data, as the services take them."""
+    custom: dict[str, Any] = {}
+    for name in [n for n in data if n.startswith(CUSTOM_PREFIX)]:
+        value = data.pop(name)
+        if isinstance(value, Model):
+            value = value.pk
+        elif isinstance(value, Decimal):
+            value = str(value)
+        custom[name[len(CUSTOM_PREFIX) :]] = value
+    return custom
+
+
+class CustomValuesForm(StyledForm):
+    """The custom fields block of a card."""
+
+    version = VersionField()
+
+    def __init__(self, *args: Any, record: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("version", record.version)
+        self.custom_fields = add_custom_fields(self, entity_of(record), record)
+        self.style()
+
+
 # --- deals -----------------------------------------------------------------------------------
 
 
@@ -219,6 +292,7 @@ class DealForm(StyledForm):
                 self.fields["amount"].help_text = _(
                     "The total of the line items. Change the items in the Documents block of the deal card."
                 )
+        add_custom_fields(self, "deal", deal)
         self.style()
 
     def clean_currency(self) -> str:
@@ -243,6 +317,7 @@ class DealForm(StyledForm):
             data["amount"] = Decimal("0")
         if self.deal is None and data.get("stage") is None:
             data.pop("stage")
+        data["custom"] = pop_custom(data)
         return data
 
 
@@ -280,6 +355,7 @@ class ContactForm(StyledForm):
         use_picker(self.fields["company"], "company_pick", companies)
         if contact is None:
             del self.fields["version"]
+        add_custom_fields(self, "contact", contact)
         self.style()
 
     def clean_phones(self) -> list[str]:
@@ -303,6 +379,7 @@ class ContactForm(StyledForm):
         data = dict(self.cleaned_data)
         for name in ("phones", "emails", "version"):
             data.pop(name, None)
+        data["custom"] = pop_custom(data)
         return data
 
     def add_service_error(self, exc: ValidationError | ConflictError) -> None:
@@ -372,11 +449,13 @@ class CompanyForm(StyledForm):
         choices_from(self.fields["responsible"], sales_users())
         if company is None:
             del self.fields["version"]
+        add_custom_fields(self, "company", company)
         self.style()
 
     def service_fields(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
         data.pop("version", None)
+        data["custom"] = pop_custom(data)
         return data
 
 

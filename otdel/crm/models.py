@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -41,6 +41,8 @@ class Company(ChangeLoggedModel):
     signatory = models.CharField(_("signatory"), max_length=255, blank=True)
     signatory_position = models.CharField(_("signatory's position"), max_length=255, blank=True)
     signatory_basis = models.CharField(_("acts on the basis of"), max_length=255, blank=True)
+    # Values of the custom fields defined in settings ({"code": value}; otdel.crm.custom).
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     search_text = models.CharField(max_length=600, blank=True, db_index=True, editable=False)
 
     REQUISITES = (
@@ -106,6 +108,7 @@ class Contact(ChangeLoggedModel):
         on_delete=models.SET_NULL,
         related_name="merged_from",
     )
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     search_text = models.CharField(max_length=600, blank=True, db_index=True, editable=False)
 
     class Meta:
@@ -203,6 +206,62 @@ class Stage(TimeStampedModel):
     @property
     def is_terminal(self) -> bool:
         return self.kind != self.Kind.OPEN
+
+
+class CustomField(ChangeLoggedModel):
+    """A field a department adds to its deals, contacts, companies or leads (settings, otdel.crm.custom).
+
+    Values live in the record's ``custom`` JSON under ``code``; each field gets its own expression
+    index when it is defined, so a list filtered by it reads the index (docs/custom-fields.md).
+    """
+
+    class Entity(models.TextChoices):
+        DEAL = "deal", _("Deals")
+        CONTACT = "contact", _("Contacts")
+        COMPANY = "company", _("Companies")
+        LEAD = "lead", _("Leads")
+
+    class Type(models.TextChoices):
+        TEXT = "text", _("Text")
+        NUMBER = "number", _("Number")
+        MONEY = "money", _("Money")
+        DATE = "date", _("Date")
+        LIST = "list", _("List")
+        MULTI_LIST = "multi_list", _("Multiple choice list")
+        CHECKBOX = "checkbox", _("Checkbox")
+        USER = "user", _("Employee")
+        URL = "url", _("Link")
+
+    entity = models.CharField(_("records"), max_length=8, choices=Entity.choices)
+    code = models.CharField(
+        _("code"),
+        max_length=40,
+        validators=[
+            RegexValidator(
+                r"^[a-z][a-z0-9_]*$",
+                _("Latin lower-case letters, digits and “_”, starting with a letter."),
+            )
+        ],
+        help_text=_("The field's name in the API and in document templates, e.g. “inn_check”."),
+    )
+    name = models.CharField(_("name"), max_length=120)
+    type = models.CharField(_("type"), max_length=12, choices=Type.choices)
+    options = models.JSONField(_("options"), default=list, blank=True)
+    required = models.BooleanField(_("required"), default=False)
+    in_list = models.BooleanField(_("column in the list"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    order = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["entity", "order", "id"]
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "code"], name="crm_customfield_entity_code_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class LostReason(TimeStampedModel):
@@ -315,6 +374,7 @@ class Lead(ChangeLoggedModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -379,7 +439,9 @@ class Deal(ChangeLoggedModel):
         related_name="deals",
     )
     lost_comment = models.TextField(_("lost comment"), blank=True)
-    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
+    # Columns an import brought that match no field (otdel.transfer), kept as they came.
+    custom_fields = models.JSONField(_("imported extra fields"), default=dict, blank=True)
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     # Position inside its kanban column (lower = higher on the board).
     position = models.FloatField(default=0)
 

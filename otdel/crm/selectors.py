@@ -9,12 +9,14 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce, Greatest
 
 from otdel.accounts.models import Role
+from otdel.accounts.permissions import may_configure_sales
 from otdel.core.identity import guess_identity
 from otdel.core.models import ObjectChange
 from otdel.core.scoping import scope, scope_rule
 from otdel.crm.models import (
     Company,
     Contact,
+    CustomField,
     Deal,
     Identity,
     Lead,
@@ -106,9 +108,15 @@ def _scope_companies(qs: QuerySet[Any], user: Any, action: str) -> QuerySet[Any]
 
 @scope_rule(Pipeline)
 def _scope_pipelines(qs: QuerySet[Any], user: Any, action: str) -> QuerySet[Any]:
-    if action == "view" or user.is_admin:
+    """Everyone reads pipelines; administrators and the head of sales change them (settings)."""
+    if action == "view" or may_configure_sales(user):
         return qs
     return qs.none()
+
+
+@scope_rule(CustomField)
+def _scope_custom_fields(qs: QuerySet[Any], user: Any, action: str) -> QuerySet[Any]:
+    return _scope_pipelines(qs, user, action)
 
 
 @scope_rule(Stage)

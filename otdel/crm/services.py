@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Model, QuerySet, Sum
+from django.db.models import F, Max, Model, ProtectedError, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,9 +36,11 @@ from otdel.core.exceptions import ConflictError, field_error
 from otdel.core.identity import normalize_identity
 from otdel.core.models import ChangeLoggedModel, ObjectChange
 from otdel.core.scoping import scope
+from otdel.crm.custom import custom_apply
 from otdel.crm.models import (
     Company,
     Contact,
+    CustomField,
     Deal,
     Identity,
     Lead,
@@ -124,22 +126,31 @@ COMPANY_FIELDS = {
 
 
 @transaction.atomic
-def company_create(*, actor: User | None, name: str, **fields: Any) -> Company:
+def company_create(
+    *, actor: User | None, name: str, custom: Mapping[str, Any] | None = None, **fields: Any
+) -> Company:
     with acting_as(actor):
         _owned_by_default(actor, fields)
         company = Company(name=(name or "").strip())
         _set_fields(company, fields, COMPANY_FIELDS)
+        custom_apply(company, custom, creating=True)
         _save(company)
         return company
 
 
 @transaction.atomic
 def company_update(
-    *, actor: User | None, company: Company, expected_version: int | None = None, **fields: Any
+    *,
+    actor: User | None,
+    company: Company,
+    expected_version: int | None = None,
+    custom: Mapping[str, Any] | None = None,
+    **fields: Any,
 ) -> Company:
     with acting_as(actor):
         check_version(company, expected_version)
         _set_fields(company, fields, COMPANY_FIELDS)
+        custom_apply(company, custom, creating=False)
         _save(company)
         return company
 
@@ -193,6 +204,7 @@ def contact_create(
     actor: User | None,
     full_name: str,
     identities: Iterable[dict[str, str] | tuple[str, str]] = (),
+    custom: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> Contact:
     with acting_as(actor):
@@ -200,6 +212,7 @@ def contact_create(
         _owned_by_default(actor, fields)
         contact = Contact(full_name=(full_name or "").strip())
         _set_fields(contact, fields, CONTACT_FIELDS)
+        custom_apply(contact, custom, creating=True)
         _save(contact)
         _attach_identities(contact, pairs)
         emit(ContactCreated(contact_id=contact.pk))
@@ -341,12 +354,14 @@ def contact_update(
     contact: Contact,
     expected_version: int | None = None,
     identities: Iterable[dict[str, str] | tuple[str, str]] | None = None,
+    custom: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> Contact:
     """Update fields; when ``identities`` is given it becomes the full list (others removed)."""
     with acting_as(actor):
         check_version(contact, expected_version)
         _set_fields(contact, fields, CONTACT_FIELDS)
+        custom_apply(contact, custom, creating=False)
         _save(contact)
         if identities is not None:
             pairs = _normalize_identities(identities)
@@ -530,6 +545,7 @@ def deal_create(
     pipeline: Pipeline | None = None,
     stage: Stage | None = None,
     lost_reason: LostReason | None = None,
+    custom: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> Deal:
     with acting_as(actor):
@@ -552,6 +568,7 @@ def deal_create(
             fields["responsible"] = actor
         deal = Deal(title=(title or "").strip(), pipeline=pipeline, stage=stage, lost_reason=lost_reason)
         _set_fields(deal, fields, DEAL_FIELDS)
+        custom_apply(deal, custom, creating=True)
         deal.position = _top_position(stage)
         if stage.is_terminal:
             deal.closed_at = timezone.now()
@@ -562,7 +579,12 @@ def deal_create(
 
 @transaction.atomic
 def deal_update(
-    *, actor: User | None, deal: Deal, expected_version: int | None = None, **fields: Any
+    *,
+    actor: User | None,
+    deal: Deal,
+    expected_version: int | None = None,
+    custom: Mapping[str, Any] | None = None,
+    **fields: Any,
 ) -> Deal:
     with acting_as(actor):
         check_version(deal, expected_version)
@@ -574,6 +596,7 @@ def deal_update(
         lost_comment = fields.pop("lost_comment", deal.lost_comment)
         previous_responsible = deal.responsible_id
         _set_fields(deal, fields, DEAL_FIELDS)
+        custom_apply(deal, custom, creating=False)
         if stage is not None and stage.pk != deal.stage_id:
             _validate_stage(deal.pipeline, stage)
             _validate_lost(stage, lost_reason)
@@ -674,13 +697,22 @@ LEAD_FIELDS = {
 
 
 @transaction.atomic
-def lead_create(*, actor: User | None, contact: Contact, source: str, channel: str, **fields: Any) -> Lead:
+def lead_create(
+    *,
+    actor: User | None,
+    contact: Contact,
+    source: str,
+    channel: str,
+    custom: Any = None,  # Any: callers spread free-form lead fields (**utm) beside it
+    **fields: Any,
+) -> Lead:
     """A new inquiry from ``contact``. Its responsible defaults to the contact's; a salesperson given
     the lead of an unowned contact becomes that person's owner, so their next call, e-mail or message
     goes to them (routing's "contact's responsible"), not round the queue again."""
     with acting_as(actor):
         lead = Lead(contact=contact, source=source, channel=channel)
         _set_fields(lead, fields, LEAD_FIELDS)
+        custom_apply(lead, custom, creating=True)
         if lead.responsible is None:
             lead.responsible = contact.responsible
         _save(lead, exclude=["contact", "responsible", "deal", "duplicate_of", "triaged_by"])
@@ -942,3 +974,455 @@ def task_complete(*, actor: User | None, task: Task) -> Task:
         task.save()
     emit(TaskCompleted(task_id=task.pk, actor_id=getattr(actor, "pk", None)))
     return task
+
+
+# --- pipelines and stages (the settings editor) ----------------------------------------------
+
+PIPELINE_EDIT_FIELDS = {"name", "order", "is_default", "is_active"}
+STAGE_EDIT_FIELDS = {"name", "kind", "probability", "color"}
+
+
+def _pipeline_name_free(name: str, pipeline: Pipeline | None = None) -> str:
+    name = (name or "").strip()
+    others = Pipeline.objects.exclude(pk=pipeline.pk) if pipeline is not None else Pipeline.objects.all()
+    if name and _name_taken(others, name):
+        raise ConflictError(
+            _("A pipeline named “%(name)s” already exists.") % {"name": name}, code="name_taken", field="name"
+        )
+    return name
+
+
+@transaction.atomic
+def pipeline_update(*, actor: User | None, pipeline: Pipeline, **fields: Any) -> Pipeline:
+    """Rename, reorder, make default or (de)activate a pipeline (one default at a time)."""
+    unknown = set(fields) - PIPELINE_EDIT_FIELDS
+    if unknown:
+        raise ValidationError({name: _("This field cannot be changed here.") for name in unknown})
+    before = {name: getattr(pipeline, name) for name in fields}
+    if "name" in fields:
+        fields["name"] = _pipeline_name_free(fields["name"], pipeline)
+    for name, value in fields.items():
+        setattr(pipeline, name, value)
+    if not pipeline.is_active and pipeline.is_default:
+        raise field_error("is_active", _("The default pipeline cannot be switched off."), "default_inactive")
+    pipeline.full_clean(validate_unique=False)
+    if fields.get("is_default"):
+        Pipeline.objects.filter(is_default=True).exclude(pk=pipeline.pk).update(is_default=False)
+    pipeline.save()
+    diff = {
+        name: [before[name], getattr(pipeline, name)]
+        for name in fields
+        if before[name] != getattr(pipeline, name)
+    }
+    if diff:
+        record_change(pipeline, ObjectChange.Action.UPDATE, changes=diff, user=actor)
+    return pipeline
+
+
+def _stage_name_free(pipeline: Pipeline, name: str, stage: Stage | None = None) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise field_error("name", _("Give the stage a name."), "required")
+    others = pipeline.stages.exclude(pk=stage.pk) if stage is not None else pipeline.stages.all()
+    if _name_taken(others, name):
+        raise ConflictError(
+            _("The pipeline already has a stage “%(name)s”.") % {"name": name},
+            code="name_taken",
+            field="name",
+        )
+    return name
+
+
+def _renumber(pipeline: Pipeline, ordered: list[Stage]) -> None:
+    for position, stage in enumerate(ordered):
+        if stage.order != position:
+            Stage.objects.filter(pk=stage.pk).update(order=position, updated_at=timezone.now())
+            stage.order = position
+
+
+@transaction.atomic
+def stage_create(
+    *,
+    actor: User | None,
+    pipeline: Pipeline,
+    name: str,
+    kind: str = Stage.Kind.OPEN,
+    position: int | None = None,
+    probability: int = 0,
+    color: str = "",
+) -> Stage:
+    """A new stage at ``position`` (0 = first; empty = last) of ``pipeline``."""
+    Pipeline.objects.select_for_update().filter(pk=pipeline.pk).first()  # one editor at a time
+    stage = Stage(
+        pipeline=pipeline,
+        name=_stage_name_free(pipeline, name),
+        kind=kind,
+        probability=probability,
+        color=(color or "").strip(),
+    )
+    stage.full_clean(exclude=["order"], validate_unique=False)
+    ordered = list(pipeline.stages.order_by("order", "id"))
+    position = len(ordered) if position is None else max(0, min(int(position), len(ordered)))
+    stage.order = position
+    stage.save()
+    ordered.insert(position, stage)
+    _renumber(pipeline, ordered)
+    record_change(
+        pipeline,
+        ObjectChange.Action.UPDATE,
+        changes={"stage_added": [None, stage.name]},
+        message=_("Stage “%(name)s” added.") % {"name": stage.name},
+        user=actor,
+    )
+    return stage
+
+
+@transaction.atomic
+def stage_update(*, actor: User | None, stage: Stage, position: int | None = None, **fields: Any) -> Stage:
+    """Rename, recolour, change kind or probability, or move a stage to ``position`` in its pipeline."""
+    unknown = set(fields) - STAGE_EDIT_FIELDS
+    if unknown:
+        raise ValidationError({name: _("This field cannot be changed here.") for name in unknown})
+    pipeline = stage.pipeline
+    Pipeline.objects.select_for_update().filter(pk=pipeline.pk).first()
+    before = {name: getattr(stage, name) for name in fields}
+    if "name" in fields:
+        fields["name"] = _stage_name_free(pipeline, fields["name"], stage)
+    if "color" in fields:
+        fields["color"] = (fields["color"] or "").strip()
+    kind = fields.get("kind", stage.kind)
+    if kind != stage.kind:
+        if stage.deals.exists():
+            raise field_error(
+                "kind",
+                _("Deals are in this stage: move them out before making it won, lost or in progress."),
+                "stage_has_deals",
+            )
+        if (
+            stage.kind == Stage.Kind.OPEN
+            and not pipeline.stages.filter(kind=Stage.Kind.OPEN).exclude(pk=stage.pk).exists()
+        ):
+            raise field_error(
+                "kind",
+                _("A pipeline needs at least one stage in progress, where new deals start."),
+                "last_open",
+            )
+    for name, value in fields.items():
+        setattr(stage, name, value)
+    stage.full_clean(validate_unique=False)
+    stage.save()
+    diff = {
+        name: [before[name], getattr(stage, name)] for name in fields if before[name] != getattr(stage, name)
+    }
+    if position is not None:
+        ordered = [s for s in pipeline.stages.order_by("order", "id") if s.pk != stage.pk]
+        old = stage.order
+        position = max(0, min(int(position), len(ordered)))
+        ordered.insert(position, stage)
+        _renumber(pipeline, ordered)
+        if old != stage.order:
+            diff["order"] = [old, stage.order]
+    if diff:
+        record_change(stage, ObjectChange.Action.UPDATE, changes=diff, user=actor)
+    return stage
+
+
+@transaction.atomic
+def stages_reorder(*, actor: User | None, pipeline: Pipeline, stage_ids: list[int]) -> list[Stage]:
+    """Put a pipeline's stages in the order of ``stage_ids`` (the editor's drag and drop)."""
+    Pipeline.objects.select_for_update().filter(pk=pipeline.pk).first()
+    stages = {s.pk: s for s in pipeline.stages.all()}
+    if sorted(stage_ids) != sorted(stages):
+        raise field_error("stages", _("List every stage of the pipeline once."), "stages_mismatch")
+    before = [stages[pk].name for pk in sorted(stages, key=lambda pk: (stages[pk].order, pk))]
+    ordered = [stages[pk] for pk in stage_ids]
+    _renumber(pipeline, ordered)
+    after = [s.name for s in ordered]
+    if before != after:
+        record_change(pipeline, ObjectChange.Action.UPDATE, changes={"stages": [before, after]}, user=actor)
+    return ordered
+
+
+def stage_references(stage: Stage) -> list[str]:
+    """What else points at ``stage`` and would dangle without it: automation rules and SLA policies."""
+    from otdel.automation.models import Rule, SlaPolicy
+
+    pk = str(stage.pk)
+    found: list[str] = []
+
+    def mentions(actions: Any) -> bool:
+        return any(
+            isinstance(a, dict) and a.get("action") == "move_stage" and str(a.get("stage")) == pk
+            for a in actions or []
+        )
+
+    def in_conditions(conditions: Any) -> bool:
+        for cond in conditions or []:
+            if not isinstance(cond, dict):
+                continue
+            if "any" in cond or "all" in cond:
+                if in_conditions(cond.get("any", cond.get("all"))):
+                    return True
+            elif cond.get("field") == "stage":
+                value = cond.get("value")
+                if pk in [str(v) for v in (value if isinstance(value, list) else [value])]:
+                    return True
+        return False
+
+    for rule in Rule.objects.all():
+        if (
+            rule.stage_id == stage.pk
+            or str((rule.trigger or {}).get("stage")) == pk
+            or mentions(rule.actions)
+            or in_conditions(rule.conditions)
+        ):
+            found.append(_("automation rule “%(name)s”") % {"name": rule.name})
+    for policy in SlaPolicy.objects.all():
+        if (
+            str((policy.applies_to or {}).get("stage")) == pk
+            or mentions(policy.on_warn)
+            or mentions(policy.on_breach)
+        ):
+            found.append(_("SLA policy “%(name)s”") % {"name": policy.name})
+    return found
+
+
+@transaction.atomic
+def stage_delete(*, actor: User | None, stage: Stage, move_to: Stage | None = None) -> int:
+    """Delete a stage, first moving its deals to ``move_to`` (same pipeline, same kind); returns how many.
+
+    One transaction: every moved deal gets its change-log row, regulations shown on the stage and
+    the stage's report history go to ``move_to``. Refused (409) while automation rules or SLA
+    policies name the stage, and when deals are there and ``move_to`` is not given. The move is an
+    administrator's merge of stages, not a salesperson's step: no automation fires, no checklist gate.
+    """
+    from otdel.kb.models import StageExit
+    from otdel.reports.models import StageVisit
+
+    pipeline = stage.pipeline
+    Pipeline.objects.select_for_update().filter(pk=pipeline.pk).first()
+    references = stage_references(stage)
+    if references:
+        raise ConflictError(
+            _("The stage “%(stage)s” is used by %(what)s. Change them first, then delete the stage.")
+            % {"stage": stage.name, "what": ", ".join(references)},
+            code="stage_in_use",
+        )
+    if (
+        stage.kind == Stage.Kind.OPEN
+        and not pipeline.stages.filter(kind=Stage.Kind.OPEN).exclude(pk=stage.pk).exists()
+    ):
+        raise ConflictError(
+            _("A pipeline needs at least one stage in progress, where new deals start."), code="last_open"
+        )
+    deals = list(Deal.objects.select_for_update().filter(stage=stage).order_by("position", "-id"))
+    if move_to is not None:
+        if move_to.pk == stage.pk or move_to.pipeline_id != pipeline.pk:
+            raise field_error("move_to", _("Choose another stage of the same pipeline."), "move_to_invalid")
+        if deals and move_to.kind != stage.kind:
+            raise field_error(
+                "move_to",
+                _("Deals can go only to a stage of the same kind (in progress, won or lost)."),
+                "move_to_kind",
+            )
+    elif deals:
+        raise ConflictError(
+            _("%(count)s deals are in the stage “%(stage)s”: choose where to move them.")
+            % {"count": len(deals), "stage": stage.name},
+            code="stage_has_deals",
+            field="move_to",
+        )
+    if deals and move_to is not None:
+        bottom = Deal.objects.filter(stage=move_to).aggregate(m=Max("position"))["m"] or 0.0
+        message = _("Stage “%(old)s” was deleted; the deal moved to “%(new)s”.") % {
+            "old": stage.name,
+            "new": move_to.name,
+        }
+        now = timezone.now()
+        for offset, deal in enumerate(deals, start=1):
+            Deal.objects.filter(pk=deal.pk).update(
+                stage=move_to, position=bottom + offset, version=F("version") + 1, updated_at=now
+            )
+            record_change(
+                deal,
+                ObjectChange.Action.MOVE,
+                changes={"stage_id": [stage.pk, move_to.pk]},
+                message=message,
+                user=actor,
+            )
+        StageVisit.objects.filter(stage=stage).update(stage=move_to)
+        StageExit.objects.filter(stage=stage).update(stage=move_to)
+    if move_to is not None:
+        for article in stage.kb_articles.all():
+            article.stages.add(move_to)
+    name = stage.name
+    try:
+        with transaction.atomic():
+            stage.delete()
+    except ProtectedError as exc:  # a deal was moved in while this ran
+        raise ConflictError(
+            _("A deal has just been moved into the stage “%(stage)s”; try again.") % {"stage": name},
+            code="stage_has_deals",
+        ) from exc
+    _renumber(pipeline, list(pipeline.stages.order_by("order", "id")))
+    record_change(
+        pipeline,
+        ObjectChange.Action.UPDATE,
+        changes={"stage_deleted": [name, None], "deals_moved": len(deals)},
+        message=(
+            _("Stage “%(name)s” deleted; %(count)s deals moved to “%(to)s”.")
+            % {"name": name, "count": len(deals), "to": move_to.name}
+            if move_to is not None
+            else _("Stage “%(name)s” deleted.") % {"name": name}
+        ),
+        user=actor,
+    )
+    return len(deals)
+
+
+# --- custom fields (definitions) -------------------------------------------------------------
+
+CUSTOM_FIELD_EDIT = {"name", "options", "required", "in_list", "is_active", "order"}
+
+
+def _clean_options(field_type: str, options: Any) -> list[str]:
+    if field_type not in (CustomField.Type.LIST, CustomField.Type.MULTI_LIST):
+        return []
+    if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+        raise field_error("options", _("Give the options as a list of texts."), "invalid")
+    cleaned: list[str] = []
+    for option in (o.strip() for o in options):
+        if option and option not in cleaned:
+            if len(option) > 200:
+                raise field_error("options", _("An option is at most 200 characters."), "invalid")
+            cleaned.append(option)
+    if not cleaned:
+        raise field_error("options", _("A list needs at least one option."), "required")
+    return cleaned
+
+
+def custom_field_usage(field: CustomField, value: Any = None) -> int:
+    """How many records hold a value of ``field`` (or the option ``value`` of a list)."""
+    from otdel.crm.custom import MODELS
+
+    model: Any = MODELS[field.entity]
+    queryset = model._default_manager.filter(custom__has_key=field.code)
+    if value is None:
+        return int(queryset.count())
+    return sum(
+        1
+        for stored in queryset.values_list("custom", flat=True).iterator()
+        if stored.get(field.code) == value
+        or (isinstance(stored.get(field.code), list) and value in stored[field.code])
+    )
+
+
+@transaction.atomic
+def custom_field_create(
+    *,
+    actor: User | None,
+    entity: str,
+    code: str,
+    name: str,
+    type: str,
+    options: Any = (),
+    required: bool = False,
+    in_list: bool = False,
+    order: int | None = None,
+) -> CustomField:
+    """Define a field and build its index (the index is what keeps filtering by it fast)."""
+    from otdel.crm.custom import index_create
+
+    code = (code or "").strip()
+    if CustomField.objects.filter(entity=entity, code=code).exists():
+        raise ConflictError(
+            _("There already is a field with the code “%(code)s”.") % {"code": code},
+            code="code_taken",
+            field="code",
+        )
+    field = CustomField(
+        entity=entity,
+        code=code,
+        name=(name or "").strip(),
+        type=type,
+        options=_clean_options(type, list(options) if isinstance(options, tuple) else options),
+        required=required,
+        in_list=in_list,
+    )
+    if order is None:
+        order = (CustomField.objects.filter(entity=entity).aggregate(m=Max("order"))["m"] or 0) + 1
+    field.order = order
+    with acting_as(actor):
+        field.full_clean(validate_unique=False)
+        field.save()
+    index_create(field)
+    return field
+
+
+@transaction.atomic
+def custom_field_update(*, actor: User | None, field: CustomField, **fields: Any) -> CustomField:
+    """Change what may change: name, options, required, list column, active, order.
+
+    The code, the records and the type stay (values and documents depend on them); an option still
+    held by records cannot be removed. Deactivating hides the field and keeps every value.
+    """
+    fixed = {"code", "entity", "type"} & set(fields)
+    for name in fixed:
+        if fields[name] != getattr(field, name):
+            raise field_error(
+                name, _("This cannot be changed once the field exists; create a new field."), "immutable"
+            )
+        fields.pop(name)
+    unknown = set(fields) - CUSTOM_FIELD_EDIT
+    if unknown:
+        raise ValidationError({name: _("This field cannot be changed here.") for name in unknown})
+    if "options" in fields:
+        options = _clean_options(field.type, fields["options"])
+        for removed in [o for o in field.options if o not in options]:
+            used = custom_field_usage(field, removed)
+            if used:
+                raise field_error(
+                    "options",
+                    _("The option “%(option)s” is set on %(count)s records; change them first.")
+                    % {"option": removed, "count": used},
+                    "option_in_use",
+                )
+        fields["options"] = options
+    if "name" in fields:
+        fields["name"] = (fields["name"] or "").strip()
+    for name, value in fields.items():
+        setattr(field, name, value)
+    with acting_as(actor):
+        _save(field)
+    return field
+
+
+@transaction.atomic
+def custom_field_delete(*, actor: User | None, field: CustomField) -> None:
+    """Delete a field no record has a value of (otherwise deactivate it: values are kept)."""
+    from otdel.crm.custom import index_drop
+
+    used = custom_field_usage(field)
+    if used:
+        raise ConflictError(
+            _(
+                "%(count)s records have a value in “%(name)s”. Switch the field off instead: the values are kept."
+            )
+            % {"count": used, "name": field.name},
+            code="field_in_use",
+        )
+    with acting_as(actor):
+        field.delete()
+    index_drop(field)
+
+
+@transaction.atomic
+def custom_values_update(
+    *, actor: User | None, record: Any, custom: dict[str, Any], expected_version: int | None = None
+) -> Any:
+    """Change some custom values of a deal, contact, company or lead (a card's fields block)."""
+    with acting_as(actor):
+        check_version(record, expected_version)
+        custom_apply(record, custom, creating=False)
+        _save(record, exclude=["contact", "responsible", "deal", "duplicate_of", "triaged_by", "company"])
+    return record

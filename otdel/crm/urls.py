@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from otdel.crm import views
+from otdel.crm import settings_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -36,4 +36,18 @@ urlpatterns = [
     path("leads/<int:pk>/triage/", views.lead_triage, name="lead_triage"),
     path("search/", views.search, name="search"),
     path("search/suggest/", views.search_suggest, name="search_suggest"),
+    path("custom/<str:entity>/<int:pk>/", settings_views.custom_values_edit, name="custom_values_edit"),
+    path("settings/pipelines/", settings_views.pipelines_page, name="settings_pipelines"),
+    path("settings/pipelines/new/", settings_views.pipeline_save, name="settings_pipeline_create"),
+    path("settings/pipelines/<int:pk>/", settings_views.pipeline_save, name="settings_pipeline_save"),
+    path("settings/pipelines/<int:pipeline_pk>/stages/", settings_views.stage_add, name="settings_stage_add"),
+    path(
+        "settings/pipelines/<int:pipeline_pk>/reorder/",
+        settings_views.stages_reorder,
+        name="settings_stages_reorder",
+    ),
+    path("settings/stages/<int:pk>/", settings_views.stage_save, name="settings_stage_save"),
+    path("settings/stages/<int:pk>/delete/", settings_views.stage_remove, name="settings_stage_delete"),
+    path("settings/custom-fields/", settings_views.custom_fields_page, name="settings_custom_fields"),
+    path("settings/custom-fields/<int:pk>/", settings_views.custom_field_edit, name="settings_custom_field"),
 ]

@@ -860,6 +860,25 @@ def _display(field: models.Field | None, value: Any, names: dict[Any, dict[Any, 
     return str(value)
 
 
+def custom_diffs(model: type[models.Model], old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    """History rows of a change of ``custom``: the fields' names and values as the card shows them."""
+    from otdel.crm.custom import definitions, display_value, entity_of
+
+    fields = {f.code: f for f in definitions(entity_of(model), active_only=False)}
+    rows = []
+    for code in [*old, *(c for c in new if c not in old)]:
+        if old.get(code) == new.get(code):
+            continue
+        field = fields.get(code)
+        values = [old.get(code), new.get(code)]
+        if field is not None:
+            texts = [display_value(field, v) or "—" for v in values]
+        else:
+            texts = ["—" if v is None else str(v) for v in values]
+        rows.append({"label": field.name if field else code, "old": texts[0], "new": texts[1]})
+    return rows
+
+
 def history_rows(user: Any, instance: models.Model) -> list[dict[str, Any]]:
     """The record's change log, newest first, with readable field names and old -> new values."""
     model = type(instance)
@@ -883,6 +902,9 @@ def history_rows(user: Any, instance: models.Model) -> list[dict[str, Any]]:
             for name, pair in change.changes.items():
                 field = _field(model, name)
                 if name in HIDDEN_FIELDS or not isinstance(pair, list) or len(pair) != 2:
+                    continue
+                if name == "custom":  # one row per custom field that changed, under its own name
+                    diffs.extend(custom_diffs(model, pair[0] or {}, pair[1] or {}))
                     continue
                 label = field.verbose_name if field is not None else EXTRA_LABELS.get(name, name)
                 diffs.append(

@@ -98,6 +98,36 @@ def _totals(net: Decimal, vat: Decimal, gross: Decimal, count: int) -> dict[str,
     }
 
 
+SAMPLE_CUSTOM = {
+    "text": "Текст",
+    "number": "12",
+    "money": "150 000,00 ₽",
+    "date": "31.12.2026",
+    "list": "",
+    "multi_list": "",
+    "checkbox": "Да",
+    "user": "Смирнова Анна",
+    "url": "https://example.ru",
+}
+
+
+def custom_context(entity: str, record: Any) -> dict[str, str]:
+    """A record's custom fields by code, as people read them; every active field is there ("" unset)."""
+    from otdel.crm.custom import definitions, display_value
+
+    stored = (getattr(record, "custom", None) or {}) if record is not None else {}
+    return {field.code: display_value(field, stored.get(field.code)) for field in definitions(entity)}
+
+
+def sample_custom(entity: str) -> dict[str, str]:
+    from otdel.crm.custom import definitions
+
+    return {
+        field.code: (field.options[0] if field.options else SAMPLE_CUSTOM.get(field.type, ""))
+        for field in definitions(entity)
+    }
+
+
 def requisites_of(source: Any, names: list[str] | tuple[str, ...]) -> dict[str, str]:
     return {name: str(getattr(source, name, "") or "") for name in names}
 
@@ -116,6 +146,7 @@ def deal_context(
         client = {**dict.fromkeys(REQUISITE_NAMES, ""), "name": contact.full_name if contact else ""}
     client["name"] = client["name"] or (contact.full_name if contact else "")
     client["full_name"] = client["full_name"] or client["name"]
+    client_custom = custom_context("company", company)
     my_company = (
         requisites_of(legal_entity, LegalEntity.REQUISITES)
         if legal_entity is not None
@@ -125,11 +156,17 @@ def deal_context(
     gross_amount = totals.gross if items else deal.amount
     return {
         "document": {"number": number, "date": f"{date:%d.%m.%Y}"},
-        "deal": {"id": deal.pk, "title": deal.title, "amount": money_ru(deal.amount)},
-        "client": client,
+        "deal": {
+            "id": deal.pk,
+            "title": deal.title,
+            "amount": money_ru(deal.amount),
+            "custom": custom_context("deal", deal),
+        },
+        "client": {**client, "custom": client_custom},
         "contact": {
             "full_name": contact.full_name if contact else "",
             "position": getattr(contact, "position", "") or "",
+            "custom": custom_context("contact", contact),
         },
         "my_company": my_company,
         "manager": {
@@ -176,9 +213,14 @@ def sample_context() -> dict[str, Any]:
             "id": 1,
             "title": "Поставка станков для ООО «Ромашка»",
             "amount": money_ru(Decimal("883000.00")),
+            "custom": sample_custom("deal"),
         },
-        "client": dict(SAMPLE_CLIENT),
-        "contact": {"full_name": "Иванов Иван Иванович", "position": "Главный инженер"},
+        "client": {**SAMPLE_CLIENT, "custom": sample_custom("company")},
+        "contact": {
+            "full_name": "Иванов Иван Иванович",
+            "position": "Главный инженер",
+            "custom": sample_custom("contact"),
+        },
         "my_company": dict(SAMPLE_MY_COMPANY),
         "manager": {"full_name": "Смирнова Анна", "email": "smirnova@otdel.example"},
         "items": items,
@@ -192,6 +234,9 @@ DESCRIPTIONS: dict[str, Any] = {
     "deal.id": _("Deal ID"),
     "deal.title": _("Deal title"),
     "deal.amount": _("Deal amount"),
+    "deal.custom.*": _("The deal's custom field with this code (settings, custom fields)"),
+    "client.custom.*": _("The client company's custom field with this code"),
+    "contact.custom.*": _("The contact's custom field with this code"),
     "client.*": _("Client company requisites (from the company card)"),
     "contact.full_name": _("Contact's full name"),
     "contact.position": _("Contact's position"),
@@ -221,7 +266,10 @@ def reference() -> list[tuple[str, str, str]]:
             walk(f"{path}[]", value[0] if value else {})
         else:
             head = path.split(".")[0]
-            description = DESCRIPTIONS.get(path) or DESCRIPTIONS.get(f"{head}.*", "")
+            custom = ".".join(path.split(".")[:2]) + ".*" if ".custom." in path else ""
+            description = (
+                DESCRIPTIONS.get(path) or DESCRIPTIONS.get(custom) or DESCRIPTIONS.get(f"{head}.*", "")
+            )
             rows.append((path, str(description), str(value)))
 
     walk("", sample)

@@ -218,11 +218,12 @@ def _erase_crm(ctx: ErasureContext) -> None:
             utm_content="",
             utm_term="",
             page_url="",
+            custom={},
         ),
     )
     for deal_id in ctx.deal_ids:
         Deal.objects.filter(pk=deal_id).update(
-            title=_("Deal #%(id)s") % {"id": deal_id}, lost_comment="", custom_fields={}
+            title=_("Deal #%(id)s") % {"id": deal_id}, lost_comment="", custom_fields={}, custom={}
         )
     ctx.count("crm.Deal", len(ctx.deal_ids))
     for kind, value in ctx.identities:
@@ -317,7 +318,11 @@ def _erase_contacts(ctx: ErasureContext) -> None:
 
     for pk in ctx.contact_ids:
         Contact.objects.filter(pk=pk).update(
-            full_name=_("Destroyed person #%(id)s") % {"id": pk}, position="", comment="", search_text=""
+            full_name=_("Destroyed person #%(id)s") % {"id": pk},
+            position="",
+            comment="",
+            search_text="",
+            custom={},
         )
     ctx.count("crm.Contact", len(ctx.contact_ids))
 

@@ -275,6 +275,9 @@ SPECTACULAR_SETTINGS = {
         "ArticleStatusEnum": "otdel.kb.models.Article.Status",
         "ArticleLanguageEnum": "otdel.kb.models.Article.Language",
         "UserLanguageEnum": [("ru", "Русский"), ("en", "English")],
+        "StageKindEnum": "otdel.crm.models.Stage.Kind",
+        "CustomFieldTypeEnum": "otdel.crm.models.CustomField.Type",
+        "CustomFieldEntityEnum": "otdel.crm.models.CustomField.Entity",
     },
 }
 

@@ -202,11 +202,34 @@ def export_queryset(kind: str, user: Any, filters: dict[str, str]) -> QuerySet[A
     return _task_filter(params, qs)
 
 
+# Lists whose records have custom fields (otdel.crm.custom): each active one is a column at the end.
+CUSTOM_ENTITIES = {"contacts": "contact", "companies": "company", "deals": "deal", "leads": "lead"}
+
+
+def _columns(kind: str) -> list[tuple[Any, Callable[[Any], Any]]]:
+    columns = list(SPECS[kind].columns)
+    if kind not in CUSTOM_ENTITIES:
+        return columns
+    from otdel.accounts.models import User
+    from otdel.crm.custom import definitions, display_value
+
+    fields = definitions(CUSTOM_ENTITIES[kind])
+    users = (
+        {u.pk: u.get_full_name() for u in User.objects.all()} if any(f.type == "user" for f in fields) else {}
+    )
+
+    def cell(field: Any) -> Callable[[Any], Any]:
+        return lambda obj: display_value(field, (obj.custom or {}).get(field.code), users) or None
+
+    columns.extend((field.name, cell(field)) for field in fields)
+    return columns
+
+
 def rows(kind: str, queryset: QuerySet[Any]) -> Iterator[list[Any]]:
-    spec = SPECS[kind]
-    yield [str(title) for title, _getter in spec.columns]
+    columns = _columns(kind)
+    yield [str(title) for title, _getter in columns]
     for obj in queryset.iterator(chunk_size=1000):  # streamed: memory stays flat
-        yield [neutralize(_cell(getter(obj))) for _title, getter in spec.columns]
+        yield [neutralize(_cell(getter(obj))) for _title, getter in columns]
 
 
 def _cell(value: Any) -> Any:

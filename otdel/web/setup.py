@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -38,16 +38,6 @@ class Section:
         return all(step.done for step in self.steps)
 
 
-def _url(*names: str) -> str:
-    """The first of these pages that exists (a page another part of Otdel may name differently)."""
-    for name in names:
-        try:
-            return reverse(name)
-        except NoReverseMatch:
-            continue
-    return "/"
-
-
 def checklist() -> list[Section]:
     cfg = RoutingSettings.objects.order_by("pk").first() or RoutingSettings()
     people = User.objects.filter(is_active=True).exclude(role=Role.INTEGRATION)
@@ -63,7 +53,7 @@ def checklist() -> list[Section]:
                     _("Your company's requisites"),
                     LegalEntity.objects.exists(),
                     _("Name, INN, bank details: they go into invoices and contracts."),
-                    _url("documents_requisites"),
+                    reverse("documents_requisites"),
                     _("Requisites"),
                 ),
                 Step(
@@ -76,7 +66,7 @@ def checklist() -> list[Section]:
                         people.count(),
                     )
                     % {"people": people.count(), "sellers": sellers},
-                    _url("user_list"),
+                    reverse("user_list"),
                     _("Users"),
                 ),
             ],
@@ -90,7 +80,7 @@ def checklist() -> list[Section]:
                     stages.exists() and stages.filter(kind=Stage.Kind.OPEN).exists(),
                     _("Pipelines: %(pipelines)s, stages: %(stages)s.")
                     % {"pipelines": Pipeline.objects.count(), "stages": stages.count()},
-                    _url("pipeline_settings", "pipeline_list", "crm_pipelines", "kanban"),
+                    reverse("settings_pipelines"),
                     _("Pipelines"),
                 ),
             ],
@@ -103,7 +93,7 @@ def checklist() -> list[Section]:
                     _("A queue of salespeople"),
                     staffed.exists(),
                     _("New callers are shared among its members by round robin or by load."),
-                    _url("queue_list"),
+                    reverse("queue_list"),
                     _("Queues"),
                 ),
                 Step(
@@ -111,7 +101,7 @@ def checklist() -> list[Section]:
                     _("The default queue"),
                     cfg.default_queue_id is not None,
                     _("Where a new client's call, e-mail, message or form goes."),
-                    _url("routing_settings"),
+                    reverse("routing_settings"),
                     _("Routing settings"),
                 ),
                 Step(
@@ -119,7 +109,7 @@ def checklist() -> list[Section]:
                     _("Where non-target traffic goes"),
                     cfg.non_target_user_id is not None or cfg.non_target_queue_id is not None,
                     _("Suppliers, job seekers and spam go to this person or queue instead of sales."),
-                    _url("routing_settings"),
+                    reverse("routing_settings"),
                     _("Routing settings"),
                 ),
             ],
@@ -132,7 +122,7 @@ def checklist() -> list[Section]:
                     _("PBX"),
                     TelephonyProvider.objects.filter(is_active=True).exists(),
                     _("Calls on the client's timeline, click-to-call, recordings."),
-                    _url("comms_telephony_list"),
+                    reverse("comms_telephony_list"),
                     _("Telephony"),
                 ),
                 Step(
@@ -140,7 +130,7 @@ def checklist() -> list[Section]:
                     _("Mailbox"),
                     Mailbox.objects.filter(is_active=True).exists(),
                     _("Client e-mails come in and replies go out from Otdel."),
-                    _url("comms_mailbox_list"),
+                    reverse("comms_mailbox_list"),
                     _("Mailboxes"),
                 ),
                 Step(
@@ -148,7 +138,7 @@ def checklist() -> list[Section]:
                     _("Telegram bot"),
                     TelegramBot.objects.filter(is_active=True).exists(),
                     _("Messages to your bot become leads and conversations."),
-                    _url("comms_telegram_list"),
+                    reverse("comms_telegram_list"),
                     _("Telegram"),
                 ),
                 Step(
@@ -156,7 +146,7 @@ def checklist() -> list[Section]:
                     _("Web form"),
                     WebForm.objects.filter(is_active=True).exists(),
                     _("Requests from your website with 152-FZ consent."),
-                    _url("comms_webform_list"),
+                    reverse("comms_webform_list"),
                     _("Web forms"),
                 ),
             ],

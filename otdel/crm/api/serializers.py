@@ -6,17 +6,19 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from otdel.accounts.models import User
 from otdel.api.base import ScopedPrimaryKeyRelatedField
 from otdel.comms.models import Direction
 from otdel.core.identity import IdentityKind
+from otdel.crm.custom import custom_out, definitions, entity_of
 from otdel.crm.models import (
     Channel,
     Company,
     Contact,
+    CustomField,
     Deal,
     Identity,
     Lead,
@@ -45,6 +47,29 @@ def _contact_field(**kwargs: Any) -> ScopedPrimaryKeyRelatedField:
 
 
 VERSION_HELP = "The version you read; a stale one is refused with 409 (code stale_version)"
+CUSTOM_HELP = (
+    'Custom fields defined in settings: {"<code>": value}. Text, url and list: a string; number: a '
+    'number; money: a decimal string; date: "YYYY-MM-DD"; multi_list: a list of options; checkbox: '
+    "true/false; user: a user id. On change only the codes sent change; null clears one."
+)
+
+
+@extend_schema_field(
+    {"type": "object", "additionalProperties": True, "description": CUSTOM_HELP}  # type: ignore[arg-type]
+)
+class CustomValuesField(serializers.Field):
+    """``record.custom`` as the API shows it: the active fields' values (definitions read once per response)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, record: Any) -> dict[str, Any]:
+        request = self.context.get("request") if isinstance(self.context, dict) else None
+        return custom_out(record, definitions(entity_of(record), request=request))
+
+
+def _custom_input() -> serializers.DictField:
+    return serializers.DictField(required=False, help_text=CUSTOM_HELP)
 
 
 # --- output ----------------------------------------------------------------------------------
@@ -63,6 +88,7 @@ class ContactSerializer(serializers.ModelSerializer):
     company_name = serializers.CharField(source="company.name", read_only=True, default=None, allow_null=True)
     responsible_name = serializers.SerializerMethodField()
     identities = IdentitySerializer(many=True, read_only=True)
+    custom = CustomValuesField()
 
     class Meta:
         model = Contact
@@ -79,6 +105,7 @@ class ContactSerializer(serializers.ModelSerializer):
             "identities",
             "comment",
             "merged_into",
+            "custom",
             "version",
             "created_at",
             "updated_at",
@@ -92,6 +119,7 @@ class ContactSerializer(serializers.ModelSerializer):
 class CompanySerializer(serializers.ModelSerializer):
     responsible_name = serializers.SerializerMethodField()
     contact_count = serializers.SerializerMethodField()
+    custom = CustomValuesField()
 
     class Meta:
         model = Company
@@ -107,6 +135,7 @@ class CompanySerializer(serializers.ModelSerializer):
             "comment",
             *Company.REQUISITES,
             "contact_count",
+            "custom",
             "version",
             "created_at",
             "updated_at",
@@ -137,6 +166,8 @@ class LeadSerializer(serializers.ModelSerializer):
         help_text='[{"policy", "due_at", "state": running|warned|met|breached, "met_at"}]; on GET /leads/{id}'
     )
 
+    custom = CustomValuesField()
+
     class Meta:
         model = Lead
         fields = [
@@ -161,6 +192,7 @@ class LeadSerializer(serializers.ModelSerializer):
             "duplicate_of",
             "triaged_by",
             "triaged_at",
+            "custom",
             "version",
             "created_at",
             "updated_at",
@@ -193,6 +225,8 @@ class DealSerializer(serializers.ModelSerializer):
         help_text='[{"policy", "due_at", "state": running|warned|met|breached, "met_at"}]; on GET /deals/{id}'
     )
 
+    custom = CustomValuesField()
+
     class Meta:
         model = Deal
         fields = [
@@ -217,6 +251,7 @@ class DealSerializer(serializers.ModelSerializer):
             "lost_reason_name",
             "lost_comment",
             "custom_fields",
+            "custom",
             "version",
             "created_at",
             "updated_at",
@@ -304,6 +339,7 @@ class ContactInputSerializer(serializers.Serializer):
     identities = IdentityInputSerializer(
         many=True, required=False, help_text="On change: the full new list (identities left out are removed)"
     )
+    custom = _custom_input()
     version = serializers.IntegerField(required=False, min_value=1, help_text=VERSION_HELP)
 
 
@@ -331,6 +367,7 @@ class CompanyInputSerializer(serializers.Serializer):
     signatory = serializers.CharField(max_length=255, required=False, allow_blank=True)
     signatory_position = serializers.CharField(max_length=255, required=False, allow_blank=True)
     signatory_basis = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    custom = _custom_input()
     version = serializers.IntegerField(required=False, min_value=1, help_text=VERSION_HELP)
 
 
@@ -349,6 +386,12 @@ class LeadInputSerializer(serializers.Serializer):
     utm_content = serializers.CharField(max_length=255, required=False, allow_blank=True)
     utm_term = serializers.CharField(max_length=255, required=False, allow_blank=True)
     page_url = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    custom = _custom_input()
+
+
+class LeadUpdateInputSerializer(serializers.Serializer):
+    custom = _custom_input()
+    version = serializers.IntegerField(required=False, min_value=1, help_text=VERSION_HELP)
 
 
 class LeadTriageInputSerializer(serializers.Serializer):
@@ -408,7 +451,8 @@ class DealUpdateInputSerializer(serializers.Serializer):
         help_text="Required when the stage is a lost one",
     )
     lost_comment = serializers.CharField(required=False, allow_blank=True)
-    custom_fields = serializers.DictField(required=False)
+    custom_fields = serializers.DictField(required=False, help_text="Extra columns an import brought")
+    custom = _custom_input()
     version = serializers.IntegerField(required=False, min_value=1, help_text=VERSION_HELP)
 
     def validate_currency(self, value: str) -> str:
@@ -471,4 +515,74 @@ class PipelineInputSerializer(serializers.Serializer):
 
 class LostReasonInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
+    order = serializers.IntegerField(min_value=0, required=False)
+
+
+@extend_schema_serializer(component_name="StageCreate")
+class StageCreateInputSerializer(StageInputSerializer):
+    position = serializers.IntegerField(min_value=0, required=False, help_text="0 = first; empty = last")
+
+
+class StageUpdateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False)
+    kind = serializers.ChoiceField(choices=Stage.Kind.choices, required=False)
+    probability = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    color = serializers.CharField(max_length=16, required=False, allow_blank=True)
+    position = serializers.IntegerField(min_value=0, required=False, help_text="Move it: 0 = first")
+
+
+class PipelineUpdateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False)
+    order = serializers.IntegerField(min_value=0, required=False)
+    is_default = serializers.BooleanField(required=False)
+    is_active = serializers.BooleanField(required=False)
+
+
+class StageReorderInputSerializer(serializers.Serializer):
+    stages = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Every stage id, in the new order"
+    )
+
+
+class CustomFieldSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CustomField
+        fields = [
+            "id",
+            "entity",
+            "code",
+            "name",
+            "type",
+            "options",
+            "required",
+            "in_list",
+            "is_active",
+            "order",
+        ]
+        read_only_fields = fields
+
+
+class CustomFieldInputSerializer(serializers.Serializer):
+    entity = serializers.ChoiceField(choices=CustomField.Entity.choices)
+    code = serializers.RegexField(
+        r"^[a-z][a-z0-9_]*$", max_length=40, help_text="Latin lower case, digits, _"
+    )
+    name = serializers.CharField(max_length=120)
+    type = serializers.ChoiceField(choices=CustomField.Type.choices)
+    options = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False, help_text="For list and multi_list"
+    )
+    required = serializers.BooleanField(default=False)  # type: ignore[assignment]
+    in_list = serializers.BooleanField(default=False, help_text="Shown as a column of the list page")
+    order = serializers.IntegerField(min_value=0, required=False)
+
+
+class CustomFieldUpdateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False)
+    options = serializers.ListField(child=serializers.CharField(max_length=200), required=False)
+    required = serializers.BooleanField(required=False)  # type: ignore[assignment]
+    in_list = serializers.BooleanField(required=False)
+    is_active = serializers.BooleanField(
+        required=False, help_text="false hides the field and keeps its values"
+    )
     order = serializers.IntegerField(min_value=0, required=False)

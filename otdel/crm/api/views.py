@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from otdel.accounts.permissions import signed_in
 from otdel.api.base import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND, ScopedViewSet, errors_renamed
-from otdel.api.permissions import IsAdminOrReadOnly
+from otdel.api.permissions import IsAdminOrReadOnly, SalesSettingsOrReadOnly
 from otdel.comms.selectors import TimelineCursor, timeline_page
 from otdel.core.scoping import scope
 from otdel.crm import selectors, services
@@ -26,6 +26,9 @@ from otdel.crm.api.serializers import (
     ContactInputSerializer,
     ContactMergeInputSerializer,
     ContactSerializer,
+    CustomFieldInputSerializer,
+    CustomFieldSerializer,
+    CustomFieldUpdateInputSerializer,
     DealCreateInputSerializer,
     DealMoveInputSerializer,
     DealSerializer,
@@ -33,21 +36,37 @@ from otdel.crm.api.serializers import (
     LeadInputSerializer,
     LeadSerializer,
     LeadTriageInputSerializer,
+    LeadUpdateInputSerializer,
     LostReasonInputSerializer,
     LostReasonSerializer,
     NoteInputSerializer,
     NoteSerializer,
     PipelineInputSerializer,
     PipelineSerializer,
+    PipelineUpdateInputSerializer,
+    StageCreateInputSerializer,
+    StageReorderInputSerializer,
+    StageSerializer,
+    StageUpdateInputSerializer,
     TimelineSerializer,
 )
 from otdel.crm.filtersets import CompanyFilterSet, ContactFilterSet, DealFilterSet, LeadFilterSet
-from otdel.crm.models import Company, Contact, Deal, Lead, LostReason, Pipeline
+from otdel.crm.models import Company, Contact, CustomField, Deal, Lead, LostReason, Pipeline, Stage
 from otdel.crm.paging import KeysetPagination
 from otdel.routing.nontarget import contact_restore_target
 from otdel.routing.triage import lead_triage
 
 WRITE_ERRORS = {400: BAD_REQUEST, 404: NOT_FOUND, 409: CONFLICT}
+SETTINGS_ERRORS = {400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT}
+CUSTOM_FILTER = OpenApiParameter(
+    "custom__<code>",
+    str,
+    description=(
+        "Filter by a custom field: `?custom__<code>=<value>` (a list: one option; a multi-list: records "
+        "holding that option; a checkbox: true/false; a user: an id); numbers, money and dates also take "
+        "`custom__<code>__gte` and `__lte`. An unknown code is a 400."
+    ),
+)
 TIMELINE_API_PAGE = 200
 
 
@@ -91,7 +110,7 @@ class NotesMixin:
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Companies the user may see"),
+    list=extend_schema(summary="Companies the user may see", parameters=[CUSTOM_FILTER]),
     retrieve=extend_schema(summary="One company", responses={200: CompanySerializer, 404: NOT_FOUND}),
 )
 @extend_schema(tags=["companies"])
@@ -112,6 +131,7 @@ class CompanyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixi
     def create(self, request: Request) -> Response:
         fields = _valid(CompanyInputSerializer, request)
         fields.pop("version", None)
+        fields.setdefault("custom", {})  # required custom fields apply to what people create
         company = services.company_create(actor=signed_in(request), **fields)
         return Response(CompanySerializer(company).data, status=status.HTTP_201_CREATED)
 
@@ -140,7 +160,8 @@ def _contact_out(contact: Contact) -> dict[str, Any]:
 
 @extend_schema_view(
     list=extend_schema(
-        summary="Contacts the user may see; ?identity= finds one by phone or e-mail in any format"
+        summary="Contacts the user may see; ?identity= finds one by phone or e-mail in any format",
+        parameters=[CUSTOM_FILTER],
     ),
     retrieve=extend_schema(
         summary="One contact (a merged one too: follow merged_into)",
@@ -171,6 +192,7 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixi
     def create(self, request: Request) -> Response:
         fields = _valid(ContactInputSerializer, request)
         fields.pop("version", None)
+        fields.setdefault("custom", {})
         contact = services.contact_create(
             actor=signed_in(request),
             full_name=fields.pop("full_name"),
@@ -252,7 +274,9 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixi
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Leads the user may see; ?contact= for one contact's"),
+    list=extend_schema(
+        summary="Leads the user may see; ?contact= for one contact's", parameters=[CUSTOM_FILTER]
+    ),
     retrieve=extend_schema(summary="One lead", responses={200: LeadSerializer, 404: NOT_FOUND}),
 )
 @extend_schema(tags=["leads"])
@@ -271,6 +295,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
     )
     def create(self, request: Request) -> Response:
         fields = _valid(LeadInputSerializer, request)
+        fields.setdefault("custom", {})
         lead = services.lead_create(
             actor=signed_in(request),
             contact=fields.pop("contact"),
@@ -279,6 +304,22 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
             **fields,
         )
         return Response(LeadSerializer(lead).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change a lead's custom fields",
+        request=LeadUpdateInputSerializer,
+        responses={200: LeadSerializer, **WRITE_ERRORS},
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        lead = self.get_object()
+        fields = _valid(LeadUpdateInputSerializer, request, partial=True)
+        lead = services.custom_values_update(
+            actor=signed_in(request),
+            record=lead,
+            custom=fields.get("custom") or {},
+            expected_version=fields.get("version"),
+        )
+        return Response(LeadSerializer(lead).data)
 
     @extend_schema(
         summary="Triage: qualified (opens a deal), non_target (marks the contact), duplicate (merges)",
@@ -303,7 +344,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Deals the user may see, newest first"),
+    list=extend_schema(summary="Deals the user may see, newest first", parameters=[CUSTOM_FILTER]),
     retrieve=extend_schema(summary="One deal", responses={200: DealSerializer, 404: NOT_FOUND}),
 )
 @extend_schema(tags=["deals"])
@@ -323,6 +364,7 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixin, 
     )
     def create(self, request: Request) -> Response:
         fields = _valid(DealCreateInputSerializer, request)
+        fields.setdefault("custom", {})
         deal = services.deal_create(actor=signed_in(request), title=fields.pop("title"), **fields)
         return Response(DealSerializer(deal).data, status=status.HTTP_201_CREATED)
 
@@ -369,7 +411,7 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, NotesMixin, 
 @extend_schema(tags=["pipelines"])
 class PipelineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     serializer_class = PipelineSerializer
-    permission_classes = [IsAdminOrReadOnly]
+    permission_classes = [SalesSettingsOrReadOnly]
     filterset_fields = ["is_active"]
 
     def scoped_queryset(self) -> QuerySet[Pipeline]:
@@ -383,8 +425,136 @@ class PipelineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
     def create(self, request: Request) -> Response:
         fields = _valid(PipelineInputSerializer, request)
         pipeline = services.pipeline_create(actor=signed_in(request), **fields)
-        pipeline = Pipeline.objects.prefetch_related("stages").get(pk=pipeline.pk)
-        return Response(PipelineSerializer(pipeline).data, status=status.HTTP_201_CREATED)
+        return Response(_pipeline_out(pipeline), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Rename, reorder, make default or switch off a pipeline (administrators, head of sales)",
+        request=PipelineUpdateInputSerializer,
+        responses={200: PipelineSerializer, **SETTINGS_ERRORS},
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        pipeline = self.get_object()
+        fields = _valid(PipelineUpdateInputSerializer, request, partial=True)
+        pipeline = services.pipeline_update(actor=signed_in(request), pipeline=pipeline, **fields)
+        return Response(_pipeline_out(pipeline))
+
+    @extend_schema(
+        summary="Add a stage to the pipeline (administrators, head of sales)",
+        request=StageCreateInputSerializer,
+        responses={201: StageSerializer, **SETTINGS_ERRORS},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def stages(self, request: Request, pk: str) -> Response:
+        pipeline = self.get_object()
+        fields = _valid(StageCreateInputSerializer, request)
+        stage = services.stage_create(actor=signed_in(request), pipeline=pipeline, **fields)
+        return Response(StageSerializer(stage).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Put the pipeline's stages in a new order (every stage id once)",
+        request=StageReorderInputSerializer,
+        responses={200: PipelineSerializer, **SETTINGS_ERRORS},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def reorder(self, request: Request, pk: str) -> Response:
+        pipeline = self.get_object()
+        fields = _valid(StageReorderInputSerializer, request)
+        services.stages_reorder(actor=signed_in(request), pipeline=pipeline, stage_ids=fields["stages"])
+        return Response(_pipeline_out(pipeline))
+
+
+def _pipeline_out(pipeline: Pipeline) -> dict[str, Any]:
+    return PipelineSerializer(Pipeline.objects.prefetch_related("stages").get(pk=pipeline.pk)).data
+
+
+@extend_schema_view(
+    retrieve=extend_schema(summary="One stage", responses={200: StageSerializer, 404: NOT_FOUND})
+)
+@extend_schema(tags=["pipelines"])
+class StageViewSet(mixins.RetrieveModelMixin, ScopedViewSet):
+    serializer_class = StageSerializer
+    permission_classes = [SalesSettingsOrReadOnly]
+
+    def scoped_queryset(self) -> QuerySet[Stage]:
+        return scope(Stage.objects.select_related("pipeline"), self.request.user)
+
+    @extend_schema(
+        summary="Rename, recolour, change the kind of, or move a stage (administrators, head of sales)",
+        request=StageUpdateInputSerializer,
+        responses={200: StageSerializer, **SETTINGS_ERRORS},
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        stage = self.get_object()
+        fields = _valid(StageUpdateInputSerializer, request, partial=True)
+        stage = services.stage_update(actor=signed_in(request), stage=stage, **fields)
+        return Response(StageSerializer(stage).data)
+
+    @extend_schema(
+        summary="Delete a stage; its deals move to ?move_to= first (409 without it when deals are there)",
+        parameters=[OpenApiParameter("move_to", int, description="A stage of the same pipeline and kind")],
+        request=None,
+        responses={204: None, **SETTINGS_ERRORS},
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        stage = self.get_object()
+        move_to = None
+        if raw := request.query_params.get("move_to") or "":
+            move_to = Stage.objects.filter(pk=int(raw) if raw.isdigit() else 0).first()
+            if move_to is None:
+                raise ValidationError({"move_to": [_("There is no such stage.")]})
+        services.stage_delete(actor=signed_in(request), stage=stage, move_to=move_to)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- custom fields -------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Custom fields of deals, contacts, companies and leads; ?entity= for one kind"
+    ),
+    retrieve=extend_schema(
+        summary="One custom field", responses={200: CustomFieldSerializer, 404: NOT_FOUND}
+    ),
+)
+@extend_schema(tags=["custom fields"])
+class CustomFieldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    serializer_class = CustomFieldSerializer
+    permission_classes = [SalesSettingsOrReadOnly]
+    filterset_fields = ["entity", "is_active"]
+
+    def scoped_queryset(self) -> QuerySet[CustomField]:
+        return scope(CustomField.objects.all(), self.request.user)
+
+    @extend_schema(
+        summary="Define a custom field (administrators, head of sales)",
+        request=CustomFieldInputSerializer,
+        responses={201: CustomFieldSerializer, **SETTINGS_ERRORS},
+    )
+    def create(self, request: Request) -> Response:
+        fields = _valid(CustomFieldInputSerializer, request)
+        field = services.custom_field_create(actor=signed_in(request), **fields)
+        return Response(CustomFieldSerializer(field).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change a custom field's name, options, required, list column, order; is_active=false hides it",
+        request=CustomFieldUpdateInputSerializer,
+        responses={200: CustomFieldSerializer, **SETTINGS_ERRORS},
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        field = self.get_object()
+        fields = _valid(CustomFieldUpdateInputSerializer, request, partial=True)
+        field = services.custom_field_update(actor=signed_in(request), field=field, **fields)
+        return Response(CustomFieldSerializer(field).data)
+
+    @extend_schema(
+        summary="Delete a custom field no record has a value of (else 409: switch it off instead)",
+        request=None,
+        responses={204: None, **SETTINGS_ERRORS},
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        services.custom_field_delete(actor=signed_in(request), field=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema_view(list=extend_schema(summary="Reasons a deal can be lost"))

@@ -211,3 +211,14 @@ def test_a_large_export_runs_in_the_background_and_is_offered_for_download(
     assert text.count("Клиент") == 3
     assert api_for(manager).get("/api/v1/exports/bogus").status_code == 404
     assert api_for(manager).get("/api/v1/exports/contacts?format=pdf").status_code == 400
+
+
+def test_exports_carry_custom_fields_and_filter_by_them(api_for, admin_user, pipeline):
+    crm.custom_field_create(
+        actor=None, entity="deal", code="region", name="Регион", type="list", options=["А", "Б"]
+    )
+    crm.deal_create(actor=admin_user, title="Первая", pipeline=pipeline, custom={"region": "Б"})
+    crm.deal_create(actor=admin_user, title="Вторая", pipeline=pipeline)
+    rows = read_csv(api_for(admin_user).get("/api/v1/exports/deals?format=csv&custom__region=Б"))
+    assert rows[0][-1] == "Регион"
+    assert [(r[1], r[-1]) for r in rows[1:]] == [("Первая", "Б")]
