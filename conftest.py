@@ -137,3 +137,12 @@ def _english_by_default(settings):
     settings.LANGUAGE_CODE = "en"
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _live_reader_stopped():
+    """The live hub's reader thread must not read while the next test empties the database."""
+    yield
+    from otdel.live.hub import hub
+
+    hub.stop()

@@ -84,7 +84,7 @@ async def live_stream(scope: dict[str, Any], receive: Any, send: Any) -> None:
             (b"access-control-allow-credentials", b"true"),
         ]
     if user_id is None or scope.get("method") != "GET":
-        await send({"type": "http.response.start", "status": 204, "headers": out})
+        await send({"type": "http.response.start", "status": 401, "headers": out})
         await send({"type": "http.response.body", "body": b""})
         return
     out += [

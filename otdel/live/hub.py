@@ -52,6 +52,7 @@ class Hub:
         self._thread: threading.Thread | None = None
         self._cursor: int | None = None
         self.polls = 0  # read by tests and the benchmark
+        self._stopping = False
 
     # --- streams -------------------------------------------------------------------------------
 
@@ -73,6 +74,16 @@ class Hub:
             if not streams:
                 self._subscribers.pop(user_id, None)
 
+    def stop(self, timeout: float = 5.0) -> None:
+        """Forget every stream and wait for the reader to end (tests: before the database is emptied)."""
+        with self._lock:
+            self._subscribers.clear()
+            thread, self._stopping = self._thread, True
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        with self._lock:
+            self._stopping, self._cursor = False, None
+
     def reset(self) -> None:
         """Read from the newest row on (tests empty the database between them)."""
         self._cursor = None
@@ -88,6 +99,10 @@ class Hub:
         failures = 0
         try:
             while True:
+                if self._stopping:
+                    with self._lock:
+                        self._thread = None
+                    return
                 if self.streams() == 0:
                     idle_since = idle_since or time.monotonic()
                     if time.monotonic() - idle_since >= IDLE_SECONDS:

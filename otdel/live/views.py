@@ -122,10 +122,10 @@ def _allow_origin(request: HttpRequest, response: HttpResponseBase) -> None:
 
 @require_GET
 def stream(request: HttpRequest) -> HttpResponseBase:
-    """The signed-in user's messages as server-sent events; 204 (the browser stops) when signed out."""
+    """The signed-in user's messages as server-sent events; 401 when signed out (EventSource fails the connection and does not retry)."""
     user = request.user
     if not user.is_authenticated or not user.is_active:
-        response = HttpResponse(status=204)
+        response = HttpResponse(status=401)
         _allow_origin(request, response)
         return response
     after = _resume_from(request)

@@ -6,6 +6,8 @@ timeline shows every step."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -116,8 +118,7 @@ def test_done_when_end_to_end(
             "name": "Договор согласован — дальше",
             "event": "document.approved",
             "delay_minutes": 0,
-            "action": "move_stage",
-            "target_stage": next_stage.pk,
+            "actions": json.dumps([{"action": "move_stage", "stage": next_stage.pk}]),
         },
     )
     assert response.status_code == 302, response.content.decode()[:1500]

@@ -192,10 +192,12 @@ def test_generate_document_makes_a_numbered_document_of_the_deal(
     documents_storage.cache_clear()
 
 
-def test_start_approval_is_refused_until_approvals_exist(api_for, head):
-    response = _rule(api_for(head), actions=[{"action": "start_approval", "route": 1}])
+def test_start_approval_names_an_existing_route(api_for, head):
+    response = _rule(api_for(head), actions=[{"action": "start_approval", "route": 999999}])
     assert response.status_code == 400
-    assert response.json()["code"] == "not_available" and "actions[0]" in response.json()["errors"]
+    assert response.json()["code"] == "unknown_route" and "actions[0].route" in response.json()["errors"]
+    response = _rule(api_for(head), actions=[{"action": "start_approval"}])
+    assert response.status_code == 400 and "actions[0].route" in response.json()["errors"]
 
 
 def test_assign_hands_a_lead_to_the_next_person_through_routing_and_the_change_log(

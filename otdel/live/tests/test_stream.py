@@ -15,9 +15,9 @@ from otdel.live.tasks import live_events_prune
 
 
 @pytest.mark.django_db
-def test_anonymous_gets_204_so_the_browser_stops_reconnecting(client):
+def test_anonymous_gets_401_so_the_browser_stops_reconnecting(client):
     response = client.get("/live/stream")
-    assert response.status_code == 204
+    assert response.status_code == 401
 
 
 @pytest.mark.django_db
@@ -160,7 +160,7 @@ def test_asgi_streams_take_no_thread_each_and_get_pushed_messages(manager, setti
 
 
 @pytest.mark.django_db(transaction=True)
-def test_asgi_stream_without_a_session_is_204(settings):
+def test_asgi_stream_without_a_session_is_401(settings):
     from otdel.live.asgi import application
 
     settings.ALLOWED_HOSTS = ["testserver"]
@@ -170,7 +170,7 @@ def test_asgi_stream_without_a_session_is_204(settings):
         await application(tab.scope, tab.receive, tab.send)
         return await tab.sent.get()
 
-    assert asyncio.run(scenario())["status"] == 204
+    assert asyncio.run(scenario())["status"] == 401
 
 
 @pytest.mark.django_db
