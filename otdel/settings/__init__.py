@@ -56,7 +56,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -196,6 +195,9 @@ OTDEL_OUTBOUND_ALLOWED_HOSTS = [
 OTDEL_TRUSTED_PROXIES = [
     p.strip() for p in os.environ.get("OTDEL_TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if p.strip()
 ]
+# Personal API tokens (POST /api/v1/auth/token) expire after this many days; 0: never. Tokens of
+# technical "integration" accounts and integration tokens made in the UI do not expire by age.
+OTDEL_API_TOKEN_DAYS = float(os.environ.get("OTDEL_API_TOKEN_DAYS", "30"))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -234,7 +236,8 @@ TASKS = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Hashed, expiring, revocable tokens; integration tokens with scopes (otdel/accounts/tokens.py).
+        "otdel.accounts.tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -9,7 +9,6 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
@@ -77,8 +76,7 @@ class TokenObtainView(APIView):
                 {"__all__": [_("Wrong username or password, or the account is switched off.")]},
                 code="invalid_credentials",
             )
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        return Response({"token": services.user_token_issue(user=user)})
 
 
 class AdminOrSelf(BasePermission):
