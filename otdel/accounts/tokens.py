@@ -98,6 +98,13 @@ def lookup(secret: str) -> TokenCheck | None:
     return TokenCheck(user=token.user, token=token)
 
 
+def token_is_live(token: ApiToken) -> bool:
+    """Not revoked, not expired (whether its user is active is the user's matter)."""
+    if token.revoked_at is not None:
+        return False
+    return token.expires_at is None or token.expires_at > timezone.now()
+
+
 def note_use(token: ApiToken, request: HttpRequest | None) -> None:
     """Write "last used" (at most once a minute per token; no signals, so no cache is flushed)."""
     now = timezone.now()

@@ -15,4 +15,10 @@ urlpatterns = [
     path("settings/departments/", views.department_list, name="department_list"),
     path("settings/departments/new/", views.department_create, name="department_create"),
     path("settings/departments/<int:pk>/", views.department_edit, name="department_edit"),
+    path("settings/integration-tokens/", views.integration_token_list, name="integration_token_list"),
+    path(
+        "settings/integration-tokens/<int:pk>/revoke/",
+        views.integration_token_revoke,
+        name="integration_token_revoke",
+    ),
 ]

@@ -15,22 +15,25 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from otdel.accounts import services
 from otdel.accounts.forms import (
     DepartmentForm,
+    IntegrationTokenForm,
     LanguageForm,
     LoginForm,
     PasswordForm,
     UserFilterForm,
     UserForm,
 )
-from otdel.accounts.models import Department, User
+from otdel.accounts.models import ApiToken, Department, TokenScope, User
 from otdel.accounts.permissions import is_admin
+from otdel.accounts.tokens import token_is_live
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import format_phone
 from otdel.core.scoping import get_scoped_or_404, scope
@@ -268,3 +271,45 @@ def department_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "accounts/department_form.html",
         {"form": form, "heading": heading, "settings_tab": "departments"},
     )
+
+
+# --- integration tokens --------------------------------------------------------------------------
+
+
+@admin_required
+def integration_token_list(request: HttpRequest) -> HttpResponse:
+    """The integration tokens, and a form to make one: its secret is shown on the answer, once."""
+    form = IntegrationTokenForm(request.POST or None)
+    secret = None
+    created = None
+    if request.method == "POST":
+        made = form_save(
+            form, lambda: services.integration_token_create(actor=request.user, **form.cleaned_data)
+        )
+        if made is not None:
+            created, secret = made
+            form = IntegrationTokenForm()
+    rows = ApiToken.objects.filter(kind=ApiToken.Kind.INTEGRATION).select_related("user", "created_by")
+    names = dict(TokenScope.choices)
+    return render(
+        request,
+        "accounts/integration_tokens.html",
+        {
+            "form": form,
+            "secret": secret,
+            "created": created,
+            "rows": [
+                (token, token_is_live(token), [names.get(s, s) for s in token.scopes or []]) for token in rows
+            ],
+            "settings_tab": "tokens",
+        },
+    )
+
+
+@admin_required
+@require_POST
+def integration_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, kind=ApiToken.Kind.INTEGRATION, pk=pk)
+    services.token_revoke(actor=request.user, token=token)
+    messages.success(request, _("Token “%(name)s” revoked.") % {"name": token})
+    return redirect("integration_token_list")

@@ -19,13 +19,17 @@ from rest_framework.views import APIView
 
 from otdel.accounts import services
 from otdel.accounts.api.serializers import (
+    IntegrationTokenCreatedSerializer,
+    IntegrationTokenInputSerializer,
+    IntegrationTokenSerializer,
     TokenObtainSerializer,
     TokenSerializer,
     UserCreateInputSerializer,
     UserSerializer,
     UserUpdateInputSerializer,
 )
-from otdel.accounts.models import User
+from otdel.accounts.models import ApiToken, User
+from otdel.accounts.permissions import is_admin
 from otdel.api.base import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND, ScopedViewSet
 from otdel.api.permissions import IsAdmin
 from otdel.core.exceptions import ApiError
@@ -141,3 +145,37 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
     def me(self, request: Request) -> Response:
         user = User.objects.select_related("department").get(pk=request.user.pk)
         return Response(UserSerializer(user).data)
+
+
+@extend_schema(tags=["integration tokens"])
+class IntegrationTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Tokens for PBXs and scripts (administrators): made with scopes, the secret shown once."""
+
+    permission_classes = [IsAdmin]
+    serializer_class = IntegrationTokenSerializer
+    filterset_fields: list[str] = []
+
+    def scoped_queryset(self) -> QuerySet[ApiToken]:
+        if not is_admin(self.request.user):
+            return ApiToken.objects.none()
+        return ApiToken.objects.filter(kind=ApiToken.Kind.INTEGRATION).select_related("user")
+
+    @extend_schema(
+        summary="Make an integration token (administrators); the secret is in this answer only",
+        request=IntegrationTokenInputSerializer,
+        responses={201: IntegrationTokenCreatedSerializer, 400: BAD_REQUEST, 403: FORBIDDEN},
+    )
+    def create(self, request: Request) -> Response:
+        data = IntegrationTokenInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        token, secret = services.integration_token_create(actor=request.user, **data.validated_data)
+        token.token = secret  # type: ignore[attr-defined]
+        return Response(IntegrationTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Revoke an integration token at once (administrators)",
+        responses={204: None, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        services.token_revoke(actor=request.user, token=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -11,6 +11,7 @@ import hashlib
 from django.conf import settings
 from django.db import migrations
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 
 def hash_tokens(apps, schema_editor):
@@ -40,6 +41,10 @@ def hash_tokens(apps, schema_editor):
             prefix=key[:10],
             expires_at=expires,
         )
+        if isinstance(created, str):
+            created = parse_datetime(created)
+        if created is not None and timezone.is_naive(created):
+            created = timezone.make_aware(created, datetime.timezone.utc)
         if created is not None:
             ApiToken.objects.filter(pk=token.pk).update(created_at=created)
     with connection.cursor() as cursor:
