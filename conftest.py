@@ -14,6 +14,12 @@ from otdel.accounts.tests.factories import DepartmentFactory, UserFactory
 from otdel.crm.tests.factories import PipelineFactory
 
 
+@pytest.fixture(autouse=True)
+def _admin_two_factor_off(settings):
+    """Tests sign administrators in with force_login or tokens; the two-factor tests turn it on."""
+    settings.OTDEL_ADMIN_TWO_FACTOR = False
+
+
 @pytest.fixture
 def department(db):
     return DepartmentFactory(name="Отдел продаж")

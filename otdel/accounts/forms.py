@@ -212,3 +212,14 @@ class IntegrationTokenForm(StyledForm):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text=_("Empty: until revoked."),
     )
+
+
+class OtpCodeForm(StyledForm):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
+        ),
+        help_text=_("Six digits from the authenticator app, or one of your recovery codes."),
+    )

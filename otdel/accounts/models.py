@@ -241,3 +241,18 @@ class ApiToken(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name or f"{self.prefix}…"
+
+
+class RecoveryCode(models.Model):
+    """A one-time code for signing in without the authenticator (a lost phone); kept as a hash."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "code_hash"])]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {'used' if self.used_at else 'unused'}"

@@ -1,9 +1,15 @@
 """Personal data in the accounts app beyond users and absences (classified in privacy/register.py):
-API tokens name their user and keep the address they were last used from."""
+API tokens name their user and keep the address they were last used from; recovery codes of the
+second sign-in factor are hashes."""
 
-from otdel.privacy.register import ONLINE, SECURITY
+from otdel.privacy.register import CREDENTIALS, ONLINE, SECURITY
 
 PD_REGISTER = {
+    # Hashes of one-time sign-in codes: credentials of an employee.
+    "accounts.RecoveryCode": {
+        "pd": {"code_hash": (CREDENTIALS, SECURITY)},
+        "not_pd": ["user", "created_at", "used_at"],
+    },
     "accounts.ApiToken": {
         "pd": {"last_used_ip": (ONLINE, SECURITY)},
         "not_pd": [

@@ -7,6 +7,9 @@ from otdel.accounts import views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
+    path("login/two-factor/", views.two_factor_verify, name="two_factor_verify"),
+    path("login/two-factor/setup/", views.two_factor_setup, name="two_factor_setup"),
+    path("settings/users/<int:pk>/two-factor/reset/", views.two_factor_reset_view, name="two_factor_reset"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
     path("settings/users/", views.user_list, name="user_list"),

@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "otdel.core",
     "otdel.accounts",
     "otdel.crm",
@@ -95,6 +97,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Two-factor sign-in (django-otp): administrators must enrol and confirm a TOTP code per session.
+    "django_otp.middleware.OTPMiddleware",
+    "otdel.accounts.twofactor.AdminTwoFactorMiddleware",
     "otdel.accounts.middleware.UserLanguageMiddleware",
     "otdel.core.middleware.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -198,6 +203,10 @@ OTDEL_TRUSTED_PROXIES = [
 # Personal API tokens (POST /api/v1/auth/token) expire after this many days; 0: never. Tokens of
 # technical "integration" accounts and integration tokens made in the UI do not expire by age.
 OTDEL_API_TOKEN_DAYS = float(os.environ.get("OTDEL_API_TOKEN_DAYS", "30"))
+# Administrators sign in with a password and a TOTP code (otdel/accounts/twofactor.py); 0 turns
+# the requirement off (a test setup, or an installation that signs in through its own SSO).
+OTDEL_ADMIN_TWO_FACTOR = os.environ.get("OTDEL_ADMIN_TWO_FACTOR", "1") == "1"
+OTP_TOTP_ISSUER = "Otdel"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"

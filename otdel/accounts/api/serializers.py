@@ -11,6 +11,11 @@ from otdel.accounts.tokens import token_is_live
 class TokenObtainSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    otp = serializers.CharField(
+        required=False,
+        max_length=32,
+        help_text="Administrators: the code from the authenticator app (or a recovery code)",
+    )
 
 
 class TokenSerializer(serializers.Serializer):

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from otdel.accounts import services
+from otdel.accounts import services, twofactor
 from otdel.accounts.api.serializers import (
     IntegrationTokenCreatedSerializer,
     IntegrationTokenInputSerializer,
@@ -80,6 +80,18 @@ class TokenObtainView(APIView):
                 {"__all__": [_("Wrong username or password, or the account is switched off.")]},
                 code="invalid_credentials",
             )
+        if twofactor.required_for(user):
+            if twofactor.confirmed_device(user) is None:
+                raise ValidationError(
+                    {"otp": [_("Administrators sign in with a second factor: set it up on the web first.")]},
+                    code="two_factor_setup_required",
+                )
+            code = data.validated_data.get("otp") or ""
+            if twofactor.code_verify(user=user, code=code) is None:
+                raise ValidationError(
+                    {"otp": [_("Send the code from the authenticator app (wrong, expired or missing).")]},
+                    code="two_factor_required",
+                )
         return Response({"token": services.user_token_issue(user=user)})
 
 
