@@ -235,7 +235,7 @@ EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
     "non_target_inbox": (200, 200, 404, 200, 404),
     "notification_bell": (200, 200, 200, 200, 200),
     "notification_list": (200, 200, 200, 200, 200),
-    "notification_open": (404, 404, 404, 404, 404),
+    "notification_open": (405, 405, 405, 405, 405),
     "notifications_read_all": (405, 405, 405, 405, 405),
     "ops_backup_start": (405, 404, 404, 404, 404),
     "ops_status": (200, 404, 404, 404, 404),

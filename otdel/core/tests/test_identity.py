@@ -297,5 +297,10 @@ def test_letters_and_overlong_extensions_are_refused_not_guessed(raw):
 
 
 def test_a_number_with_an_extension_is_one_identity_however_written():
-    written = ["+7 495 123-45-67 доб. 123", "8 (495) 123 45 67, доб.123", "84951234567доб123", "+7 495 123-45-67 ext 123"]
+    written = [
+        "+7 495 123-45-67 доб. 123",
+        "8 (495) 123 45 67, доб.123",
+        "84951234567доб123",
+        "+7 495 123-45-67 ext 123",
+    ]
     assert {normalize_phone(raw) for raw in written} == {"+74951234567;ext=123"}

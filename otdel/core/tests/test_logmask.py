@@ -76,7 +76,13 @@ def test_gunicorn_access_line_is_masked():
 
 def test_django_log_records_are_masked(caplog):
     record = logging.LogRecord(
-        "django.server", logging.INFO, __file__, 1, '"%s" %s %s', (f"GET /search/?q={PHONE} HTTP/1.1", 200, 5), None
+        "django.server",
+        logging.INFO,
+        __file__,
+        1,
+        '"%s" %s %s',
+        (f"GET /search/?q={PHONE} HTTP/1.1", 200, 5),
+        None,
     )
     MaskingFilter().filter(record)
     assert PHONE not in record.getMessage() and "/search/?q=" in record.getMessage()
