@@ -51,8 +51,9 @@ def normalize_phone(raw: str, region: str | None = None) -> str:
             _("“%(value)s”: an extension has at most 8 digits."), code="invalid_phone", params={"value": raw}
         )
     # The parser reads letters as keypad digits ("ABC" -> 222): a vanity number or a word left in
-    # the field would become some other person's number. Refuse instead.
-    if _LETTERS.search(text.removeprefix("tel:")):
+    # the field would become some other person's number. Refuse instead (text without any digit is
+    # simply not a phone number, said below).
+    if _LETTERS.search(re.sub(r"(?i)^tel:", "", text)) and re.search(r"\d", text):
         raise ValidationError(
             _("“%(value)s”: a phone number is digits only (letters are not converted)."),
             code="invalid_phone",
