@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser run test test-postgres lint messages bench clean
+.PHONY: install dev browser run test test-postgres lint messages bench clean
 
 # Documents need LibreOffice (DOCX -> PDF), poppler (previews) and Cyrillic fonts: installed when
 # running as root on Debian/Ubuntu, otherwise `make install` says what to install (docs/documents.md).
@@ -25,29 +25,48 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
+# Tests and linters live in requirements-dev.lock: `make test` and `make lint` add them, `make run` does not.
+DEV_STAMP := $(VENV)/.installed-dev
+$(DEV_STAMP): $(STAMP) requirements-dev.lock
+	$(PY) -m pip install --quiet -r requirements-dev.lock
+	touch $(DEV_STAMP)
+
+dev: $(DEV_STAMP)
+
+# The demo department is loaded into an empty database unless DEMO=0 (or OTDEL_DEMO=0) is given:
+# `make run DEMO=0` starts empty and the first administrator gets the setup checklist.
+# `manage.py remove_demo` deletes what the demo loaded (docs/getting-started.md).
+DEMO ?= $(if $(OTDEL_DEMO),$(OTDEL_DEMO),1)
 run: install
 	$(PY) manage.py migrate --noinput -v 0
-	$(PY) manage.py load_demo --if-empty
+	@if [ "$(DEMO)" = 0 ]; then \
+	  $(PY) manage.py ensure_admin; \
+	else \
+	  $(PY) manage.py load_demo --if-empty; \
+	fi
 	$(PY) manage.py serve --host 127.0.0.1 --port 8000
 
-# Browser tests drive Debian's Chromium: installed here when running as root with apt, otherwise
-# `make test` stops with the command to run (the suite never skips them).
+# Browser tests drive Debian's Chromium, and the catalog test extracts strings with gettext's xgettext:
+# installed here when running as root with apt, otherwise `make test` stops with the command to run
+# (the suite never skips them).
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@missing=""; [ -x /usr/bin/chromium ] || missing=" chromium"; \
+	command -v xgettext >/dev/null || missing="$$missing gettext"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	  else \
-	    echo "The browser tests need Chromium: sudo apt-get install --no-install-recommends chromium"; exit 1; \
+	    echo "The tests need:$$missing. Run: sudo apt-get install --no-install-recommends$$missing"; exit 1; \
 	  fi; \
 	fi
 
-test: install browser
+test: dev browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-postgres: install
+test-postgres: dev
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(MAKE) test
 
-lint: install
+lint: dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy otdel

@@ -41,8 +41,8 @@ def _day_bounds(now: datetime.datetime) -> tuple[datetime.datetime, datetime.dat
 
 
 def my_day(*, user: Any, now: datetime.datetime | None = None) -> dict[str, Any]:
-    """A salesperson's day: overdue tasks, tasks due today, call-backs, leads waiting for a first
-    response (with their SLA clocks)."""
+    """A salesperson's day: regulations to read, overdue tasks, tasks due today, call-backs, leads
+    waiting for a first response (with their SLA clocks)."""
     from otdel.crm.models import Lead, Task
 
     now = now or timezone.now()
@@ -60,7 +60,11 @@ def my_day(*, user: Any, now: datetime.datetime | None = None) -> dict[str, Any]
     clocks = _clocks_by_lead([lead.pk for lead in waiting])
     for lead in waiting:
         lead.sla_clocks = clocks.get(lead.pk, [])  # type: ignore[attr-defined]
+    from otdel.kb.selectors import pending_for_user
+
     return {
+        # Regulations asking this user to confirm reading their current version.
+        "regulations": pending_for_user(user=user),
         "overdue": list(others.filter(due_at__lt=now).order_by("due_at", "id")[:200]),
         "today": list(others.filter(due_at__gte=now, due_at__lt=end).order_by("due_at", "id")[:200]),
         "call_backs": list(call_backs[:200]),

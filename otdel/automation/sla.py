@@ -75,6 +75,11 @@ def timer_start(
 
 
 def _meet(timers: Any, at: datetime.datetime) -> int:
+    # A breached clock keeps its state but learns when the answer finally came (the SLA report
+    # measures how late it was).
+    timers.filter(state=SlaTimer.State.BREACHED, met_at__isnull=True).update(
+        met_at=at, updated_at=timezone.now()
+    )
     return timers.filter(state__in=OPEN).update(
         state=SlaTimer.State.MET, met_at=at, check_at=None, updated_at=timezone.now()
     )

@@ -172,7 +172,17 @@ def _form_context(items: list[selectors.TimelineItem]) -> dict[str, Any]:
         for obj, payload in payloads
         if obj.lead_id is not None and not any(key in payload for key in UTM_KEYS)
     }
-    return {"labels": labels, "leads": Lead.objects.in_bulk(lead_ids) if lead_ids else {}}
+    from otdel.privacy.models import ConsentPurpose
+
+    codes = {str(code) for _obj, payload in payloads for code in (payload.get("consents") or {})}
+    purposes = (
+        dict(ConsentPurpose.objects.filter(code__in=codes).values_list("code", "title")) if codes else {}
+    )
+    return {
+        "labels": labels,
+        "leads": Lead.objects.in_bulk(lead_ids) if lead_ids else {},
+        "purposes": purposes,
+    }
 
 
 def _form_rows(interaction: Interaction, context: dict[str, Any]) -> dict[str, Any]:
@@ -191,7 +201,13 @@ def _form_rows(interaction: Interaction, context: dict[str, Any]) -> dict[str, A
     lead = context["leads"].get(interaction.lead_id)
     if not utm and lead is not None:
         utm = [(key, getattr(lead, key)) for key in UTM_KEYS if getattr(lead, key, "")]
-    return {"fields": fields, "utm": utm, "consents": sorted((payload.get("consents") or {}).items())}
+    # A consent shows by its purpose's title ("Обработка персональных данных, версия 1"), not its code.
+    titles = context.get("purposes", {})
+    consents = sorted(
+        (titles.get(str(code), str(code)), version)
+        for code, version in (payload.get("consents") or {}).items()
+    )
+    return {"fields": fields, "utm": utm, "consents": consents}
 
 
 def _timeline_rows(items: list[selectors.TimelineItem]) -> list[dict[str, Any]]:

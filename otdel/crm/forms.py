@@ -213,6 +213,12 @@ class DealForm(StyledForm):
             del self.fields["pipeline"]
             choices_from(self.fields["stage"], deal.pipeline.stages.all())
             self.fields["stage"].required = True
+            if deal.items.exists():  # type: ignore[attr-defined]
+                # With line items the amount is their total (documents): shown, not editable.
+                self.fields["amount"].disabled = True
+                self.fields["amount"].help_text = _(
+                    "The total of the line items. Change the items in the Documents block of the deal card."
+                )
         self.style()
 
     def clean_currency(self) -> str:
@@ -231,7 +237,9 @@ class DealForm(StyledForm):
     def service_fields(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
         data.pop("version", None)
-        if data.get("amount") is None:
+        if "amount" in self.fields and self.fields["amount"].disabled:
+            data.pop("amount", None)
+        elif data.get("amount") is None:
             data["amount"] = Decimal("0")
         if self.deal is None and data.get("stage") is None:
             data.pop("stage")

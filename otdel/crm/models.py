@@ -9,6 +9,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from otdel.core.identity import IdentityKind, format_phone
 from otdel.core.models import ChangeLoggedModel, TimeStampedModel
@@ -236,8 +237,8 @@ class Channel(models.TextChoices):
 
 
 class Verdict(models.TextChoices):
-    QUALIFIED = "qualified", _("Qualified")
-    NON_TARGET = "non_target", _("Non-target")
+    QUALIFIED = "qualified", pgettext_lazy("lead verdict", "Qualified")
+    NON_TARGET = "non_target", pgettext_lazy("lead verdict", "Non-target")
     DUPLICATE = "duplicate", _("Duplicate")
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, Greatest
 
 from otdel.accounts.models import Role
 from otdel.core.identity import guess_identity
@@ -199,7 +200,37 @@ def kanban_page(
     *, user: Any, stage: Stage, offset: int = 0, limit: int = 20, filters: dict[str, Any] | None = None
 ) -> list[Deal]:
     deals = kanban_filter(deal_list(user=user).filter(stage=stage), filters or {})
-    return list(deals.order_by("position", "-id")[offset : offset + limit])
+    return list(with_card_facts(deals).order_by("position", "-id")[offset : offset + limit])
+
+
+def with_card_facts(deals: QuerySet[Deal]) -> QuerySet[Deal]:
+    """What a kanban card shows besides its fields: the next open task's due time (``next_task_due``;
+    ``has_open_task`` for a task without a due time) and the last activity (``last_activity``: the
+    newest call, message or note on the deal or with its contact, else the deal's last change).
+    Correlated subqueries on indexed columns, for one page of cards at a time."""
+    from otdel.comms.models import Interaction
+
+    open_tasks = Task.objects.filter(deal=OuterRef("pk"), done_at__isnull=True)
+    newest = F("updated_at")
+    on_deal = (
+        Interaction.objects.filter(deal=OuterRef("pk")).order_by("-occurred_at").values("occurred_at")[:1]
+    )
+    with_contact = (
+        Interaction.objects.filter(contact=OuterRef("contact_id"))
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
+    )
+    note = Note.objects.filter(deal=OuterRef("pk")).order_by("-created_at").values("created_at")[:1]
+    return deals.select_related("stage", "responsible", "contact", "company").annotate(
+        next_task_due=Subquery(open_tasks.exclude(due_at=None).order_by("due_at").values("due_at")[:1]),
+        has_open_task=Exists(open_tasks),
+        last_activity=Greatest(
+            Coalesce(Subquery(on_deal), newest),
+            Coalesce(Subquery(with_contact), newest),
+            Coalesce(Subquery(note), newest),
+            newest,
+        ),
+    )
 
 
 def global_search(*, user: Any, text: str, limit: int = 10) -> dict[str, list[Any]]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Model, QuerySet
+from django.db.models import F, Max, Model, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -457,6 +457,7 @@ def deal_update(
         check_version(deal, expected_version)
         if "amount" in fields:
             fields["amount"] = _parse_amount(fields["amount"])
+            _amount_follows_items(deal, fields["amount"])
         stage = fields.pop("stage", None)
         lost_reason = fields.pop("lost_reason", deal.lost_reason)
         lost_comment = fields.pop("lost_comment", deal.lost_comment)
@@ -472,6 +473,25 @@ def deal_update(
         if deal.responsible_id is not None and deal.responsible_id != previous_responsible:
             emit(DealReassigned(deal_id=deal.pk, actor_id=getattr(actor, "pk", None)))
         return deal
+
+
+def _amount_follows_items(deal: Deal, amount: Decimal) -> None:
+    """A deal with line items (documents) has their gross total as its amount: another amount -> 409."""
+    if deal.pk is None or amount == deal.amount:
+        return
+    from otdel.crm.templatetags.crm_tags import money_text
+
+    total = deal.items.aggregate(total=Sum("total"))["total"]  # type: ignore[attr-defined]
+    if total is not None and amount != total:
+        raise ConflictError(
+            _(
+                "The deal has line items, so its amount is their total (%(total)s). "
+                "Change the line items instead."
+            )
+            % {"total": money_text(total, deal.currency)},
+            code="amount_follows_items",
+            field="amount",
+        )
 
 
 def _apply_stage(deal: Deal, stage: Stage, lost_reason: LostReason | None, lost_comment: str) -> None:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("deals/<int:pk>/", views.deal_detail, name="deal_detail"),
     path("deals/<int:pk>/edit/", views.deal_edit, name="deal_edit"),
     path("deals/<int:pk>/move/", views.deal_move, name="deal_move"),
+    path("deals/quick-add/<int:stage_id>/", views.deal_quick_add, name="deal_quick_add"),
     path("deals/<int:pk>/notes/", views.note_add, {"subject": "deal"}, name="deal_note_add"),
     path("contacts/", views.contact_list, name="contact_list"),
     path("contacts/new/", views.contact_create, name="contact_create"),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
@@ -20,10 +22,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from otdel.accounts.permissions import may_see_team, may_sell, signed_in
+from otdel.accounts.permissions import is_admin, may_see_team, may_sell, signed_in
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import format_phone, guess_identity
 from otdel.core.models import ObjectChange
+from otdel.core.retranslate import retranslate
 from otdel.core.scoping import get_scoped_or_404, scope
 from otdel.crm import search as search_service
 from otdel.crm import selectors, services
@@ -41,10 +44,21 @@ from otdel.crm.forms import (
     style_form,
     use_picker,
 )
-from otdel.crm.models import Company, Contact, Deal, Lead, LostReason, Pipeline, Stage, Verdict
+from otdel.crm.models import (
+    Company,
+    Contact,
+    Deal,
+    Lead,
+    LostReason,
+    NonTargetReason,
+    Pipeline,
+    Stage,
+    Verdict,
+)
 from otdel.crm.paging import KeysetPage, web_page
 from otdel.crm.templatetags.crm_tags import money_text
 from otdel.routing import triage
+from otdel.web import setup
 from otdel.web.http import TIMELINE_REFRESH_EVENT, form_save, int_or_none, is_htmx, redirect_back
 
 KANBAN_PAGE = 20
@@ -69,6 +83,8 @@ def home(request: HttpRequest) -> HttpResponse:
     """Salespeople start on "My day" (automation); administrators on the deals; the office manager and
     call center on the lead inbox."""
     user = request.user
+    if is_admin(user) and setup.needs_setup():
+        return redirect("setup")  # an empty database: the setup checklist first
     if user.is_sales:  # type: ignore[union-attr]
         return redirect("my_day")
     if may_sell(user):
@@ -152,6 +168,49 @@ def kanban_column(request: HttpRequest, stage_id: int) -> HttpResponse:
             "oob": True,
         },
     )
+
+
+@login_required
+@require_POST
+def deal_quick_add(request: HttpRequest, stage_id: int) -> HttpResponse:
+    """Quick add at the top of a kanban column: a title (and an amount) make a deal in that stage; the
+    new card comes back (htmx), the column totals in a header."""
+    user = signed_in(request)
+    if not may_sell(user):
+        raise PermissionDenied
+    stage = get_scoped_or_404(Stage.objects.select_related("pipeline"), user, pk=stage_id)
+    title = (request.POST.get("title") or "").strip()
+    if not title:
+        return JsonResponse(
+            {"errors": {"title": [_("Give the deal a title.")]}, "message": _("Give the deal a title.")},
+            status=400,
+        )
+    fields: dict[str, Any] = {}
+    amount = (
+        (request.POST.get("amount") or "").strip().replace(" ", "").replace("\u00a0", "").replace(",", ".")
+    )
+    if amount:
+        try:
+            fields["amount"] = Decimal(amount)
+        except InvalidOperation:
+            fields["amount"] = None
+        if fields["amount"] is None or not fields["amount"].is_finite():
+            return JsonResponse(
+                {"errors": {"amount": [_("Enter a number.")]}, "message": _("Enter a number.")}, status=400
+            )
+    try:
+        deal = services.deal_create(actor=user, title=title, pipeline=stage.pipeline, stage=stage, **fields)
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+        message = " ".join(m for msgs in errors.values() for m in msgs)
+        return JsonResponse({"errors": errors, "message": message}, status=400)
+    deal = selectors.with_card_facts(Deal.objects.filter(pk=deal.pk)).select_related("stage").get()
+    response = render(request, "crm/_kanban_card.html", {"deal": deal})
+    columns = selectors.kanban_columns(
+        user=user, pipeline=stage.pipeline, filters=_kanban_filters(request.POST)
+    )
+    response["X-Kanban-Columns"] = json.dumps(_column_json(columns), ensure_ascii=True)
+    return response
 
 
 @login_required
@@ -241,6 +300,8 @@ def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "deal": deal,
             "stages": deal.pipeline.stages.all(),
+            "can_move": scope(Deal.objects.filter(pk=deal.pk), request.user, "change").exists(),
+            "lost_reasons": list(LostReason.objects.filter(is_active=True)),
             "leads": leads,
             "history": history_rows(request.user, deal),
         },
@@ -750,9 +811,33 @@ def _field(model: type[models.Model], name: str) -> models.Field | None:
     return field if isinstance(field, models.Field) else None
 
 
+REASON_FIELDS = {"verdict_reason", "non_target_reason", "reason"}
+# Messages other apps write into the change log as plain codes, shown in the viewer's language.
+HISTORY_MESSAGES = {
+    "consent entered": gettext_lazy("Consent entered"),
+    "consent withdrawn": gettext_lazy("Consent withdrawn"),
+    "consent text changed": gettext_lazy("Consent text changed"),
+    "purpose rule set": gettext_lazy("What the consent allows was changed"),
+    "personal data destroyed": gettext_lazy("Personal data destroyed"),
+}
+
+
+def _history_message(message: str) -> str:
+    """A stored message in the viewer's language (it was written in the writer's)."""
+    known = HISTORY_MESSAGES.get(message)
+    return str(known) if known is not None else retranslate(message)
+
+
+def _reason_text(value: Any) -> str:
+    """A non-target reason reads as its label ("Поставщик"), not its code ("supplier")."""
+    return str(dict(NonTargetReason.choices).get(str(value), value))
+
+
 def _display(field: models.Field | None, value: Any, names: dict[Any, dict[Any, str]]) -> str:
     if value in (None, ""):
         return "—"
+    if field is not None and field.name in REASON_FIELDS and not field.choices:
+        return _reason_text(value)
     if field is None:
         text = str(value)
         return format_phone(text) if text.startswith("+") else text
@@ -819,16 +904,15 @@ def history_rows(user: Any, instance: models.Model) -> list[dict[str, Any]]:
                 }
             )
             if change.changes.get("reason"):
-                diffs.append(
-                    {"label": str(EXTRA_LABELS["reason"]), "old": None, "new": change.changes["reason"]}
-                )
+                reason = change.changes["reason"]
+                diffs.append({"label": str(EXTRA_LABELS["reason"]), "old": None, "new": _reason_text(reason)})
         rows.append(
             {
                 "at": change.at,
                 "user_name": change.user_name or _("system"),
                 "action": change.get_action_display(),
                 "action_code": change.action,
-                "message": change.message,
+                "message": _history_message(change.message),
                 "diffs": diffs,
             }
         )

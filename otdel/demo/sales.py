@@ -48,11 +48,14 @@ from otdel.crm.models import (
     Stage,
     Verdict,
 )
+from otdel.routing import services as routing_services
+from otdel.routing.models import Queue, RoutingSettings
 from otdel.routing.triage import lead_triage
 
 DEMO_PASSWORD = "demo12345"
 DEMO_SEED = 20240917
 DEMO_DEPARTMENT = "Отдел продаж"
+DEMO_QUEUE = "sales"  # the automation demo's SLA hands an unanswered form lead to this queue
 HISTORY_DAYS = 182
 
 
@@ -683,6 +686,7 @@ class _DemoBuilder:
 
     def build(self) -> DemoResult:
         self.users()
+        self.routing()
         self.pipelines()
         self.companies()
         self.contacts()
@@ -743,6 +747,22 @@ class _DemoBuilder:
             )
         self.managers = self.by_role[Role.SALES_MANAGER]
         self.triagers = self.by_role[Role.OFFICE_MANAGER] + self.by_role[Role.CALL_CENTER]
+
+    def routing(self) -> None:
+        """The department's queue gets new callers, non-target traffic goes to the office manager and
+        the head of sales is the last resort: the demo rings salespeople, not the fallback person."""
+        queue = Queue.objects.filter(code=DEMO_QUEUE).first() or routing_services.queue_create(
+            actor=None, code=DEMO_QUEUE, name=DEMO_DEPARTMENT, members=self.managers
+        )
+        cfg = RoutingSettings.load()
+        routing_services.routing_settings_update(
+            actor=None,
+            non_target_destination=None
+            if (cfg.non_target_user_id or cfg.non_target_queue_id)
+            else {"user": self.by_role[Role.OFFICE_MANAGER][0].pk},
+            default_queue=None if cfg.default_queue_id else queue.code,
+            fallback_user=None if cfg.fallback_user_id else self.head.pk,
+        )
 
     def pipelines(self) -> None:
         # Pipelines, stages and reasons are settings an administrator makes once; they have no

@@ -211,6 +211,8 @@ class DocumentTemplate(ChangeLoggedModel):
     sha256 = models.CharField(max_length=64, blank=True)
     variables = models.JSONField(default=list, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # Raised by each new file uploaded for the template (the old files stay in the storage).
+    revision = models.PositiveIntegerField(_("file version"), default=1)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

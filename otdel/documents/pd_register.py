@@ -58,6 +58,7 @@ PD_REGISTER = {
             "sha256",
             "variables",
             "is_active",
+            "revision",
             "uploaded_by",
         ],
     },

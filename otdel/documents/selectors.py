@@ -82,7 +82,7 @@ def document_list(
         qs = qs.filter(deal=deal)
     if not include_deleted:
         qs = qs.filter(deleted_at__isnull=True)
-    return qs.select_related("template", "author").prefetch_related(
+    return qs.select_related("template", "author", "legal_entity").prefetch_related(
         Prefetch("versions", queryset=DocumentVersion.objects.order_by("-version", "format"))
     )
 

@@ -284,10 +284,41 @@ def template_create(
 
 
 @transaction.atomic
-def template_deactivate(*, actor: Any, template: DocumentTemplate) -> DocumentTemplate:
+def template_set_active(*, actor: Any, template: DocumentTemplate, active: bool) -> DocumentTemplate:
+    """Switch a template on or off: an inactive one is not offered for new documents; the documents
+    made from it keep it (their new versions still use it)."""
     with acting_as(actor):
-        template.is_active = False
-        template.save()
+        template = DocumentTemplate.objects.select_for_update().get(pk=template.pk)
+        if template.is_active != active:
+            template.is_active = active
+            template.save()
+        return template
+
+
+def template_deactivate(*, actor: Any, template: DocumentTemplate) -> DocumentTemplate:
+    return template_set_active(actor=actor, template=template, active=False)
+
+
+@transaction.atomic
+def template_new_version(
+    *, actor: Any, template: DocumentTemplate, data: bytes, filename: str
+) -> DocumentTemplate:
+    """Replace the template's DOCX by a new file, checked like an upload. The old file stays in the
+    storage (new documents and new versions use the new one); the change log keeps the old hash."""
+    with acting_as(actor):
+        try:
+            variables = template_check(data, filename)
+        except rendering.TemplateProblem as exc:
+            raise field_error("file", exc.message, exc.code) from exc
+        template = DocumentTemplate.objects.select_for_update().get(pk=template.pk)
+        template.file = file_save("templates", filename, data)
+        template.original_name = filename[-255:]
+        template.size = len(data)
+        template.sha256 = hashlib.sha256(data).hexdigest()
+        template.variables = variables
+        template.revision += 1
+        template.uploaded_by = actor if getattr(actor, "pk", None) else None
+        _save(template)
         return template
 
 
@@ -321,6 +352,8 @@ def document_create(
         if not template.is_active:
             raise field_error("template", _("This template is switched off."), "inactive")
         sequence = template.numbering
+        if legal_entity is not None:
+            sequence = numbering_for_entity(template, legal_entity)
         legal_entity = legal_entity or (sequence.legal_entity if sequence else None)
         legal_entity = legal_entity or LegalEntity.objects.filter(is_default=True).first()
         today = timezone.localdate()
@@ -350,6 +383,25 @@ def document_create(
             ) from exc
         _enqueue(document)
         return document
+
+
+def numbering_for_entity(template: DocumentTemplate, entity: LegalEntity) -> NumberingSequence | None:
+    """The numbering a document of ``template`` gets when issued by ``entity``: the template's own
+    when it is shared or the entity's; else the entity's sequence of the same name (each legal entity
+    keeps its own "Договоры", "Счета"...). None of them -> 400 naming ``legal_entity``."""
+    sequence = template.numbering
+    if sequence is None or sequence.legal_entity_id in (None, entity.pk):
+        return sequence
+    if sequence.name:
+        own = NumberingSequence.objects.filter(legal_entity=entity, name=sequence.name).order_by("id").first()
+        if own is not None:
+            return own
+    raise field_error(
+        "legal_entity",
+        _("%(entity)s has no numbering “%(numbering)s”; add one on the requisites page.")
+        % {"entity": entity.name, "numbering": sequence.name or sequence.code},
+        "no_numbering",
+    )
 
 
 def _restart(document: Document, *, new_version: bool) -> Document:
@@ -507,8 +559,34 @@ def document_file(
     return row, file_read(row.file)
 
 
-def document_send(*, actor: Any, document: Document, subject: str = "", body: str = "") -> Any:
-    """E-mail the current PDF (or DOCX) to the deal's contact through the e-mail channel."""
+def send_defaults(document: Document) -> dict[str, Any]:
+    """What the compose dialog starts with: the contact's e-mail addresses, a subject and a body."""
+    contact = document.deal.contact
+    addresses = (
+        list(
+            contact.identities.filter(kind="email")
+            .order_by("-is_primary", "id")
+            .values_list("value", flat=True)
+        )
+        if contact is not None
+        else []
+    )
+    greeting = (
+        _("Good afternoon, %(name)s!") % {"name": contact.full_name}
+        if contact is not None and contact.full_name
+        else _("Good afternoon!")
+    )
+    return {
+        "addresses": addresses,
+        "subject": str(document),
+        "body": _("%(greeting)s\n\nPlease find attached: %(document)s.")
+        % {"greeting": greeting, "document": document},
+    }
+
+
+def document_send(*, actor: Any, document: Document, subject: str = "", body: str = "", to: str = "") -> Any:
+    """E-mail the current PDF (or DOCX) to the deal's contact through the e-mail channel (``to``: one
+    of the contact's addresses; the primary one by default)."""
     from otdel.comms.email.send import email_send
 
     contact = document.deal.contact
@@ -531,7 +609,12 @@ def document_send(*, actor: Any, document: Document, subject: str = "", body: st
         "document": document
     }
     interaction = email_send(
-        actor=actor, contact=contact, subject=subject, body=body, attachments=[(filename, data, content_type)]
+        actor=actor,
+        contact=contact,
+        subject=subject,
+        body=body,
+        attachments=[(filename, data, content_type)],
+        to=to,
     )
     with acting_as(actor):
         record_change(

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from otdel.crm.models import Channel, LeadSource, NonTargetReason
 
@@ -119,9 +120,9 @@ def report_sheets(name: str, data: dict[str, Any]) -> list[Sheet]:
                     _("Channel"),
                     _("Source"),
                     _("Leads"),
-                    _("Non-target"),
+                    pgettext("traffic", "Non-target"),
                     _("Non-target share, %"),
-                    _("Qualified"),
+                    pgettext("traffic", "Qualified"),
                     _("Not triaged"),
                     *[label(NonTargetReason, r) for r in reasons],
                 ],
@@ -214,7 +215,78 @@ def report_sheets(name: str, data: dict[str, Any]) -> list[Sheet]:
                     ]
                     for r in rows
                 ],
-            )
+            ),
+            Sheet(
+                _("The longest breaches"),
+                [_("Record"), _("Policy"), _("Person"), _("Due"), _("Answered"), _("Late by, min")],
+                [
+                    [
+                        r["title"],
+                        r["policy"],
+                        r["person"],
+                        r["due_at"],
+                        r["answered_at"] or "",
+                        _minutes(r["late"]),
+                    ]
+                    for r in data.get("longest", [])
+                ],
+            ),
+        ]
+    if name == "regulations":
+        checklist_headers = [_("Exits from a stage"), _("With every item done"), _("Share, %")]
+        return [
+            Sheet(
+                _("Acknowledgements by regulation"),
+                [
+                    _("Regulation"),
+                    _("Version"),
+                    _("Must read"),
+                    _("Have read"),
+                    _("Have not read"),
+                    _("Share, %"),
+                ],
+                [
+                    [
+                        r["article"],
+                        r["version"],
+                        r["audience"],
+                        r["acknowledged"],
+                        r["pending"],
+                        _pct(r["share"]),
+                    ]
+                    for r in rows
+                ],
+            ),
+            Sheet(
+                _("Acknowledgements by person"),
+                [_("Person"), _("Must read"), _("Have read"), _("Share, %"), _("Not read yet")],
+                [
+                    [
+                        r["person"],
+                        r["required"],
+                        r["acknowledged"],
+                        _pct(r["share"]),
+                        "; ".join(r["pending_articles"]),
+                    ]
+                    for r in data.get("by_person", [])
+                ],
+            ),
+            Sheet(
+                _("Checklists by manager"),
+                [_("Manager"), *checklist_headers],
+                [
+                    [r["name"], r["exits"], r["complete"], _pct(r["share"])]
+                    for r in data.get("checklist_by_manager", [])
+                ],
+            ),
+            Sheet(
+                _("Checklists by stage"),
+                [_("Stage"), *checklist_headers],
+                [
+                    [r["name"], r["exits"], r["complete"], _pct(r["share"])]
+                    for r in data.get("checklist_by_stage", [])
+                ],
+            ),
         ]
     return []
 

@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from otdel.core.scoping import scope
 from otdel.crm.models import Channel, LeadSource, Pipeline
@@ -25,6 +26,9 @@ DRILL_PARAMS = (
     "traffic_source",
     "verdict",
     "group",
+    "policy",
+    "state",
+    "article",
 )
 
 
@@ -35,9 +39,15 @@ class _PersonChoice(forms.ModelChoiceField):
 
 class ReportFilterForm(StyledForm):
     date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=pgettext_lazy("date range", "From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(
+        label=pgettext_lazy("date range", "To"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     pipeline = forms.ModelChoiceField(label=_("Pipeline"), queryset=Pipeline.objects.none(), required=False)
     manager = _PersonChoice(label=_("Manager"), queryset=Pipeline.objects.none(), required=False)
     source = forms.ChoiceField(label=_("Source"), choices=[("", "—"), *LeadSource.choices], required=False)

@@ -40,7 +40,9 @@ def summary_context(*, user: Any, date_from: datetime.date, date_to: datetime.da
     traffic = selectors.traffic_report(user=user, filters=filters)
     managers = selectors.managers_report(user=user, filters=filters)
     lost = selectors.lost_reasons_report(user=user, filters=filters)
+    sla = selectors.sla_report(user=user, filters=filters)
     return {
+        "sla": sla,
         "user": user,
         "filters": filters,
         "funnel": funnel,

@@ -484,6 +484,66 @@ def _first_response() -> Any:
     )
 
 
+class WorkingClock:
+    """Seconds of one person's working time between two moments: their working days and hours by
+    the production calendar (holidays skipped, pre-holiday days an hour shorter, transferred working
+    Saturdays counted), in the department's time zone — what ``automation.worktime`` counts, but
+    with each year's days summed once, so a report over many leads pays a lookup per moment.
+
+    A lead that came at night and was answered at 9:05 was answered in 5 minutes; one on Friday at
+    17:50 answered on Monday at 9:10 in 20 minutes.
+    """
+
+    def __init__(self, person: Any) -> None:
+        self.work_days = list(person.work_days) if person.work_days is not None else None
+        self.start, self.end = person.work_start, person.work_end
+        self.tz = timezone.get_default_timezone()
+        self._years: dict[int, list[int]] = {}
+        self._lengths: dict[datetime.date, int] = {}
+
+    def _length(self, day: datetime.date) -> int:
+        """Working seconds of the day (kept: a report asks about the same days again and again)."""
+        from otdel.core.calendar import is_short_day, is_working_day
+
+        if day not in self._lengths:
+            seconds = 0
+            if is_working_day(day, self.work_days):
+                window = datetime.datetime.combine(day, self.end) - datetime.datetime.combine(day, self.start)
+                seconds = max(0, int(window.total_seconds()) - (3600 if is_short_day(day) else 0))
+            self._lengths[day] = seconds
+        return self._lengths[day]
+
+    def _prefix(self, year: int) -> list[int]:
+        """Working seconds of the year's days before each day (index = day of the year - 1)."""
+        if year not in self._years:
+            day, total, prefix = datetime.date(year, 1, 1), 0, [0]
+            while day.year == year:
+                total += self._length(day)
+                prefix.append(total)
+                day += datetime.timedelta(days=1)
+            self._years[year] = prefix
+        return self._years[year]
+
+    def _since_new_year(self, local: datetime.datetime) -> int:
+        day = local.date()
+        opened = datetime.datetime.combine(day, self.start)
+        inside = min(max(int((local - opened).total_seconds()), 0), self._length(day))
+        return self._prefix(day.year)[day.timetuple().tm_yday - 1] + inside
+
+    def seconds(self, since: datetime.datetime, until: datetime.datetime) -> int:
+        if until <= since:
+            return 0
+        a = since.astimezone(self.tz).replace(tzinfo=None)
+        b = until.astimezone(self.tz).replace(tzinfo=None)
+        between = sum(self._prefix(year)[-1] for year in range(a.year, b.year))
+        return max(0, between + self._since_new_year(b) - self._since_new_year(a))
+
+
+def response_seconds(since: datetime.datetime, until: datetime.datetime, person: Any) -> int:
+    """Seconds of ``person``'s working time from ``since`` to ``until`` (see ``WorkingClock``)."""
+    return WorkingClock(person).seconds(since, until)
+
+
 def _plans(people: list[int], filters: ReportFilters) -> dict[int, Decimal]:
     plans = ManagerPlan.objects.filter(user_id__in=people)
     if filters.date_from:
@@ -498,7 +558,9 @@ def _plans(people: list[int], filters: ReportFilters) -> dict[int, Decimal]:
 
 def managers_report(*, user: Any, filters: ReportFilters) -> dict[str, Any]:
     """One row per salesperson: leads, first response, calls, e-mails, messages, won deals, revenue,
-    overdue tasks, plan vs fact. SLA compliance stays empty until SLA policies exist (see sla_report)."""
+    overdue tasks, plan vs fact, SLA compliance (share of the person's SLA clocks met, see sla_report).
+
+    First response is counted on the salesperson's working time (see ``WorkingClock``)."""
     people = list(report_people(user, filters.manager))
     ids = [p.pk for p in people]
     leads = manager_leads_base(Lead.objects.filter(responsible_id__in=ids), filters)
@@ -506,6 +568,7 @@ def managers_report(*, user: Any, filters: ReportFilters) -> dict[str, Any]:
         leads.values("responsible_id").annotate(n=Count("id")).values_list("responsible_id", "n")
     )
     responses: dict[int, list[int]] = defaultdict(list)
+    clocks = {p.pk: WorkingClock(p) for p in people}
     for owner, created, answered, triaged_at, triaged_by in (
         leads.annotate(first_out=_first_response())
         .values_list("responsible_id", "created_at", "first_out", "triaged_at", "triaged_by_id")
@@ -515,7 +578,9 @@ def managers_report(*, user: Any, filters: ReportFilters) -> dict[str, Any]:
             m for m in (answered, triaged_at if triaged_by else None) if m is not None and m >= created
         ]
         if moments:
-            responses[owner].append(int((min(moments) - created).total_seconds()))
+            responses[owner].append(clocks[owner].seconds(created, min(moments)))
+    sla = SLA_PROVIDER(user, filters)["by_person"] if SLA_PROVIDER is not None else []
+    sla_by_person = {row["person_id"]: row["compliance"] for row in sla}
 
     calls = calls_base(filters)
     by_user = {
@@ -573,7 +638,7 @@ def managers_report(*, user: Any, filters: ReportFilters) -> dict[str, Any]:
                 "calls_returned": m.get("returned_count", 0),
                 "emails_sent": u.get("emails_sent", 0),
                 "messages_sent": u.get("messages_sent", 0),
-                "sla_compliance": None,
+                "sla_compliance": sla_by_person.get(person.pk),
                 "deals_won": deals_won,
                 "revenue": _money(revenue),
                 "average_deal": _money(revenue / deals_won) if deals_won else _money(ZERO),
@@ -707,27 +772,138 @@ def data_quality_report(*, user: Any, filters: ReportFilters) -> dict[str, Any]:
     return {"rows": rows, "stale_days": filters.stale_days}
 
 
-# --- SLA (the seam) -----------------------------------------------------------------------------------
+# --- SLA -----------------------------------------------------------------------------------------------
 
 
 def sla_report(*, user: Any, filters: ReportFilters) -> dict[str, Any]:
     """Met / breached by policy and person, and the longest breaches.
 
-    SLA timers arrive with the automation issue; until a provider is registered this answers an
-    empty report with ``available: false``. The provider is a callable ``(user, filters) -> dict``
-    with ``rows`` (``policy``, ``person``, ``met``, ``breached``, ``compliance``) and ``longest``.
+    The figures come from a provider registered by the automation app (which owns the SLA clocks):
+    a callable ``(user, filters) -> dict`` with ``rows`` (``policy``, ``person``, ``met``,
+    ``breached``, ``compliance``), ``by_policy``, ``by_person`` and ``longest``. Without one the
+    report says it is not available.
     """
     if SLA_PROVIDER is None:
-        return {"available": False, "rows": [], "longest": []}
+        return {"available": False, "rows": [], "by_policy": [], "by_person": [], "longest": []}
     return {"available": True, **SLA_PROVIDER(user, filters)}
 
 
 SLA_PROVIDER: Any = None
+SLA_DRILL: Any = None
 
 
-def sla_provider_register(provider: Any) -> None:
-    global SLA_PROVIDER
-    SLA_PROVIDER = provider
+def sla_provider_register(provider: Any, drill: Any = None) -> None:
+    """``provider(user, filters)`` gives the figures; ``drill(user, filters)`` -> ``(kind, queryset)``
+    the records behind one of them (``sla.records`` drill-down)."""
+    global SLA_PROVIDER, SLA_DRILL
+    SLA_PROVIDER, SLA_DRILL = provider, drill
+
+
+# --- regulations: acknowledgements and checklists -----------------------------------------------------
+
+
+def ack_people(user: Any) -> QuerySet[User]:
+    """Whose reading of the regulations ``user`` sees: everyone (administrator), the department (head
+    of sales), themselves (a salesperson)."""
+    people = User.objects.filter(is_active=True)
+    if not can_see_reports(user):
+        return people.none()
+    if user.is_admin:
+        return people
+    if user.role == Role.HEAD_OF_SALES and user.department_id is not None:
+        return people.filter(Q(department_id=user.department_id) | Q(pk=user.pk))
+    return people.filter(pk=user.pk)
+
+
+def regulations_report(*, user: Any, filters: ReportFilters) -> dict[str, Any]:
+    """Who confirmed reading the current version of each regulation that asks for it (per article and
+    per person), and how the stage checklists are kept (share of stage exits with every item done, per
+    manager and per stage, in the period)."""
+    from otdel.kb.models import Acknowledgement
+    from otdel.kb.selectors import ack_audience, adherence, published_articles
+
+    visible = set(ack_people(user).values_list("pk", flat=True))
+    if filters.manager is not None:
+        visible &= {filters.manager.pk}
+    articles = [a for a in published_articles(user=user).order_by("title", "id") if a.needs_acknowledgement]
+    read = set(
+        Acknowledgement.objects.filter(article__in=articles).values_list("article_id", "user_id", "number")
+    )
+    rows = []
+    per_person: dict[int, list[Any]] = defaultdict(list)
+    for article in articles:
+        audience = [pk for pk in ack_audience(article).values_list("pk", flat=True) if pk in visible]
+        done = [pk for pk in audience if (article.pk, pk, article.published_number) in read]
+        for pk in audience:
+            per_person[pk].append((article, pk in done))
+        rows.append(
+            {
+                "article": article.title,
+                "article_id": article.pk,
+                "version": article.published_number,
+                "audience": len(audience),
+                "acknowledged": len(done),
+                "pending": len(audience) - len(done),
+                "share": _share(len(done), len(audience)),
+            }
+        )
+    people = {u.pk: u for u in User.objects.filter(pk__in=list(per_person))}
+    by_person = [
+        {
+            "person": people[pk].get_full_name(),
+            "person_id": pk,
+            "required": len(items),
+            "acknowledged": sum(1 for _a, ok in items if ok),
+            "share": _share(sum(1 for _a, ok in items if ok), len(items)),
+            "pending_articles": [a.title for a, ok in items if not ok],
+        }
+        for pk, items in sorted(per_person.items(), key=lambda kv: people[kv[0]].get_full_name())
+    ]
+
+    def checklist(by: str) -> list[dict[str, Any]]:
+        found = adherence(user=user, by=by, date_from=filters.date_from, date_to=filters.date_to)
+        if by == "manager" and filters.manager is not None:
+            found = [r for r in found if r.key == filters.manager.pk]
+        return [
+            {"id": r.key, "name": r.name, "exits": r.exits, "complete": r.complete, "share": r.share}
+            for r in found
+        ]
+
+    return {
+        "rows": rows,
+        "by_person": by_person,
+        "checklist_by_manager": checklist("manager"),
+        "checklist_by_stage": checklist("stage"),
+    }
+
+
+def regulation_readers(*, user: Any, article_id: int | None, state: str = "") -> QuerySet[User]:
+    """The people asked to read one article, each with the newest version they confirmed
+    (``read_version``, ``read_at``); ``state`` "read" / "pending" for the current version."""
+    from django.db.models import Subquery
+
+    from otdel.kb.models import Acknowledgement
+    from otdel.kb.selectors import ack_audience, published_articles
+
+    article = published_articles(user=user).filter(pk=article_id or 0).first()
+    if article is None:
+        return User.objects.none()
+    latest = Acknowledgement.objects.filter(article=article, user=OuterRef("pk")).order_by("-number", "-at")
+    people = (
+        ack_people(user)
+        .filter(pk__in=ack_audience(article).values("pk"))
+        .annotate(
+            read_version=Subquery(latest.values("number")[:1]), read_at=Subquery(latest.values("at")[:1])
+        )
+    )
+    current = Exists(
+        Acknowledgement.objects.filter(article=article, user=OuterRef("pk"), number=article.published_number)
+    )
+    if state == "read":
+        people = people.filter(current)
+    elif state == "pending":
+        people = people.exclude(current)
+    return people
 
 
 # --- drill-down ---------------------------------------------------------------------------------------
@@ -735,7 +911,7 @@ def sla_provider_register(provider: Any) -> None:
 
 @dataclass(frozen=True)
 class Drill:
-    kind: str  # "deals" | "leads" | "contacts" | "tasks" | "interactions"
+    kind: str  # "deals" | "leads" | "contacts" | "tasks" | "interactions" | "people"
     queryset: QuerySet[Any]
     title: str
 
@@ -829,6 +1005,16 @@ def drill_down(*, user: Any, metric: str, filters: ReportFilters) -> Drill | Non
             else lost.filter(lost_reason_id=_int(reason))
         )
         return Drill("deals", lost, str(_("Lost deals")))
+    if metric == "regulations.readers":
+        readers = regulation_readers(user=user, article_id=_int(x.get("article")), state=x.get("state", ""))
+        return Drill("people", readers, str(_("Who has read it")))
+    if metric == "sla.records" and SLA_DRILL is not None:
+        found = SLA_DRILL(user, filters)
+        if found is None:
+            return None
+        kind, records = found
+        title = _("Met the SLA") if x.get("state") == "met" else _("SLA breached")
+        return Drill(kind, records, str(title if x.get("state") else _("SLA clocks")))
     if metric.startswith("quality."):
         check = metric.removeprefix("quality.")
         if check not in QUALITY_CHECKS:

@@ -46,6 +46,7 @@ REPORTS: dict[str, tuple[Any, Any, tuple[str, ...]]] = {
         (*PERIOD, "manager", "stale_days"),
     ),
     "sla": (gettext_lazy("SLA"), selectors.sla_report, (*PERIOD, "manager")),
+    "regulations": (gettext_lazy("Regulations"), selectors.regulations_report, (*PERIOD, "manager")),
 }
 PAGE_SIZE = 50
 
@@ -180,6 +181,13 @@ def _decorate(name: str, data: dict[str, Any]) -> None:
         elif name == "managers":
             row["first_response_median_text"] = _duration(row["first_response_median"])
             row["first_response_p90_text"] = _duration(row["first_response_p90"])
+    if name == "sla":
+        for row in data.get("longest", []):
+            row["late_text"] = _duration(row["late"])
+            row["due_at_dt"] = datetime.datetime.fromisoformat(row["due_at"])
+            row["answered_at_dt"] = (
+                datetime.datetime.fromisoformat(row["answered_at"]) if row["answered_at"] else None
+            )
 
 
 @login_required
@@ -209,6 +217,10 @@ def report_page(request: HttpRequest, name: str) -> HttpResponse:
             "chart": _chart(name, data),
             "reports": [(n, spec[0]) for n, spec in REPORTS.items()],
             "reasons": [(code, lbl) for code, lbl in NonTargetReason.choices],
+            "checklist_tables": [
+                (_("Manager"), data.get("checklist_by_manager", []), "checklist-by-manager"),
+                (_("Stage"), data.get("checklist_by_stage", []), "checklist-by-stage"),
+            ],
         },
     )
 
@@ -242,6 +254,7 @@ def report_drill(request: HttpRequest, metric: str) -> HttpResponse:
         "contacts": "full_name",
         "tasks": "due_at",
         "interactions": "-occurred_at",
+        "people": "full_name",
     }
     related = {
         "deals": ("stage", "responsible", "contact"),
@@ -249,6 +262,7 @@ def report_drill(request: HttpRequest, metric: str) -> HttpResponse:
         "contacts": ("company", "responsible"),
         "tasks": ("assignee", "deal", "contact"),
         "interactions": ("contact", "user", "routed_to"),
+        "people": ("department",),
     }
     qs = drill.queryset.select_related(*related[drill.kind]).order_by(order[drill.kind], "-id")
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))

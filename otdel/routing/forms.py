@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from otdel.accounts.models import User
 from otdel.core.identity import IdentityKind, normalize_identity
@@ -251,8 +252,8 @@ class DecisionFilterForm(StyledForm):
         label=_("Reason"), choices=[("", "—"), *RoutingDecision.Reason.choices], required=False
     )
     user = UserChoiceField(label=_("Went to"), queryset=User.objects.none(), required=False)
-    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
-    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput())
+    date_from = forms.DateField(label=pgettext_lazy("date range", "From"), required=False, widget=DateInput())
+    date_to = forms.DateField(label=pgettext_lazy("date range", "To"), required=False, widget=DateInput())
     contact = forms.IntegerField(label=_("Contact"), required=False, min_value=1)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -18,6 +18,19 @@ def _css_for(widget: forms.Widget) -> str:
     return "form-control"
 
 
+DASHES = "---------"  # Django's empty choice: reads as a glitch on a Russian screen
+
+
+def _no_dashes(field: forms.Field) -> None:
+    """An empty choice reads "—", not Django's "---------"."""
+    if isinstance(field, forms.ModelChoiceField) and field.empty_label == DASHES:
+        field.empty_label = "—"
+    elif isinstance(field, forms.ChoiceField) and not isinstance(field, forms.ModelChoiceField):
+        choices = list(field.choices)  # type: ignore[arg-type]
+        if any(label == DASHES for _value, label in choices):
+            field.choices = [(value, "—" if label == DASHES else label) for value, label in choices]
+
+
 class StyledFormMixin:
     """Gives widgets Bootstrap classes and marks invalid ones; turns service errors into field errors."""
 
@@ -28,6 +41,7 @@ class StyledFormMixin:
         # Read the errors found so far; touching ``self.errors`` would validate the form too early.
         errors = self._errors or {}
         for name, field in self.fields.items():
+            _no_dashes(field)
             widget = field.widget
             if isinstance(widget, forms.HiddenInput):
                 continue

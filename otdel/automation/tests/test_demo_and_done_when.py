@@ -99,3 +99,44 @@ def test_seed_demo_is_idempotent(head, manager):
     assert rule.stage.name == "Счёт выставлен" and rule.working_time
     assert SlaPolicy.objects.get().on_breach[1] == {"action": "assign", "queue": "sales"}
     assert Queue.objects.get(code="sales").memberships.filter(user=manager).exists()
+
+
+def test_sla_history_of_past_leads(manager):
+    """The demo's past web-form leads get finished clocks by their real first answer, once."""
+    from zoneinfo import ZoneInfo
+
+    from otdel.automation.demo import sla_history_seed
+    from otdel.automation.models import SlaTimer
+    from otdel.comms.models import Interaction
+    from otdel.crm.models import Lead
+    from otdel.crm.tests.factories import ContactFactory, LeadFactory
+
+    msk = ZoneInfo("Europe/Moscow")
+    tuesday = datetime.datetime(2026, 11, 10, 10, 0, tzinfo=msk)
+    policy = SlaPolicy.objects.create(
+        name="Первый ответ", target="first_response", minutes=15, applies_to={"channel": "form"}
+    )
+
+    def lead(channel, answer_after):
+        contact = ContactFactory()
+        made = LeadFactory(contact=contact, channel=channel, responsible=manager)
+        Lead.objects.filter(pk=made.pk).update(created_at=tuesday)
+        if answer_after is not None:
+            Interaction.objects.create(
+                kind="email",
+                channel="email",
+                direction="out",
+                contact=contact,
+                occurred_at=tuesday + datetime.timedelta(minutes=answer_after),
+            )
+        return made
+
+    quick, late, never, phone = lead("form", 5), lead("form", 120), lead("form", None), lead("call", 5)
+    assert sla_history_seed(policy) == 3
+    assert sla_history_seed(policy) == 0
+    timers = {t.lead_id: t for t in SlaTimer.objects.all()}
+    assert phone.pk not in timers
+    assert timers[quick.pk].state == "met"
+    assert timers[late.pk].state == "breached"
+    assert timers[late.pk].met_at == tuesday + datetime.timedelta(minutes=120)
+    assert timers[never.pk].state == "breached" and timers[never.pk].met_at is None

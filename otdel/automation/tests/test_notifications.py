@@ -140,7 +140,7 @@ def test_titles_are_in_the_recipients_language(manager, client_of):
     manager.language = "ru"
     manager.save()
     _email(1)
-    assert _titles(manager) == ["E-mail от Петров Пётр: Сроки поставки"]
+    assert _titles(manager) == ["E-mail — Петров Пётр: Сроки поставки"]
 
 
 # --- pages -------------------------------------------------------------------------------------

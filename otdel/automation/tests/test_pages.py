@@ -142,7 +142,7 @@ def test_sla_board_and_cards_show_the_clock(client, head, manager, pipeline):
 @pytest.mark.parametrize(
     ("language", "title", "heading"),
     [
-        ("ru", "Мой день", "Лиды, ждущие первого ответа"),
+        ("ru", "Мой день", "Заявки, ждущие первого ответа"),
         ("en", "My day", "Leads waiting for a first response"),
     ],
 )

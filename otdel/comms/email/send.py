@@ -203,8 +203,12 @@ def email_send(
     mailbox: Mailbox | None = None,
     reply_to: Interaction | None = None,
     attachments: Iterable[Any] = (),
+    to: str = "",
 ) -> Interaction:
     """Write to the client from the card; the sent mail is on their timeline at once, in its thread.
+
+    ``to`` picks one of the contact's e-mail addresses (default: the primary one, or the sender of
+    the message answered).
 
     Nothing is recorded when the SMTP server does not take the message (a ValidationError says why).
     Answering an inbound e-mail marks it handled by ``actor``.
@@ -216,6 +220,10 @@ def email_send(
         or _survivor(reply_to.contact) != contact
     ):
         raise field_error("reply_to", _("Answer an e-mail of this contact."), "invalid_reply_to")
+    chosen = (to or "").strip().lower()
+    if chosen and not contact.identities.filter(kind="email", value__iexact=chosen).exists():
+        # Only one of the contact's own addresses, chosen by the sender.
+        raise field_error("to", _("Choose one of the contact's e-mail addresses."), "unknown_address")
     subject = _reply_subject(subject, reply_to)
     body = (body or "").strip("\n")
     if not body.strip():
@@ -225,7 +233,7 @@ def email_send(
     mailbox = mailbox or _pick_mailbox(contact, reply_to)
     if mailbox is None or not mailbox.smtp_host:
         raise field_error("mailbox", _("No mailbox is set up for sending e-mail."), "no_mailbox")
-    raw_recipient = _recipient(contact, reply_to)
+    raw_recipient = chosen or _recipient(contact, reply_to)
     if not raw_recipient:
         raise field_error("contact", _("The contact has no e-mail address."), "no_email")
     try:

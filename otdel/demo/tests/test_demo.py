@@ -187,7 +187,7 @@ def test_load_demo_fills_an_empty_database_once(db):
     waiting = inbox(user=manager)
     assert waiting.exists()
     titles = set(Notification.objects.filter(user=manager).values_list("title", flat=True))
-    assert {t for t in titles if " от " in t} and not {t for t in titles if " from " in t}
+    assert {t for t in titles if " — " in t} and not {t for t in titles if " from " in t}
     assert Notification.objects.filter(user=manager, kind="inbound").count() == waiting.count()
 
     # Run again: --if-empty says so and adds nothing; without it the command refuses.

@@ -187,6 +187,7 @@ class TemplateSerializer(serializers.ModelSerializer):
             "sha256",
             "variables",
             "is_active",
+            "revision",
             "created_at",
         ]
         read_only_fields = fields
@@ -225,6 +226,7 @@ class DocumentSerializer(serializers.ModelSerializer):
             "deal",
             "template",
             "template_name",
+            "legal_entity",
             "kind",
             "title",
             "number",
@@ -243,11 +245,30 @@ class DocumentSerializer(serializers.ModelSerializer):
 class DocumentCreateSerializer(serializers.Serializer):
     template = serializers.PrimaryKeyRelatedField(queryset=DocumentTemplate.objects.filter(is_active=True))
     format = serializers.ChoiceField(choices=["pdf", "docx"], default="pdf")
+    legal_entity = serializers.PrimaryKeyRelatedField(
+        queryset=LegalEntity.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Which of our legal entities issues it (default: the template numbering's, else the default one)",
+    )
 
 
 class DocumentSendSerializer(serializers.Serializer):
+    to = serializers.EmailField(
+        required=False,
+        allow_blank=True,
+        help_text="One of the contact's e-mail addresses (default: the primary)",
+    )
     subject = serializers.CharField(max_length=500, required=False, allow_blank=True)
     body = serializers.CharField(required=False, allow_blank=True)
+
+
+class TemplatePatchSerializer(serializers.Serializer):
+    is_active = serializers.BooleanField()
+
+
+class TemplateFileSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="the new .docx; checked like an upload")
 
 
 class ReferenceRowSerializer(serializers.Serializer):

@@ -23,6 +23,16 @@ urlpatterns = [
         views.TemplateReferenceView.as_view(),
         name="api-template-reference",
     ),
+    re_path(
+        r"^document-templates/(?P<pk>\d+)(?:/)?$",
+        views.TemplateDetailView.as_view(),
+        name="api-document-template",
+    ),
+    re_path(
+        r"^document-templates/(?P<pk>\d+)/file(?:/)?$",
+        views.TemplateFileView.as_view(),
+        name="api-document-template-file",
+    ),
     re_path(r"^documents/(?P<pk>\d+)(?:/)?$", views.DocumentDetailView.as_view(), name="api-document"),
     re_path(
         r"^documents/(?P<pk>\d+)/regenerate(?:/)?$",

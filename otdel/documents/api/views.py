@@ -283,6 +283,54 @@ class TemplateListView(GenericAPIView):
         return Response(s.TemplateSerializer(template).data, status=status.HTTP_201_CREATED)
 
 
+class TemplateDetailView(GenericAPIView):
+    permission_classes = [IsAdminOrReadOnly]
+    serializer_class = s.TemplateSerializer
+
+    def _template(self, request: Request, pk: int) -> DocumentTemplate:
+        return get_scoped_or_404(DocumentTemplate.objects.all(), request.user, pk=pk)
+
+    @extend_schema(
+        tags=["documents"], summary="One template (active or not)", operation_id="document_template_get"
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(s.TemplateSerializer(self._template(request, pk)).data)
+
+    @extend_schema(
+        tags=["documents"],
+        summary="Switch a template on or off (an inactive one is not offered for new documents)",
+        request=s.TemplatePatchSerializer,
+        responses={200: s.TemplateSerializer, **WRITE_ERRORS},
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        template = self._template(request, pk)
+        data = _valid(s.TemplatePatchSerializer, request)
+        template = services.template_set_active(
+            actor=request.user, template=template, active=data["is_active"]
+        )
+        return Response(s.TemplateSerializer(template).data)
+
+
+class TemplateFileView(GenericAPIView):
+    permission_classes = [IsAdminOrReadOnly]
+    parser_classes = [MultiPartParser, FormParser]
+    serializer_class = s.TemplateFileSerializer
+
+    @extend_schema(
+        tags=["documents"],
+        summary="Upload a new version of a template's DOCX (checked like an upload; revision + 1)",
+        request={"multipart/form-data": s.TemplateFileSerializer},
+        responses={200: s.TemplateSerializer, **WRITE_ERRORS},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        template = get_scoped_or_404(DocumentTemplate.objects.all(), request.user, pk=pk)
+        upload = _valid(s.TemplateFileSerializer, request)["file"]
+        template = services.template_new_version(
+            actor=request.user, template=template, data=upload.read(), filename=upload.name
+        )
+        return Response(s.TemplateSerializer(template).data)
+
+
 class TemplateReferenceView(GenericAPIView):
     serializer_class = s.ReferenceRowSerializer
     queryset = DocumentTemplate.objects.none()
@@ -319,7 +367,11 @@ class DealDocumentsView(GenericAPIView):
         deal = get_scoped_or_404(Deal.objects.all(), request.user, "change", pk=pk)
         data = _valid(s.DocumentCreateSerializer, request)
         document = services.document_create(
-            actor=request.user, deal=deal, template=data["template"], format=data["format"]
+            actor=request.user,
+            deal=deal,
+            template=data["template"],
+            format=data["format"],
+            legal_entity=data.get("legal_entity"),
         )
         return Response(_document_out(document, request.user), status=status.HTTP_201_CREATED)
 

@@ -17,6 +17,7 @@ def test_admin_backs_up_from_the_status_page(
 ):
     settings.OTDEL_BACKUP_DIR = str(tmp_path / "backups")
     page = login_page(admin_user)
+    page.get_by_test_id("nav-settings").click()  # settings live under one menu
     page.get_by_test_id("nav-status").click()
     expect(page.get_by_test_id("last-backup")).to_contain_text("No backup has been made yet", timeout=SLOW)
     expect(page.locator('[data-check="database"][data-ok="1"]')).to_have_count(1)

@@ -68,3 +68,15 @@ def test_every_setting_in_the_environment_file_is_read_by_the_code():
     code = "\n".join(path.read_text() for path in (ROOT / "otdel").rglob("*.py") if "tests" not in path.parts)
     unknown = [name for name in names if f'"{name}"' not in code]
     assert unknown == []
+
+
+def test_gunicorn_control_socket_is_under_the_data_dir_not_home(settings, tmp_path):
+    from otdel.core.management.commands.serve import control_socket_args
+
+    settings.DATA_DIR = tmp_path
+    assert control_socket_args() == ["--control-socket", str(tmp_path / "run" / "gunicorn.ctl")]
+    assert (tmp_path / "run").is_dir()
+    settings.DATA_DIR = tmp_path / ("x" * 120)
+    assert control_socket_args() == ["--no-control-socket"]
+    web = _unit("otdel-web.service")["Service"]["ExecStart"]
+    assert "--control-socket /var/lib/otdel/run/gunicorn.ctl" in web

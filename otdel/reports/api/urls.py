@@ -15,4 +15,5 @@ urlpatterns = [
         r"^reports/data-quality/?$", views.DataQualityReportView.as_view(), name="api-report-data-quality"
     ),
     re_path(r"^reports/sla/?$", views.SLAReportView.as_view(), name="api-report-sla"),
+    re_path(r"^reports/regulations/?$", views.RegulationsReportView.as_view(), name="api-report-regulations"),
 ]

@@ -239,14 +239,42 @@ class SLAReportView(ReportView):
         "SLA",
         {
             "policy": serializers.CharField(),
+            "policy_id": serializers.IntegerField(),
             "person": serializers.CharField(),
+            "person_id": serializers.IntegerField(allow_null=True),
             "met": serializers.IntegerField(),
             "breached": serializers.IntegerField(),
-            "compliance": serializers.FloatField(),
+            "compliance": serializers.FloatField(allow_null=True),
         },
-        "SLA met / breached by policy and person (empty with available=false until SLA policies exist)",
+        "SLA met / breached by policy and person, totals per policy and per person, the longest breaches",
         available=serializers.BooleanField(),
+        by_policy=serializers.ListField(child=serializers.DictField()),
+        by_person=serializers.ListField(child=serializers.DictField()),
         longest=serializers.ListField(child=serializers.DictField()),
+    )
+    def get(self, request: Request) -> Any:
+        return super().get(request)
+
+
+class RegulationsReportView(ReportView):
+    report = "regulations"
+    selector = staticmethod(selectors.regulations_report)
+
+    @_schema(
+        "Regulations",
+        {
+            "article": serializers.CharField(),
+            "article_id": serializers.IntegerField(),
+            "version": serializers.IntegerField(),
+            "audience": serializers.IntegerField(),
+            "acknowledged": serializers.IntegerField(),
+            "pending": serializers.IntegerField(),
+            "share": serializers.FloatField(),
+        },
+        "Acknowledgements of the current version per regulation and per person; checklist adherence",
+        by_person=serializers.ListField(child=serializers.DictField()),
+        checklist_by_manager=serializers.ListField(child=serializers.DictField()),
+        checklist_by_stage=serializers.ListField(child=serializers.DictField()),
     )
     def get(self, request: Request) -> Any:
         return super().get(request)

@@ -22,3 +22,10 @@ def test_seed_demo_twice_gives_the_same_rows(admin_user):
     pipeline = Pipeline.objects.filter(is_default=True).first()
     report = funnel_report(user=admin_user, filters=ReportFilters(pipeline=pipeline))
     assert report["total"] > 0 and report["rows"][0]["reached"] > 0
+    # the apps' demos give the SLA and regulations reports figures from the start
+    from otdel.reports.selectors import regulations_report, sla_report
+
+    sla = sla_report(user=admin_user, filters=ReportFilters())
+    assert sum(r["met"] + r["breached"] for r in sla["rows"]) > 0
+    regulations = regulations_report(user=admin_user, filters=ReportFilters())["rows"]
+    assert sum(r["acknowledged"] for r in regulations) > 0 and sum(r["pending"] for r in regulations) > 0

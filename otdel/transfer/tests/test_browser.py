@@ -34,6 +34,7 @@ def test_mapping_screen_then_the_progress_bar_fills_while_the_worker_runs(
 
     monkeypatch.setattr(tasks, "import_run_task", Held())
     page = login_page(head)
+    page.click('[data-testid="nav-settings"]')  # settings live under one menu
     page.click('[data-testid="nav-import"]')
     page.set_input_files(
         'input[name="file"]',

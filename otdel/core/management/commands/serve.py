@@ -14,6 +14,16 @@ from django.core.management.base import BaseCommand
 from otdel.ops.supervisor import Supervisor
 
 
+def control_socket_args() -> list[str]:
+    """gunicorn's control socket goes under the data directory, not the home directory (which the
+    service account may not have); a path too long for a Unix socket turns the socket off."""
+    path = settings.DATA_DIR / "run" / "gunicorn.ctl"
+    if len(str(path).encode()) >= 100:
+        return ["--no-control-socket"]
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    return ["--control-socket", str(path)]
+
+
 class Command(BaseCommand):
     help = (
         "Serve the web UI and API (gunicorn), the background task workers and the scheduler; "
@@ -48,6 +58,7 @@ class Command(BaseCommand):
             "otdel.core.logmask.MaskingGunicornLogger",
             "--graceful-timeout",
             "5",
+            *control_socket_args(),
         ]
         children = [("web", web)]
         children += [

@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from otdel.demo import manifest, seed_apps
 from otdel.demo import sales as demo
-from otdel.demo import seed_apps
 
 
 class Command(BaseCommand):
@@ -46,11 +46,13 @@ class Command(BaseCommand):
             # Refuse rather than mix invented clients into someone's real data or duplicate the demo.
             raise CommandError(message + " " + _("Load it into an empty database."))
         started = time.monotonic()
+        before = manifest.snapshot()
         try:
             result = demo.load_demo(password=options["password"], seed=options["seed"])
         except ValidationError as exc:  # a --password the validators refuse
             raise CommandError(" ".join(exc.messages)) from exc
         seeded = seed_apps()
+        manifest.record(before)  # what `manage.py remove_demo` deletes
         elapsed = time.monotonic() - started
         counts = result.counts
         self.stdout.write(
@@ -71,3 +73,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {login.username.ljust(width)} / {password} — {login.title}, {login.full_name}"
             )
+        self.stdout.write("")
+        self.stdout.write(
+            _("Without the demo: `make run DEMO=0` on an empty database; `manage.py remove_demo` removes it.")
+        )

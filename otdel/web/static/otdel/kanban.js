@@ -167,6 +167,54 @@
     });
   });
 
+  // A phone shows one column: the switcher above the board picks which.
+  const switcher = document.querySelector(".kanban-switcher");
+  if (switcher) {
+    switcher.addEventListener("change", function () {
+      board.querySelectorAll(".kanban-column").forEach(function (section) {
+        section.classList.toggle("is-current", section.dataset.stageId === switcher.value);
+      });
+    });
+  }
+
+  // Quick add: the "+" of a column opens a one-line form at its top; the new card lands first.
+  board.querySelectorAll(".kanban-add-toggle").forEach(function (button) {
+    button.addEventListener("click", function () {
+      const form = button.closest(".kanban-column").querySelector(".kanban-quick-add");
+      const hidden = form.classList.toggle("d-none");
+      button.setAttribute("aria-expanded", hidden ? "false" : "true");
+      if (!hidden) {
+        form.querySelector("input[name=title]").focus();
+      }
+    });
+  });
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    const form = event.detail.elt;
+    if (!form.classList || !form.classList.contains("kanban-quick-add")) {
+      return;
+    }
+    const error = form.querySelector('[data-role="quick-add-error"]');
+    if (event.detail.successful) {
+      error.textContent = "";
+      form.reset();
+      form.querySelector("input[name=title]").focus();
+      const data = JSON.parse(event.detail.xhr.getResponseHeader("X-Kanban-Columns") || "[]");
+      updateColumns(data);
+    }
+  });
+  document.body.addEventListener("htmx:responseError", function (event) {
+    const form = event.detail.elt;
+    if (form.classList && form.classList.contains("kanban-quick-add")) {
+      let message = event.detail.xhr.statusText;
+      try {
+        message = JSON.parse(event.detail.xhr.responseText).message || message;
+      } catch (e) {
+        // not JSON: keep the status text
+      }
+      form.querySelector('[data-role="quick-add-error"]').textContent = message;
+    }
+  });
+
   // Pages of cards: ask from how many cards the column already shows (moves shift the offsets).
   document.body.addEventListener("htmx:configRequest", function (event) {
     const more = event.detail.elt.closest(".kanban-more");
