@@ -6,12 +6,18 @@ import os
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from otdel.accounts.models import Role
+from otdel.accounts.services import user_token_issue
 from otdel.accounts.tests.factories import DepartmentFactory, UserFactory
 from otdel.crm.tests.factories import PipelineFactory
+
+
+@pytest.fixture(autouse=True)
+def _admin_two_factor_off(settings):
+    """Tests sign administrators in with force_login or tokens; the two-factor tests turn it on."""
+    settings.OTDEL_ADMIN_TWO_FACTOR = False
 
 
 @pytest.fixture
@@ -56,8 +62,7 @@ def api_for():
     def make(user):
         client = APIClient()
         if user is not None:
-            token, _ = Token.objects.get_or_create(user=user)
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            client.credentials(HTTP_AUTHORIZATION=f"Token {user_token_issue(user=user)}")
         return client
 
     return make

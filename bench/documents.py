@@ -123,14 +123,13 @@ def soffice_baseline(docx: bytes, repeat: int) -> list[float]:
 
 def otdel_end_to_end(admin, deal, template, repeat: int) -> tuple[list[float], int]:  # type: ignore[no-untyped-def]
     from django.test import Client
-    from rest_framework.authtoken.models import Token
 
+    from otdel.accounts.services import user_token_issue
     from otdel.documents.convert import pdf_pages
     from otdel.documents.models import Document
     from otdel.documents.services import document_file, document_generate
 
-    token, _ = Token.objects.get_or_create(user=admin)
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_HOST="127.0.0.1")
+    client = Client(HTTP_AUTHORIZATION=f"Token {user_token_issue(user=admin)}", HTTP_HOST="127.0.0.1")
     times, pages = [], 0
     for _ in range(repeat + 1):
         start = time.perf_counter()

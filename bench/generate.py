@@ -395,9 +395,9 @@ def main() -> None:
         )
         users.append(user)
     integration = User.objects.create(username="bench-pbx", role=Role.INTEGRATION)
-    from rest_framework.authtoken.models import Token
+    from otdel.accounts.services import user_token_issue
 
-    token = Token.objects.create(user=integration)
+    token = user_token_issue(user=integration)
     sales = Queue.objects.create(code="sales", name="Продажи")
     QueueMember.objects.bulk_create([QueueMember(queue=sales, user=u) for u in users[1:]])
     cfg = RoutingSettings.load()
@@ -503,7 +503,7 @@ def main() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-    print(f"done in {time.perf_counter() - started:.0f} s; integration token: {token.key}")
+    print(f"done in {time.perf_counter() - started:.0f} s; integration token: {token}")
     print("sample caller as typed:", typed(phone_number(rng.randrange(n_contacts)), rng))
 
 

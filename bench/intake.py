@@ -160,7 +160,6 @@ def main() -> None:
     from django.db import connection
     from django.db.models import Max
     from django_tasks_db.models import DBTaskResult
-    from rest_framework.authtoken.models import Token
 
     from bench.raw_intake_app import TABLE, create_table
     from otdel.comms.models import IntakeLog, Interaction
@@ -169,7 +168,10 @@ def main() -> None:
     n = generated_contacts()
     if not n:
         raise SystemExit("No data: run bench/generate.py first.")
-    token = Token.objects.get(user__username="bench-pbx").key
+    from otdel.accounts.models import User
+    from otdel.accounts.services import user_token_issue
+
+    token = user_token_issue(user=User.objects.get(username="bench-pbx"))
     with connection.cursor() as cursor:
         create_table(cursor, connection.vendor)
     received = IntakeLog.objects.filter(status=IntakeLog.Status.RECEIVED)

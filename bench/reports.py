@@ -211,7 +211,7 @@ def main() -> None:
             (sql, params)
             for sql, params in recorder.statements
             if "django_session" not in sql
-            and "authtoken" not in sql
+            and "accounts_apitoken" not in sql
             and 'FROM "accounts_user" WHERE "accounts_user"."id" = ' not in sql
         ]
 

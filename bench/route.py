@@ -49,12 +49,14 @@ def main() -> None:
         os.environ["DJANGO_SETTINGS_MODULE"] = args.otdel_settings
     django_setup()
     from django.conf import settings
-    from rest_framework.authtoken.models import Token
 
     n = generated_contacts()
     if not n:
         raise SystemExit("No data: run bench/generate.py first.")
-    token = Token.objects.get(user__username="bench-pbx").key
+    from otdel.accounts.models import User
+    from otdel.accounts.services import user_token_issue
+
+    token = user_token_issue(user=User.objects.get(username="bench-pbx"))
     rng = random.Random(1)
     callers = [typed(phone_number(rng.randrange(n)), rng) for _ in range(2000)]
     callers += ["garbage", ""] * 20  # a ringing call with a broken number must still be answered

@@ -71,7 +71,6 @@ def main() -> None:
     from django.conf import settings
     from django.db import connection
     from django.test import Client
-    from rest_framework.authtoken.models import Token
 
     from otdel.accounts.models import Role, User
     from otdel.crm import search
@@ -87,14 +86,17 @@ def main() -> None:
         username="bench-search-admin", defaults={"role": Role.ADMIN, "full_name": "Администратор"}
     )
     manager = User.objects.filter(role=Role.SALES_MANAGER).order_by("pk").first()
-    token, _created = Token.objects.get_or_create(user=admin)
-    pbx = Token.objects.filter(user__username="bench-pbx").first()
+    from otdel.accounts.services import user_token_issue
+
+    token = user_token_issue(user=admin)
+    pbx_user = User.objects.filter(username="bench-pbx").first()
+    pbx = user_token_issue(user=pbx_user) if pbx_user else None
     web = Client()
     web.force_login(admin)
     web_manager = Client()
     web_manager.force_login(manager)
-    api = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
-    route = Client(HTTP_AUTHORIZATION=f"Token {pbx.key}") if pbx else None
+    api = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    route = Client(HTTP_AUTHORIZATION=f"Token {pbx}") if pbx else None
 
     def fetch(sql: str, params: list[Any]) -> list[Any]:
         with connection.cursor() as cursor:

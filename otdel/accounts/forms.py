@@ -13,7 +13,7 @@ from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
-from otdel.accounts.models import Department, Role, User
+from otdel.accounts.models import Department, Role, TokenScope, User
 from otdel.core.identity import format_phone, normalize_phone
 from otdel.web.forms import StyledForm, StyledFormMixin
 
@@ -188,3 +188,38 @@ class DepartmentForm(StyledForm):
         if instance is not None:
             kwargs["initial"] = {"name": instance.name, "head": instance.head, **kwargs.get("initial", {})}
         super().__init__(*args, **kwargs)
+
+
+class IntegrationTokenForm(StyledForm):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=120,
+        help_text=_("What will use it: “Asterisk in the office”, “Website backend”."),
+    )
+    scopes = forms.MultipleChoiceField(
+        label=_("May reach"), choices=TokenScope.choices, widget=forms.CheckboxSelectMultiple
+    )
+    user = forms.ModelChoiceField(
+        label=_("Acts as"),
+        required=False,
+        empty_label=_("A technical account of its own (recommended for a PBX)"),
+        queryset=User.objects.filter(is_active=True).order_by("full_name", "username"),
+        help_text=_("The token has this user's rights, only on what its scopes allow."),
+    )
+    expires_at = forms.DateTimeField(
+        label=_("Expires"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text=_("Empty: until revoked."),
+    )
+
+
+class OtpCodeForm(StyledForm):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
+        ),
+        help_text=_("Six digits from the authenticator app, or one of your recovery codes."),
+    )

@@ -99,6 +99,11 @@ class User(AbstractUser):
     def get_full_name(self) -> str:
         return self.full_name or super().get_full_name() or self.get_username()
 
+    def set_password(self, raw_password: str | None) -> None:
+        super().set_password(raw_password)
+        # Read by the post_save hook in signals.py: a new password revokes the personal API tokens.
+        self._password_changed = True
+
     def save(self, *args: object, **kwargs: object) -> None:
         if self.extension == "":
             self.extension = None
@@ -182,3 +187,72 @@ class Absence(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.start:%d.%m.%Y}–{self.end:%d.%m.%Y}"
+
+
+class TokenScope(models.TextChoices):
+    """What an integration token may reach (``otdel/accounts/tokens.py`` maps each to its paths)."""
+
+    TELEPHONY = "telephony", _("Telephony: call events and live routing")
+    FORMS = "forms", _("Web forms: forms and their submissions")
+    LEADS = "leads", _("Contacts and leads: look up and create")
+    READ = "read", _("Read-only API")
+
+
+class ApiToken(TimeStampedModel):
+    """An API token, stored as a SHA-256 hash of the secret (the secret is shown once).
+
+    A *user* token comes from ``POST /api/v1/auth/token`` and acts with its user's full rights until
+    it expires, the password changes or the user is switched off. An *integration* token is made by
+    an administrator for a PBX or a script: it acts as its user, only on the paths its scopes allow,
+    never expires unless told to, and is revoked by hand.
+    """
+
+    class Kind(models.TextChoices):
+        USER = "user", _("Personal")
+        INTEGRATION = "integration", _("Integration")
+
+    user = models.ForeignKey(
+        User, verbose_name=_("acts as"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.USER)
+    name = models.CharField(_("name"), max_length=120, blank=True)
+    scopes = models.JSONField(_("scopes"), default=list, blank=True)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The first characters of the secret, to tell tokens apart in a list (not enough to use one).
+    prefix = models.CharField(_("begins with"), max_length=12, editable=False)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(_("last used from"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        User,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        indexes = [models.Index(fields=["user", "kind"])]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.prefix}…"
+
+
+class RecoveryCode(models.Model):
+    """A one-time code for signing in without the authenticator (a lost phone); kept as a hash."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "code_hash"])]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {'used' if self.used_at else 'unused'}"

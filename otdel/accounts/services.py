@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from otdel.accounts.models import Absence, Department, Role, User
+from otdel.accounts import tokens
+from otdel.accounts.models import Absence, ApiToken, Department, Role, TokenScope, User
 from otdel.core.changelog import record_change
 from otdel.core.exceptions import ConflictError, field_error
 from otdel.core.models import ObjectChange
@@ -219,3 +224,105 @@ def absence_delete(*, actor: Any, absence: Any) -> None:
         user=actor,
     )
     absence.delete()
+
+
+# --- API tokens ----------------------------------------------------------------------------------
+
+
+def user_token_issue(*, user: User) -> str:
+    """A new personal API token of ``user`` (``POST /auth/token``); returns the secret, shown once.
+
+    Expires after ``OTDEL_API_TOKEN_DAYS`` (technical accounts' never do); the user's expired and
+    revoked tokens are cleared on the way.
+    """
+    now = timezone.now()
+    ApiToken.objects.filter(user=user, kind=ApiToken.Kind.USER).filter(
+        Q(expires_at__lte=now) | Q(revoked_at__isnull=False)
+    ).delete()
+    secret = tokens.new_secret()
+    ApiToken.objects.create(
+        user=user,
+        kind=ApiToken.Kind.USER,
+        key_hash=tokens.key_hash(secret),
+        prefix=secret[:10],
+        expires_at=tokens.expires_for(user),
+        last_used_at=now,  # signing in with the password is its first use
+    )
+    return secret
+
+
+@transaction.atomic
+def integration_token_create(
+    *,
+    actor: Any,
+    name: str,
+    scopes: list[str],
+    user: User | None = None,
+    expires_at: datetime.datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """An integration token for a PBX or a script; returns it and its secret (shown once).
+
+    Without ``user`` the token gets its own technical account (role "integration", no password), so
+    it never depends on a person staying employed; with one it acts as that user, within its scopes.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise field_error("name", _("Name the token after what will use it."), "required")
+    if len(name) > 120:
+        raise field_error("name", _("At most 120 characters."), "max_length")
+    if not isinstance(scopes, list) or not scopes:
+        raise field_error("scopes", _("Choose at least one scope."), "required")
+    unknown = [s for s in scopes if s not in TokenScope.values]
+    if unknown:
+        raise field_error(
+            "scopes",
+            _("Unknown scope: %(scopes)s. Known: %(known)s.")
+            % {"scopes": ", ".join(map(str, unknown)), "known": ", ".join(TokenScope.values)},
+            "invalid_scope",
+        )
+    if expires_at is not None and expires_at <= timezone.now():
+        raise field_error("expires_at", _("The expiry date has passed."), "invalid")
+    if user is None:
+        user = User(username=_technical_username(name), full_name=name, role=Role.INTEGRATION)
+        user.set_unusable_password()
+        user.save()
+        record_change(user, ObjectChange.Action.CREATE, changes={"username": user.username}, user=actor)
+    elif not user.is_active:
+        raise field_error("user", _("This user is switched off."), "inactive")
+    secret = tokens.new_secret()
+    token = ApiToken.objects.create(
+        user=user,
+        kind=ApiToken.Kind.INTEGRATION,
+        name=name,
+        scopes=sorted(set(scopes)),
+        key_hash=tokens.key_hash(secret),
+        prefix=secret[:10],
+        expires_at=expires_at,
+        created_by=actor if isinstance(actor, User) else None,
+    )
+    return token, secret
+
+
+def _technical_username(name: str) -> str:
+    base = "integration-" + (slugify(name, allow_unicode=True)[:40] or "token")
+    username, n = base, 1
+    while User.objects.filter(username__iexact=username).exists():
+        n += 1
+        username = f"{base}-{n}"
+    return username
+
+
+@transaction.atomic
+def token_revoke(*, actor: Any, token: ApiToken) -> ApiToken:
+    """Revoke at once (every process within the route cache's few seconds). Repeats are harmless."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at", "updated_at"])
+    return token
+
+
+def tokens_revoke_for(*, user: User, kinds: tuple[str, ...]) -> int:
+    """Revoke every live token of ``user`` of these kinds (password change, switching off)."""
+    # Called from the user's post_save, which also makes the route's token memory forget (routing).
+    live = ApiToken.objects.filter(user=user, kind__in=kinds, revoked_at__isnull=True)
+    return live.update(revoked_at=timezone.now())

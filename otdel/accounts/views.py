@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,26 +16,32 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
 
-from otdel.accounts import services
+from otdel.accounts import services, twofactor
 from otdel.accounts.forms import (
     DepartmentForm,
+    IntegrationTokenForm,
     LanguageForm,
     LoginForm,
+    OtpCodeForm,
     PasswordForm,
     UserFilterForm,
     UserForm,
 )
-from otdel.accounts.models import Department, User
+from otdel.accounts.models import ApiToken, Department, TokenScope, User
 from otdel.accounts.permissions import is_admin
+from otdel.accounts.tokens import token_is_live
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import format_phone
 from otdel.core.scoping import get_scoped_or_404, scope
-from otdel.web.http import form_save
+from otdel.web.http import form_save, safe_next
 
 View = Callable[..., HttpResponse]
 
@@ -268,3 +275,118 @@ def department_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "accounts/department_form.html",
         {"form": form, "heading": heading, "settings_tab": "departments"},
     )
+
+
+# --- integration tokens --------------------------------------------------------------------------
+
+
+@admin_required
+def integration_token_list(request: HttpRequest) -> HttpResponse:
+    """The integration tokens, and a form to make one: its secret is shown on the answer, once."""
+    form = IntegrationTokenForm(request.POST or None)
+    secret = None
+    created = None
+    if request.method == "POST":
+        made = form_save(
+            form, lambda: services.integration_token_create(actor=request.user, **form.cleaned_data)
+        )
+        if made is not None:
+            created, secret = made
+            form = IntegrationTokenForm()
+    rows = ApiToken.objects.filter(kind=ApiToken.Kind.INTEGRATION).select_related("user", "created_by")
+    names = dict(TokenScope.choices)
+    return render(
+        request,
+        "accounts/integration_tokens.html",
+        {
+            "form": form,
+            "secret": secret,
+            "created": created,
+            "rows": [
+                (token, token_is_live(token), [names.get(s, s) for s in token.scopes or []]) for token in rows
+            ],
+            "settings_tab": "tokens",
+        },
+    )
+
+
+@admin_required
+@require_POST
+def integration_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, kind=ApiToken.Kind.INTEGRATION, pk=pk)
+    services.token_revoke(actor=request.user, token=token)
+    messages.success(request, _("Token “%(name)s” revoked.") % {"name": token})
+    return redirect("integration_token_list")
+
+
+# --- two-factor sign-in (administrators) -----------------------------------------------------------
+
+
+@admin_required
+def two_factor_setup(request: HttpRequest) -> HttpResponse:
+    """Enrol an authenticator (QR code or secret, a first code), or manage the one enrolled."""
+    user: User = request.user  # type: ignore[assignment]
+    device = twofactor.confirmed_device(user)
+    verified = user.is_verified()  # type: ignore[attr-defined]
+    if device is not None and not verified:
+        return redirect(f"{reverse('two_factor_verify')}?{request.GET.urlencode()}")
+    form = OtpCodeForm(request.POST or None)
+    codes = None
+    if request.method == "POST" and device is not None:
+        action = request.POST.get("action")
+        if action == "codes":
+            codes = twofactor.recovery_codes_issue(user=user)
+        elif action == "reset":
+            twofactor.two_factor_reset(user=user)
+            messages.success(request, _("Two-factor sign-in is reset: set up the authenticator again."))
+            return redirect("two_factor_setup")
+    elif request.method == "POST" and form.is_valid():
+        codes = twofactor.enrolment_confirm(request=request, user=user, code=form.cleaned_data["code"])
+        if codes is None:
+            form.add_error("code", _("This code is not right. Check the time on the phone and try again."))
+        else:
+            device = twofactor.confirmed_device(user)
+    enrolling = device is None
+    pending = twofactor.enrolment_device(user) if enrolling else None
+    return render(
+        request,
+        "accounts/two_factor_setup.html",
+        {
+            "form": form,
+            "enrolling": enrolling,
+            "qr": twofactor.qr_svg(pending) if pending else "",
+            "secret": twofactor.secret_base32(pending) if pending else "",
+            "codes": codes,
+            "codes_left": twofactor.recovery_codes_left(user),
+            "next": safe_next(request, request.GET.get("next") or ""),
+        },
+    )
+
+
+@login_required
+def two_factor_verify(request: HttpRequest) -> HttpResponse:
+    """The second step of signing in: a code from the authenticator or a recovery code."""
+    user: User = request.user  # type: ignore[assignment]
+    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next") or "") or "/"
+    if not twofactor.required_for(user) or user.is_verified():  # type: ignore[attr-defined]
+        return redirect(next_url)
+    if twofactor.confirmed_device(user) is None:
+        return redirect(f"{reverse('two_factor_setup')}?next={quote(next_url)}")
+    form = OtpCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = twofactor.code_verify(user=user, code=form.cleaned_data["code"])
+        if device is not None:
+            otp_login(request, device)
+            return redirect(next_url)
+        form.add_error("code", _("Wrong or expired code, or too many tries: wait a little and try again."))
+    return render(request, "accounts/two_factor_verify.html", {"form": form, "next": next_url}, status=200)
+
+
+@admin_required
+@require_POST
+def two_factor_reset_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """An administrator resets another user's authenticator (a lost phone)."""
+    user = get_scoped_or_404(User.objects.all(), request.user, "change", pk=pk)
+    twofactor.two_factor_reset(user=user)
+    messages.success(request, _("Two-factor sign-in of “%(name)s” is reset.") % {"name": user})
+    return redirect("user_edit", pk=user.pk)

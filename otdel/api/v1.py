@@ -3,7 +3,7 @@
 
 from django.urls import include, path, re_path
 
-from otdel.accounts.api.views import TokenObtainView, UserViewSet
+from otdel.accounts.api.views import IntegrationTokenViewSet, TokenObtainView, UserViewSet
 from otdel.api.routers import OptionalSlashRouter
 from otdel.crm.api.views import (
     CompanyViewSet,
@@ -18,6 +18,7 @@ from otdel.crm.api.views import (
 
 router = OptionalSlashRouter()
 router.register("users", UserViewSet, basename="api-user")
+router.register("integration-tokens", IntegrationTokenViewSet, basename="api-integration-token")
 router.register("contacts", ContactViewSet, basename="api-contact")
 router.register("companies", CompanyViewSet, basename="api-company")
 router.register("leads", LeadViewSet, basename="api-lead")

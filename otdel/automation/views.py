@@ -51,8 +51,9 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_POST
 def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
-    """Mark it read and go where it points."""
+    """Mark it read and go where it points (a POST: a GET must not change anything)."""
     try:
         notification = services.notification_open(user=request.user, pk=pk)
     except Notification.DoesNotExist as exc:

@@ -8,6 +8,7 @@ class CommsErrorCode(StrEnum):
     INVALID_PAYLOAD = "invalid_payload"
     INVALID = "invalid"
     BAD_SIGNATURE = "bad_signature"
+    STALE_EVENT = "stale_event"
     UNKNOWN_BOT = "unknown_bot"
     ORIGIN_NOT_ALLOWED = "origin_not_allowed"
     RATE_LIMITED = "rate_limited"

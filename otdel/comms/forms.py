@@ -7,6 +7,8 @@ from typing import Any
 
 from django import forms
 from django.db.models import Field, Model, QuerySet
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -286,6 +288,12 @@ class WebFormForm(SettingsForm):
                 **kwargs.get("initial", {}),
             }
         super().__init__(*args, instance=instance, **kwargs)
+        # The purposes and their texts are edited on the privacy pages.
+        self.fields["consent_purposes"].help_text = format_html(
+            '<a href="{}" data-testid="edit-consent-purposes">{}</a>',
+            reverse("privacy_purposes"),
+            _("Edit consent purposes and their texts"),
+        )
 
     def clean_extra_fields(self) -> list[Any]:
         text = (self.cleaned_data.get("extra_fields") or "").strip()

@@ -23,8 +23,12 @@ class IdentityKind(models.TextChoices):
 
 # Text that people put around an extension: "доб. 123", "(доб. 123)", "ext 45", "вн. 12", "#12".
 _EXTENSION_WORDS = re.compile(
-    r"(?i)\(?\s*(доб\.?|добавочный|вн\.?|внутр\.?|extension|ext\.?|x)\s*(\d+)\s*\)?\s*$"
+    r"(?i)\(?\s*(доб\.?|добавочный|вн\.?|внутр\.?|extension|ext\.?|x)\s*=?\s*(\d+)\s*\)?\s*$"
 )
+
+
+MAX_EXTENSION_DIGITS = 8
+_LETTERS = re.compile(r"[^\W\d_]")
 
 
 def normalize_phone(raw: str, region: str | None = None) -> str:
@@ -60,6 +64,19 @@ def _normalize_phone(raw: str, region: str) -> str:
     if match:
         extension = match.group(2)
         text = text[: match.start()].strip(" ,;")
+    if len(extension) > MAX_EXTENSION_DIGITS:
+        raise ValidationError(
+            _("“%(value)s”: an extension has at most 8 digits."), code="invalid_phone", params={"value": raw}
+        )
+    # The parser reads letters as keypad digits ("ABC" -> 222): a vanity number or a word left in
+    # the field would become some other person's number. Refuse instead (text without any digit is
+    # simply not a phone number, said below).
+    if _LETTERS.search(re.sub(r"(?i)^tel:", "", text)) and re.search(r"\d", text):
+        raise ValidationError(
+            _("“%(value)s”: a phone number is digits only (letters are not converted)."),
+            code="invalid_phone",
+            params={"value": raw},
+        )
     digits = re.sub(r"\D", "", text)
     # Russian habits the parser does not know: "8" trunk prefix before 10 digits, or bare 10 digits
     # starting with 9 (mobile) typed without any prefix, or "7XXXXXXXXXX" without the plus.
@@ -96,6 +113,17 @@ def normalize_email(raw: str) -> str:
     value = value.strip().rstrip(".").lower()
     if not value:
         raise ValidationError(_("Enter an e-mail address."), code="empty")
+    local, at, domain = value.rpartition("@")
+    if at and domain:
+        # An international domain is one address whether written in Unicode or in punycode.
+        try:
+            value = f"{local}@{_unicode_domain(domain)}"
+        except UnicodeError as exc:
+            raise ValidationError(
+                _("“%(value)s” is not a valid e-mail address."),
+                code="invalid_email",
+                params={"value": raw},
+            ) from exc
     try:
         validate_email(value)
     except ValidationError as exc:
@@ -105,6 +133,11 @@ def normalize_email(raw: str) -> str:
             params={"value": raw},
         ) from exc
     return value
+
+
+def _unicode_domain(domain: str) -> str:
+    """``xn--e1afmkfd.xn--p1ai`` and ``ПРИМЕР.РФ`` -> ``пример.рф`` (UnicodeError if broken)."""
+    return domain.encode("idna").decode("ascii").encode("ascii").decode("idna").lower()
 
 
 # A profile link people paste instead of the handle: https://t.me/name, t.me/name, telegram.me/name.

@@ -9,4 +9,4 @@ class DocumentsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the scope rules of the documents' models.
-        from otdel.documents import selectors  # noqa: F401
+        from otdel.documents import erase, selectors  # noqa: F401 (and the 152-FZ eraser)

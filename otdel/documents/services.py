@@ -554,6 +554,8 @@ def document_file(
     row = versions.filter(version=version).first() if version else versions.order_by("-version").first()
     if row is None:
         raise field_error("version", _("There is no such file of this document."), "not_found")
+    if not row.file:  # erased with the person it named (152-FZ destruction)
+        raise field_error("version", _("The file was destroyed with the personal data."), "destroyed")
     return row, file_read(row.file)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from otdel.privacy.models import ConsentPurpose, SubjectRequest
+from otdel.privacy.models import ConsentPurpose, LegalBasis, ProcessingUse, SubjectRequest
+from otdel.privacy.register import CATEGORIES
 from otdel.web.forms import StyledForm
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -67,3 +68,59 @@ class BreachInvestigationForm(StyledForm):
     culprits = forms.CharField(
         label=_("Persons whose actions caused it"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+
+class ConsentPurposeForm(StyledForm):
+    """A consent purpose with its wording and what it covers (one page; saved by two services)."""
+
+    code = forms.SlugField(
+        label=_("Code"),
+        max_length=64,
+        help_text=_("Latin letters, digits and dashes; web forms and the API name the purpose by it."),
+    )
+    title = forms.CharField(label=_("Title"), max_length=255)
+    text = forms.CharField(
+        label=_("Text the person agrees to"),
+        widget=forms.Textarea(attrs={"rows": 10}),
+        help_text=_("A changed text becomes a new version; consents already given keep theirs."),
+    )
+    is_active = forms.BooleanField(label=_("Offered on forms and in the bot"), required=False, initial=True)
+    legal_basis = forms.ChoiceField(label=_("Legal basis"), choices=LegalBasis.choices)
+    uses = forms.MultipleChoiceField(
+        label=_("What stops when it is withdrawn"),
+        choices=ProcessingUse.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    categories = forms.MultipleChoiceField(
+        label=_("Categories of personal data"),
+        choices=[(code, label) for code, label in CATEGORIES.items()],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    description = forms.CharField(
+        label=_("What it covers, in words"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    retention_months = forms.IntegerField(
+        label=_("Keep for, months after the consent"), required=False, min_value=1, max_value=1200
+    )
+
+    def __init__(self, *args: object, purpose: ConsentPurpose | None = None, **kwargs: object) -> None:
+        if purpose is not None:
+            rule = getattr(purpose, "rule", None)
+            current = purpose.current_text
+            kwargs["initial"] = {
+                "code": purpose.code,
+                "title": purpose.title,
+                "text": current.text if current else "",
+                "is_active": purpose.is_active,
+                "legal_basis": rule.legal_basis if rule else LegalBasis.CONSENT,
+                "uses": rule.uses if rule else [],
+                "categories": rule.categories if rule else [],
+                "description": rule.description if rule else "",
+                "retention_months": rule.retention_months if rule else None,
+            }
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if purpose is not None:
+            # The code is how forms and consents name the purpose: fixed once made.
+            self.fields["code"].disabled = True

@@ -162,6 +162,16 @@ class PrivacySettings(TimeStampedModel):
     client_retention_months = models.PositiveIntegerField(
         _("clients: months after the last deal"), default=60
     )
+    # The consent a Telegram bot asks for before it stores a phone the person shares (none: the bot
+    # asks for the phone without a consent text, the phone serves only the inquiry itself).
+    telegram_consent_purpose = models.ForeignKey(
+        "privacy.ConsentPurpose",
+        verbose_name=_("consent the Telegram bot asks for before storing a phone"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("privacy settings")

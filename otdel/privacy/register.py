@@ -553,6 +553,7 @@ classify(
         "officer",
         "lead_retention_months",
         "client_retention_months",
+        "telegram_consent_purpose",
     ],
 )
 classify(

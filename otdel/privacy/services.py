@@ -182,6 +182,37 @@ def purpose_rule_set(
     return rule
 
 
+@transaction.atomic
+def consent_purpose_save(
+    *,
+    actor: Any,
+    code: str,
+    title: str,
+    text: str,
+    is_active: bool,
+    legal_basis: str,
+    uses: list[str],
+    categories: list[str],
+    description: str = "",
+    retention_months: int | None = None,
+    must_be_new: bool = False,
+) -> PurposeUpsertResult:
+    """The purpose page's save: wording (a new version when changed) and what it covers, together."""
+    if must_be_new and ConsentPurpose.objects.filter(code=(code or "").strip()).exists():
+        raise ValidationError({"code": [_("A purpose with this code already exists.")]})
+    saved = consent_purpose_upsert(actor=actor, code=code, title=title, text=text, is_active=is_active)
+    purpose_rule_set(
+        actor=actor,
+        purpose=saved.purpose,
+        description=description,
+        legal_basis=legal_basis,
+        uses=uses,
+        categories=categories,
+        retention_months=retention_months,
+    )
+    return saved
+
+
 # --- consent entered by hand (paper), and withdrawal ---------------------------------------------
 
 

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -27,6 +28,7 @@ from otdel.privacy.forms import (
     BreachForm,
     BreachInvestigationForm,
     CloseForm,
+    ConsentPurposeForm,
     DestroyForm,
     ExtendForm,
     ManualConsentForm,
@@ -47,6 +49,7 @@ from otdel.privacy.register import CATEGORIES, processing_register
 from otdel.privacy.services import (
     breach_create,
     breach_mark_sent,
+    consent_purpose_save,
     consent_record_manual,
     consent_withdraw,
     subject_request_close,
@@ -444,3 +447,57 @@ def card_context(contact: Any, user: Any) -> dict[str, Any]:
         "pd_destroy_form": DestroyForm(prefix="destroy"),
         "pd_user": user,
     }
+
+
+# --- consent purposes and their texts -------------------------------------------------------------
+
+
+@admin_required
+def purpose_list(request: HttpRequest) -> HttpResponse:
+    purposes = (
+        ConsentPurpose.objects.select_related("rule")
+        .annotate(consent_count=Count("consents"), version_count=Count("texts", distinct=True))
+        .order_by("code")
+    )
+    return render(request, "privacy/purposes.html", {"privacy_tab": "purposes", "purposes": purposes})
+
+
+@admin_required
+def purpose_edit(request: HttpRequest, code: str | None = None) -> HttpResponse:
+    """Make a purpose or change it: a changed wording is a new text version, the old stays."""
+    purpose = get_object_or_404(ConsentPurpose, code=code) if code is not None else None
+    form = ConsentPurposeForm(request.POST or None, purpose=purpose)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            saved = consent_purpose_save(
+                actor=request.user,
+                code=purpose.code if purpose else data["code"],
+                title=data["title"],
+                text=data["text"],
+                is_active=data["is_active"],
+                legal_basis=data["legal_basis"],
+                uses=data["uses"],
+                categories=data["categories"],
+                description=data["description"],
+                retention_months=data["retention_months"],
+                must_be_new=purpose is None,
+            )
+        except ValidationError as exc:
+            form.add_service_error(exc)
+        else:
+            if saved.new_version and not saved.created:
+                messages.success(
+                    request,
+                    _("Saved; the text is now version %(version)s, consents given earlier keep theirs.")
+                    % {"version": saved.text.version},
+                )
+            else:
+                messages.success(request, _("Saved."))
+            return redirect("privacy_purpose", code=saved.purpose.code)
+    texts = purpose.texts.annotate(consent_count=Count("consents")).order_by("-version") if purpose else []
+    return render(
+        request,
+        "privacy/purpose_form.html",
+        {"privacy_tab": "purposes", "form": form, "purpose": purpose, "texts": texts},
+    )

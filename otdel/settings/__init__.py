@@ -56,7 +56,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -64,6 +63,8 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "otdel.core",
     "otdel.accounts",
     "otdel.live",  # server push to open tabs: below every app that pushes (docs/live.md)
@@ -98,6 +99,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Two-factor sign-in (django-otp): administrators must enrol and confirm a TOTP code per session.
+    "django_otp.middleware.OTPMiddleware",
+    "otdel.accounts.twofactor.AdminTwoFactorMiddleware",
     "otdel.accounts.middleware.UserLanguageMiddleware",
     "otdel.core.middleware.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -198,6 +202,13 @@ OTDEL_OUTBOUND_ALLOWED_HOSTS = [
 OTDEL_TRUSTED_PROXIES = [
     p.strip() for p in os.environ.get("OTDEL_TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if p.strip()
 ]
+# Personal API tokens (POST /api/v1/auth/token) expire after this many days; 0: never. Tokens of
+# technical "integration" accounts and integration tokens made in the UI do not expire by age.
+OTDEL_API_TOKEN_DAYS = float(os.environ.get("OTDEL_API_TOKEN_DAYS", "30"))
+# Administrators sign in with a password and a TOTP code (otdel/accounts/twofactor.py); 0 turns
+# the requirement off (a test setup, or an installation that signs in through its own SSO).
+OTDEL_ADMIN_TWO_FACTOR = os.environ.get("OTDEL_ADMIN_TWO_FACTOR", "1") == "1"
+OTP_TOTP_ISSUER = "Otdel"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -236,7 +247,8 @@ TASKS = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Hashed, expiring, revocable tokens; integration tokens with scopes (otdel/accounts/tokens.py).
+        "otdel.accounts.tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -285,7 +297,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Phones, search terms and secrets in logged URLs are masked (otdel/core/logmask.py).
+    "filters": {"mask": {"()": "otdel.core.logmask.MaskingFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("OTDEL_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

@@ -8,4 +8,4 @@ class TransferConfig(AppConfig):
     verbose_name = _("Import and export")
 
     def ready(self) -> None:
-        from otdel.transfer import tasks  # noqa: F401  (registers the stale-import sweep)
+        from otdel.transfer import erase, tasks  # noqa: F401  (the sweep; the 152-FZ eraser)

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from otdel.accounts.models import Department, Role, User
+from otdel.accounts.models import ApiToken, Department, Role, TokenScope, User
+from otdel.accounts.tokens import token_is_live
 
 
 class TokenObtainSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    otp = serializers.CharField(
+        required=False,
+        max_length=32,
+        help_text="Administrators: the code from the authenticator app (or a recovery code)",
+    )
 
 
 class TokenSerializer(serializers.Serializer):
@@ -73,3 +79,54 @@ class UserCreateInputSerializer(UserUpdateInputSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(write_only=True, trim_whitespace=False, style={"input_type": "password"})
     role = serializers.ChoiceField(choices=Role.choices, default=Role.SALES_MANAGER)
+
+
+class IntegrationTokenSerializer(serializers.ModelSerializer):
+    user_name = serializers.CharField(source="user.__str__", read_only=True)
+    active = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ApiToken
+        fields = [
+            "id",
+            "name",
+            "scopes",
+            "user",
+            "user_name",
+            "prefix",
+            "created_at",
+            "created_by",
+            "expires_at",
+            "revoked_at",
+            "last_used_at",
+            "last_used_ip",
+            "active",
+        ]
+        read_only_fields = fields
+
+    def get_active(self, token: ApiToken) -> bool:
+        return token_is_live(token)
+
+
+class IntegrationTokenCreatedSerializer(IntegrationTokenSerializer):
+    token = serializers.CharField(
+        help_text="The secret: shown this once. Send it as `Authorization: Token <token>`"
+    )
+
+    class Meta(IntegrationTokenSerializer.Meta):
+        fields = [*IntegrationTokenSerializer.Meta.fields, "token"]
+        read_only_fields = fields
+
+
+class IntegrationTokenInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=TokenScope.choices), allow_empty=False, max_length=10
+    )
+    user = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        help_text="Acts as this user (within the scopes); omitted: a technical account of its own",
+    )
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)

@@ -9,7 +9,6 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
@@ -18,15 +17,19 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from otdel.accounts import services
+from otdel.accounts import services, twofactor
 from otdel.accounts.api.serializers import (
+    IntegrationTokenCreatedSerializer,
+    IntegrationTokenInputSerializer,
+    IntegrationTokenSerializer,
     TokenObtainSerializer,
     TokenSerializer,
     UserCreateInputSerializer,
     UserSerializer,
     UserUpdateInputSerializer,
 )
-from otdel.accounts.models import User
+from otdel.accounts.models import ApiToken, User
+from otdel.accounts.permissions import is_admin
 from otdel.api.base import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND, ScopedViewSet
 from otdel.api.permissions import IsAdmin
 from otdel.core.exceptions import ApiError
@@ -77,8 +80,19 @@ class TokenObtainView(APIView):
                 {"__all__": [_("Wrong username or password, or the account is switched off.")]},
                 code="invalid_credentials",
             )
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        if twofactor.required_for(user):
+            if twofactor.confirmed_device(user) is None:
+                raise ValidationError(
+                    {"otp": [_("Administrators sign in with a second factor: set it up on the web first.")]},
+                    code="two_factor_setup_required",
+                )
+            code = data.validated_data.get("otp") or ""
+            if twofactor.code_verify(user=user, code=code) is None:
+                raise ValidationError(
+                    {"otp": [_("Send the code from the authenticator app (wrong, expired or missing).")]},
+                    code="two_factor_required",
+                )
+        return Response({"token": services.user_token_issue(user=user)})
 
 
 class AdminOrSelf(BasePermission):
@@ -143,3 +157,37 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
     def me(self, request: Request) -> Response:
         user = User.objects.select_related("department").get(pk=request.user.pk)
         return Response(UserSerializer(user).data)
+
+
+@extend_schema(tags=["integration tokens"])
+class IntegrationTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Tokens for PBXs and scripts (administrators): made with scopes, the secret shown once."""
+
+    permission_classes = [IsAdmin]
+    serializer_class = IntegrationTokenSerializer
+    filterset_fields: list[str] = []
+
+    def scoped_queryset(self) -> QuerySet[ApiToken]:
+        if not is_admin(self.request.user):
+            return ApiToken.objects.none()
+        return ApiToken.objects.filter(kind=ApiToken.Kind.INTEGRATION).select_related("user")
+
+    @extend_schema(
+        summary="Make an integration token (administrators); the secret is in this answer only",
+        request=IntegrationTokenInputSerializer,
+        responses={201: IntegrationTokenCreatedSerializer, 400: BAD_REQUEST, 403: FORBIDDEN},
+    )
+    def create(self, request: Request) -> Response:
+        data = IntegrationTokenInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        token, secret = services.integration_token_create(actor=request.user, **data.validated_data)
+        token.token = secret  # type: ignore[attr-defined]
+        return Response(IntegrationTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Revoke an integration token at once (administrators)",
+        responses={204: None, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        services.token_revoke(actor=request.user, token=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

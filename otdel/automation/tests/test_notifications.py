@@ -158,12 +158,14 @@ def test_bell_list_open_and_read_all(client, manager, other_manager, client_of):
     listing = client.get(reverse("notification_list")).content.decode()
     assert listing.count('data-testid="notification"') == 2 and "Ещё вопрос" in listing
     first = Notification.objects.filter(user=manager).order_by("id").first()
-    response = client.get(reverse("notification_open", args=[first.pk]))
+    assert client.get(reverse("notification_open", args=[first.pk])).status_code == 405  # GET changes nothing
+    assert notification_unread_count(user=manager) == 2
+    response = client.post(reverse("notification_open", args=[first.pk]))
     assert response.status_code == 302 and response["Location"] == first.url
     assert notification_unread_count(user=manager) == 1
 
     client.force_login(other_manager)  # someone else's notification is not there for them
-    assert client.get(reverse("notification_open", args=[first.pk])).status_code == 404
+    assert client.post(reverse("notification_open", args=[first.pk])).status_code == 404
     client.force_login(manager)
     assert client.get(reverse("notifications_read_all")).status_code == 405
     client.post(reverse("notifications_read_all"))

@@ -15,6 +15,7 @@ from otdel.comms.intake import IntakeError, register_parser
 from otdel.comms.models import Direction, InteractionKind, TelegramBot
 from otdel.comms.services import InboundEvent
 from otdel.core.identity import format_phone, normalize_phone
+from otdel.privacy.models import ConsentText, PrivacySettings
 
 # The stored intake body: the update exactly as Telegram sent it, plus the key of the bot it came to
 # (a registered parser gets only the payload, and the update itself does not say which bot it is for).
@@ -136,6 +137,14 @@ def _check_message(message: Any, field: str) -> None:
         raise IntakeError(errors)
 
 
+def telegram_consent_text() -> ConsentText | None:
+    """The wording the bot shows before it keeps a shared phone (Privacy settings), if any."""
+    purpose = PrivacySettings.load().telegram_consent_purpose
+    if purpose is None or not purpose.is_active:
+        return None
+    return purpose.current_text
+
+
 def message_event(bot: TelegramBot, message: dict[str, Any]) -> InboundEvent | None:
     """One client's message in a private chat as an InboundEvent; None for what we don't keep."""
     chat = message["chat"]
@@ -160,7 +169,9 @@ def message_event(bot: TelegramBot, message: dict[str, Any]) -> InboundEvent | N
     # Only the "share my phone" button or the bot's start command: the app spoke, not the person.
     system = (not body and file is None and phone is not None) or body.strip().split("@", 1)[0] == "/start"
     if phone:
-        extra.append(("phone", phone))
+        # With a consent to ask for, the phone is kept only once the consent is given (services).
+        if telegram_consent_text() is None:
+            extra.append(("phone", phone))
         body = body or _("Shared their phone number: %(phone)s") % {"phone": format_phone(phone)}
     elif shared is not None:
         body = body or _("Shared a contact: %(name)s, %(phone)s") % {

@@ -21,13 +21,21 @@ from otdel.comms.models import Attachment, Direction, Interaction, InteractionKi
 from otdel.comms.services import InboundEvent, ingest_event, interaction_mark_handled, open_deal
 from otdel.comms.telegram import tasks
 from otdel.comms.telegram.botapi import DEFAULT_API_BASE_URL, BotApi, BotApiError
-from otdel.comms.telegram.parse import message_file, now_or, provider_for, shared_own_phone
+from otdel.comms.telegram.parse import (
+    message_file,
+    now_or,
+    provider_for,
+    shared_own_phone,
+    telegram_consent_text,
+)
 from otdel.core.context import acting_as
 from otdel.core.events import InteractionReceived, subscribe
 from otdel.core.exceptions import ConflictError, field_error
 from otdel.crm.models import Contact, Identity, Lead, Verdict
 from otdel.crm.selectors import contact_by_identity
 from otdel.crm.services import contact_merge, identity_add
+from otdel.privacy.models import ConsentMethod, ConsentText, PrivacySettings
+from otdel.privacy.services import consent_record
 from otdel.routing.models import Queue
 from otdel.routing.nontarget import keeps_away_from_sales
 from otdel.routing.selectors import queue_by_code
@@ -392,6 +400,28 @@ def _client_language(message: dict[str, Any]) -> str:
     return code if code in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
+def _consent_shown_in_chat(interaction: Interaction) -> ConsentText | None:
+    """Which version of the consent wording the bot sent to this chat before the phone was shared."""
+    chat = str((_message_of(interaction) or {}).get("chat", {}).get("id", ""))
+    if not chat:
+        return None
+    prompts = Interaction.objects.filter(
+        provider=interaction.provider,
+        direction=Direction.OUT,
+        external_id__startswith=f"{chat}:",
+        occurred_at__lte=interaction.occurred_at,
+    ).order_by("-occurred_at", "-pk")[:5]
+    purpose = PrivacySettings.load().telegram_consent_purpose
+    if purpose is None:
+        return None
+    texts = list(purpose.texts.order_by("-version"))
+    for prompt in prompts:
+        for text in texts:
+            if text.text and text.text in (prompt.body or ""):
+                return text
+    return None
+
+
 def _should_ask_phone(interaction: Interaction) -> bool:
     """Only a client without a phone on the card, and only once: on their first message to us."""
     contact = interaction.contact
@@ -418,6 +448,13 @@ def telegram_bot_say(*, interaction: Interaction, what: str) -> Interaction | No
             text = _(
                 "Thank you for your message! Please share your phone number so that we can help you faster."
             )
+            consent = telegram_consent_text()
+            if consent is not None:
+                # The wording is sent whole: the person's "share" is their consent to exactly this.
+                text += "\n\n" + _(
+                    "By sharing your phone number you agree to the processing of your personal data:"
+                )
+                text += f"\n\n«{consent.purpose.title}»\n{consent.text}"
             markup: dict[str, Any] = {
                 "keyboard": [[{"text": _("Share my phone number"), "request_contact": True}]],
                 "one_time_keyboard": True,
@@ -500,7 +537,24 @@ def telegram_interaction_created(event: InteractionReceived) -> None:
     if message_file(message) is not None:
         tasks.telegram_file_fetch.enqueue(interaction.pk)
     phone = shared_own_phone(message)
-    if phone:
+    if phone and telegram_consent_text() is not None:
+        shown = _consent_shown_in_chat(interaction)
+        if shown is None:
+            # Shared before the bot showed the consent: the phone is not kept; show it, ask again.
+            tasks.telegram_bot_say.enqueue(interaction.pk, "ask_phone")
+            return
+        contact = telegram_phone_shared(interaction=interaction, phone=phone)
+        consent_record(
+            contact=contact,
+            purpose=shown.purpose,
+            text=shown,
+            given_at=interaction.occurred_at,
+            source=interaction.provider[:120],
+            interaction=interaction,
+            method=ConsentMethod.TELEGRAM,
+        )
+        tasks.telegram_bot_say.enqueue(interaction.pk, "phone_received")
+    elif phone:
         telegram_phone_shared(interaction=interaction, phone=phone)
         tasks.telegram_bot_say.enqueue(interaction.pk, "phone_received")
     elif _should_ask_phone(interaction):

@@ -6,6 +6,7 @@ import json
 from typing import Any, NoReturn
 
 from django.http import Http404, HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -31,7 +32,12 @@ from otdel.comms.telephony.mango import (
 )
 from otdel.comms.telephony.recordings import recording_followup_enqueue
 from otdel.comms.telephony.zadarma import EVENTS as ZADARMA_EVENTS
-from otdel.comms.telephony.zadarma import zadarma_signature_valid, zadarma_start_reply
+from otdel.comms.telephony.zadarma import (
+    zadarma_first_delivery,
+    zadarma_signature_valid,
+    zadarma_stale,
+    zadarma_start_reply,
+)
 from otdel.core import jsonsafe
 from otdel.core.exceptions import ApiError
 from otdel.core.scoping import get_scoped_or_404
@@ -132,6 +138,22 @@ class ZadarmaWebhookView(APIView):
         signature = request.headers.get("Signature", "")
         if not zadarma_signature_valid(secret=provider.api_secret, payload=payload, signature=signature):
             _unauthorized(provider, body, meta, "missing signature" if not signature else "bad signature")
+        # A signature covers no nonce: refuse an old notification replayed, drop an exact repeat.
+        if zadarma_stale(payload, timezone.now()):
+            intake_refuse(
+                provider=provider_string(provider),
+                body=body,
+                meta=meta,
+                reason="stale call_start",
+                authenticated=False,
+                error=ApiError(
+                    _("The notification is too old or from the future (call_start); not accepted."),
+                    CommsErrorCode.STALE_EVENT,
+                    status=status.HTTP_400_BAD_REQUEST,
+                ),
+            )
+        if not zadarma_first_delivery(provider.key, signature, body):
+            return HttpResponse(status=status.HTTP_200_OK)
         # Live routing reads the call as it arrives, before this very event is stored.
         reply = zadarma_start_reply(provider, payload) if event == "NOTIFY_START" else None
         _accept(provider, payload, body, meta)

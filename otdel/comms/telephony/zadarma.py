@@ -73,6 +73,34 @@ def zadarma_signature_valid(*, secret: str, payload: dict[str, Any], signature: 
     return hmac.compare_digest(expected, signature.strip())
 
 
+# A signed notification is believed only this long after the call started (a long call ends
+# hours later; an old one replayed is refused); and not from the future beyond clock skew.
+MAX_AGE = datetime.timedelta(hours=12)
+MAX_SKEW = datetime.timedelta(minutes=10)
+# How long a delivery's fingerprint is remembered to drop an exact repeat (a replay or a retry of
+# a delivery already stored: either way nothing new).
+REPLAY_WINDOW_SECONDS = int(MAX_AGE.total_seconds())
+
+
+def zadarma_stale(payload: dict[str, Any], now: datetime.datetime) -> bool:
+    """Is the signed ``call_start`` outside the window (NOTIFY_RECORD has none: not stale)?"""
+    if "call_start" not in SIGNED_FIELDS.get(str(payload.get("event") or ""), ()):
+        return False
+    errors: dict[str, list[str]] = {}
+    started = parse_time(payload.get("call_start") or None, "call_start", errors)
+    if errors or not payload.get("call_start"):
+        return True
+    return started < now - MAX_AGE or started > now + MAX_SKEW
+
+
+def zadarma_first_delivery(provider_key: str, signature: str, body: str) -> bool:
+    """Remember this signed delivery; False when the very same one was accepted already."""
+    from django.core.cache import cache
+
+    fingerprint = hashlib.sha256(f"{provider_key}\n{signature}\n{body}".encode()).hexdigest()
+    return bool(cache.add(f"zadarma-seen:{fingerprint}", 1, timeout=REPLAY_WINDOW_SECONDS))
+
+
 # Zadarma shows the caller's name (SIP CallerName) on the ringing phone; keep it short.
 CALLER_NAME_MAX = 64
 

@@ -259,3 +259,48 @@ def test_other_kinds_are_trimmed_and_unknown_kinds_refused():
 )
 def test_guess_identity(typed, expected):
     assert guess_identity(typed) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "ivan@пример.рф",
+        "IVAN@ПРИМЕР.РФ",
+        "ivan@xn--e1afmkfd.xn--p1ai",
+        "ivan@XN--E1AFMKFD.XN--P1AI",
+        "mailto:ivan@пример.рф.",
+    ],
+)
+def test_an_international_domain_is_one_address_in_unicode_or_punycode(raw):
+    assert normalize_email(raw) == "ivan@пример.рф"
+
+
+@pytest.mark.parametrize("raw", ["ivan@xn--zz.ru", "ivan@" + "а" * 70 + ".рф"])
+def test_broken_punycode_is_refused(raw):
+    with pytest.raises(ValidationError):
+        normalize_email(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "8-800-ABC-DEFG",  # a vanity number: the parser would dial 8002223334
+        "+7 912 ABC 67 89",
+        "8 (912) 345-67-89 моб",
+        "+7 495 123-45-67 доб. 1 23",
+        "+7 912 345 67 89 ext 123456789",  # 9 digits: not an extension
+    ],
+)
+def test_letters_and_overlong_extensions_are_refused_not_guessed(raw):
+    with pytest.raises(ValidationError):
+        normalize_phone(raw)
+
+
+def test_a_number_with_an_extension_is_one_identity_however_written():
+    written = [
+        "+7 495 123-45-67 доб. 123",
+        "8 (495) 123 45 67, доб.123",
+        "84951234567доб123",
+        "+7 495 123-45-67 ext 123",
+    ]
+    assert {normalize_phone(raw) for raw in written} == {"+74951234567;ext=123"}

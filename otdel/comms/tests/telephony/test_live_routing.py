@@ -1,5 +1,6 @@
 """Live PBX routing by the cloud PBXs: Zadarma's NOTIFY_START reply, Mango Office's commands/route."""
 
+import datetime
 import hashlib
 import json
 import re
@@ -11,6 +12,7 @@ import pytest
 from django.core.cache import cache
 from django.db import OperationalError, connection
 from django.urls import reverse
+from django.utils import timezone
 
 from otdel.accounts.tests.factories import always_at_work
 from otdel.comms.models import IntakeLog, Interaction, TelephonyProvider
@@ -25,7 +27,9 @@ from otdel.routing.snapshot import routing_snapshot_clear
 
 pytestmark = pytest.mark.django_db
 
-START = "2026-11-26 10:00:00"
+# Zadarma notifications older than 12 hours are refused as stale: the calls started minutes ago.
+STARTED = timezone.localtime().replace(microsecond=0) - datetime.timedelta(minutes=5)
+START = STARTED.strftime("%Y-%m-%d %H:%M:%S")
 LINE = "74951234567"
 STORED = "+79123456789"  # how Otdel keeps the number; the PBXs write it their own way
 

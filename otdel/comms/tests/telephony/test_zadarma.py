@@ -29,7 +29,9 @@ SIGNED = {
     "NOTIFY_OUT_END": ("internal", "destination", "call_start"),
     "NOTIFY_RECORD": ("pbx_call_id", "call_id_with_rec"),
 }
-START = "2026-11-26 10:00:00"
+# Zadarma notifications older than 12 hours are refused as stale: the calls started minutes ago.
+STARTED = timezone.localtime().replace(microsecond=0) - datetime.timedelta(minutes=5)
+START = STARTED.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def post(client, fields, *, secret=SECRET, signature=None):
@@ -96,12 +98,13 @@ def test_answered_call_replayed_shuffled_five_times_is_one_call_in_its_furthest_
     assert (call.provider, call.external_id) == ("zadarma:zd-main", "in_7c2d1e4f5a")
     assert (call.direction, call.call_state, call.status, call.duration) == ("in", 3, "answered", 95)
     assert call.user == staff and call.extension == "101"
-    assert call.occurred_at == timezone.make_aware(datetime.datetime(2026, 11, 26, 10, 0))
+    assert call.occurred_at == STARTED
     assert call.contact.identities.get().value == "+79123456789"
     assert "1795676400.3311944" in json.dumps(call.payload)
     assert Contact.objects.count() == 1 and Lead.objects.count() == 1
     assert not Task.objects.exists()
-    assert IntakeLog.objects.filter(provider="zadarma:zd-main", status="processed").count() == 30
+    # Exact repeats of a signed delivery are dropped at the door (a replay stores nothing).
+    assert IntakeLog.objects.filter(provider="zadarma:zd-main", status="processed").count() == 6
 
 
 def test_missed_call_ends_missed_and_makes_a_callback_task(client, zadarma_provider, staff):
@@ -252,3 +255,37 @@ def test_recording_link_is_requested_signed_and_the_file_fetched(
     assert call.recording_file.name.endswith(".mp3")
     with call.recording_file.open("rb") as stored:
         assert stored.read() == audio
+
+
+def test_a_replayed_notification_stores_nothing_new(client, zadarma_provider, staff):
+    end = inbound_answered("in_replay")[4]
+    assert post(client, end).status_code == 200
+    stored = IntakeLog.objects.count()
+    for _n in range(3):
+        response = post(client, end)
+        assert response.status_code == 200 and response.content == b""
+    assert IntakeLog.objects.count() == stored
+
+
+@pytest.mark.parametrize(
+    "call_start",
+    [
+        (timezone.localtime() - datetime.timedelta(hours=13)).strftime("%Y-%m-%d %H:%M:%S"),
+        (timezone.localtime() + datetime.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S"),
+        "not a time",
+        "",
+    ],
+)
+def test_a_signed_notification_with_a_stale_or_bad_call_start_is_refused(
+    client, zadarma_provider, staff, call_start
+):
+    fields = {**inbound_answered("in_stale")[4], "call_start": call_start}
+    response = post(client, fields)
+    assert response.status_code == 400 and response.json()["code"] == "stale_event"
+    assert not Interaction.objects.exists()
+    log = IntakeLog.objects.get()
+    assert log.status == "rejected" and "stale" in log.error
+
+
+def test_a_late_recording_notification_has_no_call_start_and_is_accepted(client, zadarma_provider, staff):
+    assert post(client, inbound_answered("in_rec")[5]).status_code == 200

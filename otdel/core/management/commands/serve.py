@@ -62,6 +62,9 @@ class Command(BaseCommand):
             "4",
             "--access-logfile",
             "-",
+            # Phones, search terms and secrets in request lines masked (otdel/core/logmask.py).
+            "--logger-class",
+            "otdel.core.logmask.MaskingGunicornLogger",
             "--graceful-timeout",
             "5",
             *control_socket_args(),
