@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from otdel.accounts.models import Role
 from otdel.accounts.permissions import is_admin, may_see_team, may_sell, signed_in
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import format_phone, guess_identity
@@ -80,8 +81,8 @@ def _head(queryset: QuerySet[Any], size: int = CARD_LIST) -> dict[str, Any]:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Salespeople start on "My day" (automation); administrators on the deals; the office manager and
-    call center on the lead inbox."""
+    """Salespeople start on "My day" (automation); administrators on the deals; approvers (legal,
+    finance) on what awaits their approval; the office manager and call center on the lead inbox."""
     user = request.user
     if is_admin(user) and setup.needs_setup():
         return redirect("setup")  # an empty database: the setup checklist first
@@ -89,6 +90,8 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("my_day")
     if may_sell(user):
         return redirect("kanban")
+    if user.role == Role.APPROVER:  # type: ignore[union-attr]
+        return redirect("approvals_inbox")
     return redirect("lead_inbox")
 
 

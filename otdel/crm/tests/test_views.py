@@ -8,6 +8,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from otdel.accounts.models import Role
+from otdel.accounts.tests.factories import UserFactory
 from otdel.core.models import ObjectChange
 from otdel.crm import services
 from otdel.crm.models import Company, Contact, Deal, Identity, Lead, Note, Stage
@@ -85,6 +87,8 @@ def test_home_sends_sales_to_my_day_and_triage_to_the_inbox(client, manager, off
     assert client.get("/")["Location"] == reverse("my_day")
     client.force_login(office_manager)
     assert client.get("/")["Location"] == reverse("lead_inbox")
+    client.force_login(UserFactory(role=Role.APPROVER))
+    assert client.get("/")["Location"] == reverse("approvals_inbox")
 
 
 def test_every_page_renders_for_its_owner(client, manager, deal, contact, company, lead):
