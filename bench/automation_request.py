@@ -37,7 +37,7 @@ def main() -> None:
     django_setup()
     from django.conf import settings
     from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
+    from otdel.accounts.services import user_token_issue
     from rest_framework.test import APIClient
 
     from otdel.accounts.models import Role, User
@@ -47,7 +47,7 @@ def main() -> None:
     settings.ALLOWED_HOSTS = ["*"]
     call_command("migrate", verbosity=0)
     head, _ = User.objects.get_or_create(username="bench-head", defaults={"role": Role.HEAD_OF_SALES})
-    token, _ = Token.objects.get_or_create(user=head)
+    token = user_token_issue(user=head)
     pipeline = Pipeline.objects.filter(is_active=True).first()
     if pipeline is None:
         from otdel.crm.services import pipeline_create
@@ -71,7 +71,7 @@ def main() -> None:
         for n in range(args.rules)
     )
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     body = {"title": "bench", "pipeline": pipeline.pk, "amount": "150000", "responsible": head.pk}
 
     def rules_on(on: bool) -> None:

@@ -15,8 +15,8 @@ import urllib.request
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from playwright.sync_api import expect
-from rest_framework.authtoken.models import Token
 
+from otdel.accounts.services import user_token_issue
 from otdel.accounts.tests.factories import PASSWORD
 from otdel.crm import services as crm_services
 from otdel.ops.tests.conftest import ROOT, database_url
@@ -75,7 +75,7 @@ def test_make_run_pushes_the_ringing_call_from_its_live_process(served, page, ma
     crm_services.contact_create(
         actor=manager, full_name="Смирнова Ольга", identities=[("phone", "+79161234567")], responsible=manager
     )
-    token = Token.objects.get_or_create(user=integration_user)[0].key
+    token = user_token_issue(user=integration_user)
     # serve checks passwords with the production hashers (the tests' fast one is not among them).
     manager.password = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt())
     manager.save(update_fields=["password"])

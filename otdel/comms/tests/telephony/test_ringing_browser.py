@@ -9,8 +9,8 @@ import urllib.request
 
 import pytest
 from playwright.sync_api import expect
-from rest_framework.authtoken.models import Token
 
+from otdel.accounts.services import user_token_issue
 from otdel.crm import services as crm_services
 from otdel.crm.models import Contact, Lead
 from otdel.crm.tests.factories import CompanyFactory, DealFactory
@@ -28,7 +28,7 @@ def _fresh_reader():
 
 
 def _pbx(live_server, integration_user):
-    token = Token.objects.get_or_create(user=integration_user)[0].key
+    token = user_token_issue(user=integration_user)
 
     def post(payload: dict) -> float:
         request = urllib.request.Request(
