@@ -37,10 +37,10 @@ def main() -> None:
     django_setup()
     from django.conf import settings
     from django.core.management import call_command
-    from otdel.accounts.services import user_token_issue
     from rest_framework.test import APIClient
 
     from otdel.accounts.models import Role, User
+    from otdel.accounts.services import user_token_issue
     from otdel.automation.models import EventOutbox, Rule
     from otdel.crm.models import Pipeline
 
