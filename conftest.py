@@ -145,9 +145,18 @@ def _english_by_default(settings):
 
 
 @pytest.fixture(autouse=True)
-def _live_reader_stopped():
-    """The live hub's reader thread must not read while the next test empties the database."""
+def _process_state_forgotten():
+    """What a process keeps between requests must not outlive the test's database: the live hub's
+    reader stops (it must not read while the next test empties the tables), and the routing
+    snapshot, remembered tokens and automation's listened events are forgotten (a flush fires no
+    signals, so a cached user of the last test would otherwise be routed to in the next)."""
     yield
+    from otdel.automation.handlers_rules import _forget as forget_listened_events
     from otdel.live.hub import hub
+    from otdel.routing.api.authentication import forget_tokens
+    from otdel.routing.snapshot import routing_snapshot_clear
 
     hub.stop()
+    routing_snapshot_clear()
+    forget_tokens()
+    forget_listened_events()
