@@ -56,9 +56,15 @@ class Hub:
 
     # --- streams -------------------------------------------------------------------------------
 
-    def subscribe(self, user_id: int, deliver: Deliver) -> tuple[int, int]:
-        """Start handing ``user_id``'s new messages to ``deliver`` (called from the hub's thread)."""
+    def subscribe(self, user_id: int, deliver: Deliver, *, after: int | None = None) -> tuple[int, int]:
+        """Start handing ``user_id``'s new messages to ``deliver`` (called from the hub's thread).
+
+        ``after``: the newest id the stream covers itself (its replay starts there). A reader
+        that has not read yet starts from it, so a row written between the stream's replay and the
+        reader's first poll is not skipped (the stream drops what it already sent)."""
         with self._lock:
+            if self._cursor is None and after is not None:
+                self._cursor = after
             token = next(self._tokens)
             self._subscribers.setdefault(user_id, {})[token] = deliver
             if self.reader and (self._thread is None or not self._thread.is_alive()):

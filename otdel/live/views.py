@@ -49,7 +49,7 @@ def _resume_from(request: HttpRequest) -> int:
 
 def _sync_stream(user_id: int, after: int) -> Iterator[bytes]:
     inbox: queue.Queue[Message] = queue.Queue()
-    subscription = hub.subscribe(user_id, inbox.put)
+    subscription = hub.subscribe(user_id, inbox.put, after=after)
     try:
         yield f"retry: {RETRY_MS}\n\n".encode()
         sent = after
@@ -88,7 +88,7 @@ async def async_stream(user_id: int, after: int, *, connections_open: bool = Tru
     def deliver(message: Message) -> None:
         loop.call_soon_threadsafe(inbox.put_nowait, message)
 
-    subscription = hub.subscribe(user_id, deliver)
+    subscription = hub.subscribe(user_id, deliver, after=after)
     try:
         yield f"retry: {RETRY_MS}\n\n".encode()
         sent = after

@@ -44,6 +44,18 @@ def test_a_reader_delivers_each_row_to_its_users_streams_only(manager, other_man
     assert reader.poll() == 0  # nothing twice
 
 
+def test_a_row_written_before_the_readers_first_poll_is_not_skipped(manager):
+    """The stream replays up to ``after``; a row written after that but before the new reader's
+    first poll must still reach it (the reader starts from the stream's ``after``)."""
+    from otdel.live.hub import last_id
+
+    reader = Hub(reader=False)
+    got: list[int] = []
+    reader.subscribe(manager.pk, lambda m: got.append(m.id), after=last_id())
+    live_publish(user_ids=[manager.pk], kind="call", data={})  # before the reader has read at all
+    assert reader.poll() == 1 and len(got) == 1
+
+
 @pytest.mark.django_db
 def test_old_messages_are_pruned(manager):
     import datetime
