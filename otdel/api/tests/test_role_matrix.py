@@ -7,6 +7,7 @@ without a permission check cannot slip in unnoticed. Paths are filled like the a
 ``OTDEL_MATRIX_PRINT=1`` to print the observed table (to review, then paste).
 """
 
+import datetime
 import os
 
 import pytest
@@ -15,6 +16,7 @@ from django.test import Client
 from otdel.accounts.models import Role
 from otdel.accounts.tests.factories import UserFactory
 from otdel.api.tests.test_anonymous_matrix import PUBLIC, ROUTES
+from otdel.core.models import CalendarDay
 
 ROLES = ("admin", "head_of_sales", "sales_manager", "office_manager", "approver")
 
@@ -363,6 +365,9 @@ def _route_key(path, name):
 
 @pytest.fixture
 def people(db, department):
+    # The shipped production calendar may have been emptied by an earlier transactional test:
+    # the calendar pages ask for day 1.
+    CalendarDay.objects.get_or_create(pk=1, defaults={"date": datetime.date(2031, 1, 1), "kind": "holiday"})
     return {
         "admin": UserFactory(username="m-admin", role=Role.ADMIN, is_staff=True),
         "head_of_sales": UserFactory(username="m-head", role=Role.HEAD_OF_SALES, department=department),
