@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce, Greatest
 
 from otdel.accounts.models import Role
 from otdel.accounts.permissions import may_configure_sales
-from otdel.core.identity import guess_identity
+from otdel.core.identity import IdentityKind, guess_identity
 from otdel.core.models import ObjectChange
 from otdel.core.scoping import scope, scope_rule
 from otdel.crm.models import (
@@ -23,10 +23,12 @@ from otdel.crm.models import (
     LostReason,
     Note,
     Pipeline,
+    SearchEntry,
     Stage,
     Task,
     Verdict,
 )
+from otdel.crm.search import reversed_digits
 
 
 def _department_users_q(user: Any, field: str) -> Q:
@@ -137,14 +139,50 @@ def contact_list(*, user: Any, filters: dict[str, Any] | None = None) -> QuerySe
 
 
 def contact_by_identity(*, kind: str, value: str) -> Contact | None:
-    """Identity resolution: who is this phone/e-mail/chat (unscoped; for channels and routing)."""
+    """Identity resolution: who is this phone/e-mail/chat (unscoped; for channels and routing).
+
+    A phone nobody holds exactly may still be the same line with or without an extension (see
+    ``phone_same_line``).
+    """
     identity = Identity.objects.select_related("contact").filter(kind=kind, value=value).first()
+    if identity is None and kind == IdentityKind.PHONE:
+        line = phone_same_line(value)
+        if line is not None:
+            identity = Identity.objects.select_related("contact").filter(kind=kind, value=line).first()
     if identity is None:
         return None
     contact = identity.contact
     while contact.merged_into_id is not None:  # follow merges to the surviving contact
         contact = Contact.objects.get(pk=contact.merged_into_id)
     return contact
+
+
+def phone_same_line(value: str) -> str | None:
+    """The stored phone that is ``value``'s line with or without an extension, when unambiguous.
+
+    A PBX sends a company's main number ("+74951234567") for a person stored with their extension
+    ("+74951234567;ext=123"), and sometimes the reverse. When exactly one contact holds the line in
+    the other form, that identity's value is returned; when nobody or several people do (two
+    extensions of one office), ``None``: guessing would hand one person's call to another.
+    """
+    base, _sep, extension = value.partition(";ext=")
+    if extension:
+        found = list(
+            Identity.objects.filter(kind=IdentityKind.PHONE, value=base).values_list("value", "contact_id")
+        )
+    else:
+        found = list(
+            Identity.objects.filter(
+                kind=IdentityKind.PHONE,
+                search_entry__kind=SearchEntry.Kind.PHONE,
+                search_entry__digits=reversed_digits(base),
+                value__startswith=f"{base};ext=",
+            ).values_list("value", "contact_id")[:20]
+        )
+    if not found:
+        return None
+    holders = {contact_id for _value, contact_id in found}  # a merge moves identities to the survivor
+    return found[0][0] if len(holders) == 1 else None
 
 
 def _contacts_by_identity_text(text: str) -> QuerySet[Any]:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from otdel.core.exceptions import field_error
 from otdel.core.identity import normalize_phone
 from otdel.crm.models import Contact, Deal, Identity, Stage
+from otdel.crm.selectors import phone_same_line
 from otdel.routing.decide import Destination, RoutingFacts, decide
 from otdel.routing.models import BlockedIdentity, Queue
 from otdel.routing.snapshot import RoutingSnapshot, routing_snapshot
@@ -157,6 +158,12 @@ def routing_facts_by_identity(*, kind: str, value: str, check_blocked: bool = Tr
     """
     identity = (kind, value)
     row = _facts_row(by_identity=True, check_blocked=check_blocked, values={_KIND: kind, _VALUE: value})
+    if row is None and kind == "phone":  # only an unknown number pays for this second look
+        line = phone_same_line(value)
+        if line is not None:
+            row = _facts_row(
+                by_identity=True, check_blocked=check_blocked, values={_KIND: kind, _VALUE: line}
+            )
     if row is None:
         return RoutingFacts(identity=identity)
     for _hop in range(10):  # follow merges to the surviving contact (rare)

@@ -178,3 +178,23 @@ def test_missed_call_without_number_at_first_calls_back_the_person_once_the_numb
     task = Task.objects.get()
     assert (task.contact, task.lead, task.assignee) == (contact, call.lead, office_manager)
     assert contact.full_name in task.title
+
+
+@pytest.mark.django_db
+def test_a_call_from_the_main_number_lands_with_the_person_stored_with_an_extension(manager):
+    contact = ContactFactory()
+    IdentityFactory(contact=contact, value="+74957654321;ext=12")
+    result = ingest_event(_call("ext1", "ringing", caller="+7 495 765-43-21"))
+    assert result.interaction.contact_id == contact.pk
+    assert Contact.objects.count() == 1
+    # The main line is now remembered as theirs: the next call is an exact match.
+    assert Identity.objects.get(kind="phone", value="+74957654321").contact_id == contact.pk
+
+
+@pytest.mark.django_db
+def test_a_main_number_shared_by_two_extensions_starts_a_new_person(manager):
+    for extension in ("12", "13"):
+        IdentityFactory(contact=ContactFactory(), value=f"+74957654321;ext={extension}")
+    result = ingest_event(_call("ext2", "ringing", caller="+7 495 765-43-21"))
+    assert Contact.objects.count() == 3
+    assert result.interaction.contact.identities.get().value == "+74957654321"

@@ -85,7 +85,8 @@ def test_known_caller_costs_one_query_with_warm_caches(
     with django_assert_max_num_queries(1):
         body = client.get(URL, {"caller": "8 912 345-67-89"}).json()
     assert body["reason"] == "open_deal" and body["destination"]["user"] == manager.pk
-    with django_assert_max_num_queries(1):
+    # An unknown number: its facts, and whether it is someone's line without their extension.
+    with django_assert_max_num_queries(2):
         assert client.get(URL, {"caller": "+79000000000"}).json()["reason"] == "queue"
     with django_assert_max_num_queries(0):
         assert client.get(URL, {"caller": "garbage", "format": "text"}).content == b"queue:sales"
@@ -186,3 +187,39 @@ def test_a_connection_lost_between_calls_still_gets_the_ringing_call_routed(
     response = pbx.get(URL, {"caller": "8 912 345-67-89"})
     assert response.status_code == 200
     assert response.json()["destination"]["user"] == manager.pk
+
+
+@pytest.mark.django_db
+def test_a_main_number_finds_the_one_person_stored_with_an_extension(
+    api_for, integration_user, manager, pipeline, sales_queue
+):
+    contact = ContactFactory()
+    IdentityFactory(contact=contact, value="+74951234567;ext=123")
+    deal = DealFactory(contact=contact, pipeline=pipeline, responsible=manager)
+    body = api_for(integration_user).get(URL, {"caller": "8 (495) 123-45-67"}).json()
+    assert (body["reason"], body["contact"], body["rule"]) == ("open_deal", contact.pk, f"deal:{deal.pk}")
+
+
+@pytest.mark.django_db
+def test_an_extension_finds_the_person_stored_with_the_main_number(
+    api_for, integration_user, manager, pipeline, sales_queue
+):
+    contact = ContactFactory()
+    IdentityFactory(contact=contact, value="+74951234567")
+    DealFactory(contact=contact, pipeline=pipeline, responsible=manager)
+    body = api_for(integration_user).get(URL, {"caller": "+7 495 123-45-67 доб. 55"}).json()
+    assert (body["reason"], body["contact"]) == ("open_deal", contact.pk)
+
+
+@pytest.mark.django_db
+def test_a_main_number_shared_by_two_extensions_is_nobody_in_particular(
+    api_for, integration_user, manager, other_manager, pipeline, sales_queue
+):
+    for extension, owner in (("123", manager), ("124", other_manager)):
+        contact = ContactFactory()
+        IdentityFactory(contact=contact, value=f"+74951234567;ext={extension}")
+        DealFactory(contact=contact, pipeline=pipeline, responsible=owner)
+    body = api_for(integration_user).get(URL, {"caller": "+74951234567"}).json()
+    assert body["reason"] in ("queue", "fallback") and body["contact"] is None
+    # Another number that merely ends the same way is not the same line.
+    assert api_for(integration_user).get(URL, {"caller": "+74991234567"}).json()["contact"] is None
