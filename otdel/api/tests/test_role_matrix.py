@@ -1,4 +1,4 @@
-"""Every URL pattern, asked (GET) by every role: each answers exactly as the table below says.
+"""Every URL pattern, asked (GET, then an empty POST) by every role: each answers exactly as the table below says.
 
 A new view is in no row of ``EXPECTED`` and fails here until someone writes down, per role, what it
 should answer (200 shown, 302 sent elsewhere, 403 refused, 404 hidden, 405 another method): so a view
@@ -409,6 +409,137 @@ def test_every_route_answers_every_role_as_classified(people):
     assert not wrong, f"Answers differ from the table (observed, expected): {wrong}"
     errors = {key: codes for key, codes in observed.items() if any(code >= 500 for code in codes)}
     assert not errors
+
+
+# Routes that only take POST (a GET answers 405 for everyone): what an empty POST answers per role.
+# 400 (the form or body is refused as empty) and 404 (no such record) mean the role got past the
+# permission check; 403 means it did not. Written down for the same reason as EXPECTED.
+EXPECTED_POST: dict[str, tuple[int, int, int, int, int]] = {
+    "api-approval-cancel": (404, 404, 404, 404, 404),
+    "api-approval-decision": (404, 404, 404, 404, 404),
+    "api-contact-email": (404, 404, 404, 404, 404),
+    "api-contact-merge": (404, 404, 404, 404, 404),
+    "api-contact-restore-target": (404, 404, 404, 404, 404),
+    "api-contact-telegram": (404, 404, 404, 404, 404),
+    "api-deal-checklist-mark": (404, 404, 404, 404, 404),
+    "api-deal-move": (404, 404, 404, 404, 404),
+    "api-department-request-status": (404, 404, 404, 404, 404),
+    "api-document-regenerate": (404, 404, 404, 404, 404),
+    "api-document-retry": (404, 404, 404, 404, 404),
+    "api-document-send": (404, 404, 404, 404, 404),
+    "api-document-template-file": (404, 403, 403, 403, 403),
+    "api-import-cancel": (404, 404, 404, 404, 404),
+    "api-import-start": (404, 404, 404, 404, 404),
+    "api-import-undo": (404, 404, 404, 404, 404),
+    "api-imports": (400, 400, 403, 403, 403),
+    "api-kb-article-acknowledge": (404, 404, 404, 404, 404),
+    "api-kb-article-remind": (404, 404, 404, 404, 404),
+    "api-lead-triage": (404, 404, 404, 404, 404),
+    "api-legal-entity": (405, 403, 403, 403, 403),
+    "api-pd-consent-withdraw": (404, 404, 404, 404, 404),
+    "api-pipeline-reorder": (404, 404, 403, 403, 403),
+    "api-pipeline-stages": (404, 404, 403, 403, 403),
+    "api-task-complete": (404, 404, 404, 404, 404),
+    "api-telephony-call": (400, 400, 400, 400, 400),
+    "approvals_cancel": (404, 404, 404, 404, 404),
+    "approvals_decide": (404, 404, 404, 404, 404),
+    "approvals_desk_save": (302, 403, 403, 403, 403),
+    "approvals_document_send": (404, 404, 404, 404, 404),
+    "approvals_request_create": (404, 404, 404, 404, 404),
+    "approvals_request_status": (404, 404, 404, 404, 404),
+    "comms_contact_call": (404, 404, 404, 404, 404),
+    "comms_mark_handled": (404, 404, 404, 404, 404),
+    "comms_ringing_contact": (400, 400, 400, 400, 400),
+    "company_note_add": (404, 404, 404, 404, 404),
+    "contact_merge": (404, 404, 404, 404, 404),
+    "contact_note_add": (404, 404, 404, 404, 404),
+    "custom_values_edit": (404, 404, 404, 404, 404),
+    "deal_move": (404, 404, 404, 404, 404),
+    "deal_note_add": (404, 404, 404, 404, 404),
+    "deal_quick_add": (404, 404, 404, 403, 403),
+    "documents_action": (404, 404, 404, 404, 404),
+    "documents_generate": (404, 404, 404, 404, 404),
+    "documents_items_save": (404, 404, 404, 404, 404),
+    "documents_product_active": (404, 404, 403, 403, 403),
+    "documents_template_active": (404, 403, 403, 403, 403),
+    "documents_template_version": (404, 403, 403, 403, 403),
+    "kb_acknowledge": (404, 404, 404, 404, 404),
+    "kb_attachment_add": (404, 404, 404, 404, 404),
+    "kb_deal_checklist_mark": (404, 404, 404, 404, 404),
+    "kb_preview": (200, 200, 200, 200, 200),
+    "kb_remind": (404, 404, 404, 404, 404),
+    "lead_triage": (404, 404, 404, 404, 404),
+    "notification_open": (404, 404, 404, 404, 404),
+    "notifications_read_all": (302, 302, 302, 302, 302),
+    "privacy_consent_add": (404, 404, 404, 404, 404),
+    "privacy_consent_withdraw": (404, 404, 404, 404, 404),
+    "report_subscription": (302, 302, 302, 403, 403),
+    "settings_pipeline_create": (302, 302, 403, 403, 403),
+    "settings_pipeline_save": (404, 404, 403, 403, 403),
+    "settings_stage_add": (404, 404, 403, 403, 403),
+    "settings_stage_delete": (404, 404, 403, 403, 403),
+    "settings_stage_save": (404, 404, 403, 403, 403),
+    "settings_stages_reorder": (404, 404, 403, 403, 403),
+    "task_done": (404, 404, 404, 404, 404),
+    "transfer_import_cancel": (404, 404, 403, 403, 403),
+    "transfer_import_run": (404, 404, 403, 403, 403),
+    "transfer_import_undo": (404, 404, 403, 403, 403),
+}
+
+
+@pytest.fixture
+def post_people(db, department, settings, tmp_path):
+    settings.OTDEL_BACKUP_DIR = str(tmp_path / "backups")  # the administrator's POST runs a real backup
+    # Paths name id 1: that user is nobody's session, so a POST that deactivates, resets or edits
+    # "user 1" does not sign out the role asking next.
+    UserFactory(username="m-target", role=Role.SALES_MANAGER)
+    CalendarDay.objects.get_or_create(pk=1, defaults={"date": datetime.date(2031, 1, 1), "kind": "holiday"})
+    return {
+        "admin": UserFactory(username="m-admin", role=Role.ADMIN, is_staff=True),
+        "head_of_sales": UserFactory(username="m-head", role=Role.HEAD_OF_SALES, department=department),
+        "sales_manager": UserFactory(username="m-manager", role=Role.SALES_MANAGER, department=department),
+        "office_manager": UserFactory(username="m-office", role=Role.OFFICE_MANAGER),
+        "approver": UserFactory(username="m-approver", role=Role.APPROVER),
+    }
+
+
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
+def test_every_route_refuses_a_post_from_a_role_it_refuses(post_people):
+    """An empty POST by every role: never a 500, refused wherever the GET is, and as written for
+    the POST-only routes. The roles ask in reverse order, the administrator last, so whatever an
+    administrator's POST changes cannot open a door for a role asked after it."""
+    clients = {}
+    for role, user in post_people.items():
+        client = Client(raise_request_exception=False)
+        client.force_login(user)
+        clients[role] = client
+    observed: dict[str, list[int]] = {}
+    for path, name in CHECKED:
+        key = _route_key(path, name)
+        codes = {role: clients[role].post(path).status_code for role in reversed(ROLES)}
+        observed[key] = [codes[role] for role in ROLES]
+    post_only = {key for key, codes in EXPECTED.items() if set(codes) == {405}}
+    if os.environ.get("OTDEL_MATRIX_PRINT"):
+        for key, codes in sorted(observed.items()):
+            if key in post_only:
+                print(f'    "{key}": ({", ".join(map(str, codes))}),')
+    errors = {key: codes for key, codes in observed.items() if any(code >= 500 for code in codes)}
+    assert not errors, f"Server errors on an empty POST: {errors}"
+    let_in = {
+        (key, role): code
+        for key, codes in observed.items()
+        for role, get_code, code in zip(ROLES, EXPECTED.get(key, ()), codes, strict=False)
+        if get_code == 403 and code not in (403, 404, 405)
+    }
+    assert not let_in, f"A POST gets past a permission its GET enforces: {let_in}"
+    unclassified = sorted(post_only - set(EXPECTED_POST))
+    assert not unclassified, f"POST-only routes nobody classified (add them to EXPECTED_POST): {unclassified}"
+    wrong = {
+        key: (tuple(observed[key]), EXPECTED_POST[key])
+        for key in post_only
+        if tuple(observed[key]) != EXPECTED_POST[key]
+    }
+    assert not wrong, f"POST answers differ from the table (observed, expected): {wrong}"
 
 
 @pytest.mark.django_db

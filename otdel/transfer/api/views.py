@@ -8,9 +8,10 @@ from typing import Any
 from django.http import FileResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, ParseError
+from rest_framework.exceptions import NotFound, ParseError, PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -44,6 +45,8 @@ class ImportListView(APIView):
     def post(self, request: Request) -> Response:
         from django.core.exceptions import ValidationError
 
+        if not services.may_import(request.user):  # refused before the upload is even read
+            raise PermissionDenied(_("Only an administrator or the head of sales may import."))
         serializer = ImportInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
