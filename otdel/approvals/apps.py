@@ -8,4 +8,4 @@ class ApprovalsConfig(AppConfig):
     verbose_name = _("Approvals and departments")
 
     def ready(self) -> None:
-        from otdel.approvals import handlers, selectors  # noqa: F401  (scope rules, subscribers)
+        from otdel.approvals import erase, handlers, selectors  # noqa: F401  (scope rules, subscribers, eraser)
