@@ -309,6 +309,11 @@ class Document(ChangeLoggedModel):
     def is_locked(self) -> bool:
         return self.status in LOCKED_STATUSES
 
+    @property
+    def may_regenerate(self) -> bool:
+        """A new version can be made: not while generating or in approval, never once approved."""
+        return self.status not in (DocumentStatus.GENERATING, DocumentStatus.APPROVED) and not self.is_locked
+
 
 class DocumentVersion(models.Model):
     """One stored file of a document: version N in one format. Never overwritten."""

@@ -414,6 +414,11 @@ def _restart(document: Document, *, new_version: bool) -> Document:
         )
     if document.status == DocumentStatus.GENERATING:
         raise ConflictError(_("The document is being generated right now."), code="generating")
+    if document.status == DocumentStatus.APPROVED:
+        # What was approved stays what it is: a new version would lose the approval's meaning.
+        raise ConflictError(
+            _("The document is approved and final; make a new document to change it."), code="approved"
+        )
     if new_version or not document.pending_version:
         document.pending_version = document.current_version + 1
     document.status = DocumentStatus.GENERATING
@@ -425,7 +430,7 @@ def _restart(document: Document, *, new_version: bool) -> Document:
 
 @transaction.atomic
 def document_regenerate(*, actor: Any, document: Document) -> Document:
-    """A new version from the current deal data (409 while in approval); nothing is overwritten."""
+    """A new version from the current deal data (409 while in approval or once approved)."""
     with acting_as(actor):
         document = Document.objects.select_for_update().get(pk=document.pk)
         return _restart(document, new_version=True)

@@ -9,6 +9,7 @@ import stat
 import time
 
 import pytest
+from django.test import Client
 from pypdf import PdfReader
 
 from otdel.core.events import DocumentGenerated, subscribe
@@ -143,6 +144,26 @@ def test_in_approval_the_document_is_locked(
     response = client.post(f"{V1}/documents/{created['id']}/regenerate")
     assert (response.status_code, response.json()["code"]) == (409, "locked")
     assert client.delete(f"{V1}/documents/{created['id']}").status_code == 409
+
+
+def test_an_approved_document_is_final(
+    api_for, manager, priced_deal, invoice_template, django_capture_on_commit_callbacks
+):
+    client = api_for(manager)
+    created = generate(
+        client, priced_deal, invoice_template, fmt="docx", capture=django_capture_on_commit_callbacks
+    )
+    Document.objects.filter(pk=created["id"]).update(status=DocumentStatus.APPROVED)
+    response = client.post(f"{V1}/documents/{created['id']}/regenerate")
+    assert (response.status_code, response.json()["code"]) == (409, "approved")
+    document = Document.objects.get(pk=created["id"])
+    assert (document.status, document.versions.count()) == (DocumentStatus.APPROVED, 1)
+    assert not document.may_regenerate
+    browser = Client()
+    browser.force_login(manager)
+    panel = browser.get(f"/deals/{priced_deal.pk}/documents-block/")
+    html = panel.content.decode()
+    assert panel.status_code == 200 and created["number"] in html and 'data-testid="regenerate"' not in html
 
 
 def test_delete_is_soft_and_logged(
