@@ -526,7 +526,7 @@ def _responsible(record: Any) -> User | None:
     return getattr(record, "responsible", None) or getattr(record, "assignee", None)
 
 
-def _card_url(record: Any) -> str:
+def card_url(record: Any) -> str:
     if isinstance(record, Deal):
         return reverse("deal_detail", args=[record.pk])
     if isinstance(record, Lead):
@@ -577,7 +577,7 @@ def perform(
                 kind=Notification.Kind.AUTOMATION,
                 key=key,
                 title=f"{action['text']} — {record}",
-                url=_card_url(record),
+                url=card_url(record),
                 contact=getattr(record, "contact", None) if not isinstance(record, Contact) else record,
             )
         return _("notified %(n)s") % {"n": len(people)}

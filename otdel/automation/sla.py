@@ -14,8 +14,11 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
 
-from otdel.automation.models import SlaPolicy, SlaTimer
+from otdel.accounts.models import Role, User
+from otdel.automation.models import Notification, SlaPolicy, SlaTimer
 from otdel.automation.worktime import add_minutes, hours_of
 from otdel.core.events import (
     DealStageEntered,
@@ -28,6 +31,7 @@ from otdel.core.events import (
     TaskCreated,
     emit,
 )
+from otdel.core.exceptions import ApiError
 from otdel.crm.models import Deal, Lead, Task
 
 logger = logging.getLogger(__name__)
@@ -220,9 +224,39 @@ def _fire(timer: SlaTimer, moment: datetime.datetime) -> None:
                         "due_at": timer.due_at.isoformat(),
                     },
                 )
-        except Exception:
+        except Exception as exc:
             logger.exception("SLA %s action %s failed on timer %s", stage, n, timer.pk)
+            _tell_about_failed_action(timer, record, stage, n, exc)
     emit(event)
+
+
+def _tell_about_failed_action(timer: SlaTimer, record: Any, stage: str, n: int, exc: Exception) -> None:
+    """A warning or escalation that could not be carried out (its person deactivated, its queue
+    deleted...) is never silent: the heads of sales, else the administrators, are told instead."""
+    from otdel.automation.rules import card_url
+    from otdel.automation.services import notify
+
+    if isinstance(exc, ApiError):
+        reason = "; ".join(str(m) for messages in exc.errors.values() for m in messages)
+    else:
+        reason = str(exc)
+    people = list(User.objects.filter(role=Role.HEAD_OF_SALES, is_active=True)) or list(
+        User.objects.filter(role=Role.ADMIN, is_active=True)
+    )
+    for person in people:
+        with override(person.language or None):  # the reason stays as written; the frame is theirs
+            title = (
+                _("SLA “%(policy)s” breached on %(record)s, and its escalation failed: %(why)s")
+                if stage == "breach"
+                else _("SLA “%(policy)s” warning on %(record)s could not be sent: %(why)s")
+            ) % {"policy": timer.policy.name, "record": record, "why": reason}
+        notify(
+            user=person,
+            kind=Notification.Kind.AUTOMATION,
+            key=f"sla:{timer.pk}:{stage}:{n}:failed",
+            title=title,
+            url=card_url(record),
+        )
 
 
 def sla_for(*, lead: Lead | None = None, deal: Deal | None = None) -> list[dict[str, Any]]:

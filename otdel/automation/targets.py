@@ -11,7 +11,7 @@ from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
 from otdel.accounts.models import User
-from otdel.automation.models import Rule
+from otdel.automation.models import Rule, SlaPolicy
 from otdel.crm.models import Stage
 
 
@@ -24,10 +24,16 @@ def _int(value: Any) -> int | None:
 
 def rule_targets(rule: Rule) -> set[tuple[str, Any]]:
     """``{("stage", 3), ("user", 7), ("queue", "sales"), ("template", 2)}``."""
-    found: set[tuple[str, Any]] = set()
+    found = actions_targets(rule.actions)
     if (stage := _int((rule.trigger or {}).get("stage"))) is not None:
         found.add(("stage", stage))
-    for action in rule.actions or []:
+    return found
+
+
+def actions_targets(actions: Any) -> set[tuple[str, Any]]:
+    """What a list of actions (a rule's, or an SLA policy's on warning / on breach) points at."""
+    found: set[tuple[str, Any]] = set()
+    for action in actions or []:
         if not isinstance(action, dict):
             continue
         kind = action.get("action")
@@ -46,10 +52,23 @@ def rule_targets(rule: Rule) -> set[tuple[str, Any]]:
 
 def missing_target(rule: Rule) -> str:
     """Why the rule cannot run as written (a target gone), or ""."""
+    return _missing(rule_targets(rule))
+
+
+def policy_missing_target(policy: SlaPolicy) -> str:
+    """Why an SLA policy's warning or escalation cannot reach its target as written, or "".
+
+    A policy is not paused for it (the clock keeps running and a breach is still reported, see
+    ``sla._fire``); the reason is shown on the policy so that someone fixes it.
+    """
+    return _missing(actions_targets([*(policy.on_warn or []), *(policy.on_breach or [])]))
+
+
+def _missing(targets: set[tuple[str, Any]]) -> str:
     from otdel.documents.models import DocumentTemplate
     from otdel.routing.models import Queue
 
-    for kind, ref in sorted(rule_targets(rule), key=str):
+    for kind, ref in sorted(targets, key=str):
         if kind == "stage" and not Stage.objects.filter(pk=ref).exists():
             return _("the stage %(id)s was deleted") % {"id": ref}
         if kind == "user" and not User.objects.filter(pk=ref, is_active=True).exists():

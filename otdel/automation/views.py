@@ -21,6 +21,7 @@ from otdel.automation import selectors, services
 from otdel.automation.forms import NotificationSettingsForm, RuleForm, SlaPolicyForm, editor_options
 from otdel.automation.models import Notification, NotificationSettings, Rule, RuleRun, SlaPolicy
 from otdel.automation.rules import dry_run
+from otdel.automation.targets import policy_missing_target
 from otdel.core.exceptions import ApiError
 from otdel.crm.models import Pipeline
 
@@ -293,5 +294,8 @@ def sla_board(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("automation_sla_board")
     context = selectors.sla_board()
-    context.update(form=form, policies=SlaPolicy.objects.all())
+    policies = list(SlaPolicy.objects.all())
+    for policy in policies:
+        policy.problem = policy_missing_target(policy)  # shown on the row: fix the policy
+    context.update(form=form, policies=policies)
     return render(request, "automation/sla_board.html", context)

@@ -174,3 +174,25 @@ def test_stage_time_clock_and_task_on_breach(
     with django_capture_on_commit_callbacks(execute=True):
         crm.deal_move(actor=manager, deal=deal, stage=pipeline.stages.get(name="Счёт выставлен"))
     assert SlaTimer.objects.get(deal=deal).state == "breached"  # a breach stays a breach
+
+
+def test_an_escalation_to_a_deactivated_person_is_shown_and_never_silent(
+    api_for, client, head, manager, other_manager, django_capture_on_commit_callbacks
+):
+    response = _policy(
+        api_for(head), on_breach=[{"action": "notify", "to": {"user": other_manager.pk}, "text": "Эскалация"}]
+    )
+    assert response.status_code == 201, response.json()
+    other_manager.is_active = False
+    other_manager.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = _lead(manager)
+    client.force_login(head)
+    board = client.get("/automation/sla/")
+    assert board.status_code == 200 and b'data-testid="sla-policy-problem"' in board.content
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sla.timers_drain(now=lead.created_at + datetime.timedelta(minutes=16)) == 1
+    assert SlaTimer.objects.get().state == "breached"
+    (told,) = head.notifications.filter(kind="automation")
+    assert "Первый ответ" in told.title and str(other_manager.pk) in told.title
+    assert told.url == f"/leads/{lead.pk}/"
