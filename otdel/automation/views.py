@@ -294,8 +294,7 @@ def sla_board(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("automation_sla_board")
     context = selectors.sla_board()
-    policies = list(SlaPolicy.objects.all())
-    for policy in policies:
-        policy.problem = policy_missing_target(policy)  # shown on the row: fix the policy
+    # Each policy with what stops its warning or escalation, if anything: shown on its row.
+    policies = [(policy, policy_missing_target(policy)) for policy in SlaPolicy.objects.all()]
     context.update(form=form, policies=policies)
     return render(request, "automation/sla_board.html", context)
