@@ -1,16 +1,22 @@
 """Which rows the demo wrote: a snapshot of every table before and after ``load_demo``; ``remove_demo``
-deletes exactly those rows (and what cascades from them), refusing if later records protect them."""
+deletes exactly those rows (and what cascades from them), refusing if later records protect them,
+and then the files that only those rows named."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
+from django.core.files.storage import Storage
 from django.db import models, transaction
 from django.db.models import Max, ProtectedError, Q, RestrictedError
 
 from otdel.demo.models import DemoManifest
+from otdel.documents.storage import documents_storage
+
+logger = logging.getLogger(__name__)
 
 Snapshot = dict[str, Any]  # label -> max integer key, or a list of keys (as strings) for other keys
 
@@ -86,11 +92,44 @@ def _delete(rows: Snapshot) -> None:
         pending = left
 
 
+# Columns that keep a file's name in the documents storage as plain text (FileFields are found by
+# their type and carry their own storage).
+DOCUMENT_STORAGE_NAMES = {
+    "documents.DocumentTemplate": ["file"],
+    "documents.DocumentVersion": ["file", "preview"],
+    "approvals.RequestAttachment": ["file"],
+}
+
+
+def stored_files() -> dict[str, Storage]:
+    """Every file a row names (its name -> the storage it is in)."""
+    found: dict[str, Storage] = {}
+    for model in _models():
+        columns: list[tuple[str, Storage]] = [
+            (f.name, f.storage) for f in model._meta.concrete_fields if isinstance(f, models.FileField)
+        ]
+        columns += [(name, documents_storage()) for name in DOCUMENT_STORAGE_NAMES.get(model._meta.label, [])]
+        for column, storage in columns:
+            for name in model._default_manager.exclude(**{column: ""}).values_list(column, flat=True):
+                if name:
+                    found[str(name)] = storage
+    return found
+
+
+def _delete_files(files: dict[str, Storage]) -> None:
+    for name, storage in files.items():
+        try:
+            storage.delete(name)
+        except Exception:  # a file already gone or unreachable: the rows are what matters
+            logger.warning("remove_demo: could not delete the file %s", name, exc_info=True)
+
+
 @dataclass
 class Removal:
     demo: dict[str, int]  # rows the demo wrote, per table
     followed: dict[str, int]  # rows made later that belonged to demo rows (a worker's PDF, a
     # notification for a demo user, a note on a demo deal) and went with them (on delete cascade)
+    files: int = 0  # files that only removed rows named (templates, generated PDFs, attachments)
 
 
 def remove() -> Removal:
@@ -105,6 +144,7 @@ def remove() -> Removal:
             if count:
                 demo[label] = demo.get(label, 0) + count
         others = _others(specs)
+        files_before = stored_files()
         before_removal = snapshot()
         for manifest in manifests:
             _delete(manifest.rows)
@@ -113,7 +153,11 @@ def remove() -> Removal:
         left = _others(specs)
         followed = {label: count - left[label] for label, count in others.items() if left[label] < count}
         DemoManifest.objects.all().delete()
-    return Removal(demo=demo, followed=followed)
+        # A file goes only when no remaining row names it, and only once the deletion has committed.
+        still_named = stored_files()
+        files = {name: storage for name, storage in files_before.items() if name not in still_named}
+        transaction.on_commit(lambda: _delete_files(files))
+    return Removal(demo=demo, followed=followed, files=len(files))
 
 
 def _others(specs: list[tuple[str, dict[str, Any]]]) -> dict[str, int]:

@@ -80,3 +80,39 @@ def test_ensure_admin_makes_the_first_administrator_once(db, monkeypatch):
     assert boss.is_admin and boss.check_password("a-long-secret-42")
     run("ensure_admin")  # an administrator exists: nothing asked, nothing made
     assert User.objects.count() == 1
+
+
+@pytest.fixture
+def files_dir(settings, tmp_path):
+    from otdel.documents.storage import documents_storage
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "documents": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "docs"},
+        },
+    }
+    documents_storage.cache_clear()
+    yield tmp_path
+    documents_storage.cache_clear()
+
+
+def test_remove_demo_deletes_the_files_only_demo_records_named(
+    db, files_dir, django_capture_on_commit_callbacks
+):
+    from otdel.documents.models import DocumentTemplate
+    from otdel.documents.storage import file_save
+
+    run("load_demo")
+    demo_files = {p for p in files_dir.rglob("*") if p.is_file()}
+    assert demo_files, "the demo stores its document templates"
+    real = DocumentTemplate.objects.create(
+        name="Наш договор", kind="contract", file=file_save("templates", "наш.docx", b"PK real"), size=7
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        output = run("remove_demo")
+    left = {p for p in files_dir.rglob("*") if p.is_file()}
+    assert [p.name for p in left] == ["наш.docx"] and DocumentTemplate.objects.get() == real
+    assert f"Files of the demo deleted: {len(demo_files)}." in output

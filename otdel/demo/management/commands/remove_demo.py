@@ -37,6 +37,8 @@ class Command(BaseCommand):
                 _("Demo data removed: %(count)s records.") % {"count": sum(removed.demo.values())}
             )
         )
+        if removed.files:
+            self.stdout.write(_("Files of the demo deleted: %(count)s.") % {"count": removed.files})
         if removed.followed:
             self.stdout.write(
                 _("Also removed, as they belonged to demo records: %(tables)s.")
