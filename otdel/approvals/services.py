@@ -42,6 +42,7 @@ from otdel.approvals.models import (
 )
 from otdel.automation.models import Notification, SlaPolicy, SlaTimer
 from otdel.automation.services import notify
+from otdel.automation.sla import sla_clock_person
 from otdel.automation.worktime import add_minutes
 from otdel.core.changelog import record_change
 from otdel.core.context import acting_as
@@ -302,6 +303,15 @@ def _clock_start(
     return due
 
 
+def _stage_clock_person(stage: ApprovalStage, tasks: list[ApprovalTask] | None = None) -> None:
+    """The step's clock counts for the approver it waits on (the first of them, when several). When
+    nobody is waited on any more (the last decision closes the step) it stays with the last one."""
+    tasks = tasks if tasks is not None else list(stage.tasks.order_by("position", "id"))
+    waiting = next((t for t in tasks if _task_open(t, stage, tasks)), None)
+    if waiting is not None:
+        sla_clock_person(STAGE_TIMER.format(stage.pk), waiting.assignee)
+
+
 def _clock_stop(key: str) -> None:
     now = timezone.now()
     SlaTimer.objects.filter(key=key, state__in=[SlaTimer.State.RUNNING, SlaTimer.State.WARNED]).update(
@@ -359,6 +369,7 @@ def _stage_activate(stage: ApprovalStage, approval: Approval, now: datetime.date
         )
         for n, (person, behalf, reason) in enumerate(people)
     ]
+    _stage_clock_person(stage, tasks)
     for task in tasks:
         if task.on_behalf_of_id:
             _event(
@@ -546,6 +557,7 @@ def approval_decide(*, actor: Any, approval: Approval, decision: str, comment: s
         now = timezone.now()
         mine.decision, mine.comment, mine.decided_at = decision, comment, now
         mine.save()
+        _stage_clock_person(stage)
         document = approval.document
         who = (
             str(actor)
@@ -678,6 +690,7 @@ def _hand_over(task: ApprovalTask, to: User, reason: str, actor: Any) -> Approva
         _("Step “%(step)s”: %(who)s decides for %(whom)s") % {"step": stage.name, "who": to, "whom": behalf},
     )
     tasks = list(stage.tasks.order_by("position", "id"))
+    _stage_clock_person(stage, tasks)
     if _task_open(new, stage, tasks):
         _notify_task(new, approval)
     return new
@@ -772,6 +785,7 @@ def approver_left(*, user: User) -> int:
         else:
             task.replaced = True
             task.save()
+            _stage_clock_person(task.stage)
             _tell(
                 user=approval.owner,
                 kind=Notification.Kind.APPROVAL,
@@ -967,6 +981,7 @@ def request_create(
             start=timezone.now(),
             hours=desk.sla_hours if desk is not None else 8,
         )
+        sla_clock_person(REQUEST_TIMER.format(request.pk), request.assignee)
         for person in {p for p in [request.assignee, department.head] if p is not None}:
             _tell(
                 user=person,
@@ -1011,6 +1026,7 @@ def request_set_status(
             request.comment = comment
         if request.assignee is None:
             request.assignee = actor
+            sla_clock_person(REQUEST_TIMER.format(request.pk), actor)
         if status in (RequestStatus.DONE, RequestStatus.DECLINED):
             request.closed_at = timezone.now()
             _clock_stop(REQUEST_TIMER.format(request.pk))

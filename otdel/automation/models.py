@@ -204,6 +204,16 @@ class SlaTimer(TimeStampedModel):
     task = models.ForeignKey(
         "crm.Task", verbose_name=_("task"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    # Who must act, when it is not the responsible of the record: an approval step waits on its
+    # approver, a department request on its assignee (the app that starts such a clock names them).
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who must act"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     # What the clock is for, e.g. "lead:12" or "deal:7:stage:3:2026-12-02T10:00": started once.
     key = models.CharField(_("key"), max_length=120)
     started_at = models.DateTimeField(_("started"))
@@ -219,7 +229,10 @@ class SlaTimer(TimeStampedModel):
         verbose_name = _("SLA timer")
         verbose_name_plural = _("SLA timers")
         constraints = [models.UniqueConstraint(fields=["policy", "key"], name="automation_sla_timer_once")]
-        indexes = [models.Index(fields=["check_at"], name="automation_sla_timer_check")]
+        indexes = [
+            models.Index(fields=["check_at"], name="automation_sla_timer_check"),
+            models.Index(fields=["key"], name="automation_sla_timer_key"),  # stopped by its key
+        ]
 
     def __str__(self) -> str:
         return f"{self.policy} / {self.key}"

@@ -56,6 +56,7 @@ PD_REGISTER = {
             "policy",
             "lead",
             "deal",
+            "person",
             "key",
             "started_at",
             "warn_at",

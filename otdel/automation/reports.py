@@ -2,7 +2,8 @@
 
 A clock counts in the period it started in; running clocks are not counted yet. A clock is *met*
 when the response (or the stage move) came before its deadline, *breached* otherwise. The person is
-the responsible of the clock's deal or lead now. ``late`` of a breach is how long past the deadline
+who had to act (an approval step's approver, a department request's assignee: ``SlaTimer.person``),
+else the responsible of the clock's deal or lead now. ``late`` of a breach is how long past the deadline
 the response came (``met_at`` of a breached clock), or until now while it still has not come.
 """
 
@@ -22,16 +23,16 @@ DONE = (SlaTimer.State.MET, SlaTimer.State.BREACHED)
 LONGEST = 20
 
 
-def _timers(user: Any, filters: Any) -> Any:  # a QuerySet[SlaTimer] annotated with person_id
+def _timers(user: Any, filters: Any) -> Any:  # a QuerySet[SlaTimer] annotated with who_id (who had to act)
     """Finished clocks of the period whose person ``user`` may see figures of."""
     from otdel.reports.selectors import period_q, report_people
 
     timers = SlaTimer.objects.filter(period_q("started_at", filters), state__in=DONE).annotate(
-        person_id=Coalesce(F("deal__responsible_id"), F("lead__responsible_id"))
+        who_id=Coalesce(F("person_id"), F("deal__responsible_id"), F("lead__responsible_id"))
     )
     if filters.manager is not None or not user.is_admin:
         people = report_people(user, filters.manager).values("pk")
-        timers = timers.filter(person_id__in=people)
+        timers = timers.filter(who_id__in=people)
     return timers
 
 
@@ -49,7 +50,7 @@ def sla_figures(user: Any, filters: Any) -> dict[str, Any]:
 
     timers = _timers(user, filters)
     cells: dict[tuple[int, int | None], list[int]] = defaultdict(lambda: [0, 0])
-    for policy_id, person_id, state in timers.values_list("policy_id", "person_id", "state").order_by():
+    for policy_id, person_id, state in timers.values_list("policy_id", "who_id", "state").order_by():
         cells[(policy_id, person_id)][0 if state == SlaTimer.State.MET else 1] += 1
     policies = dict(SlaPolicy.objects.filter(pk__in={p for p, _ in cells}).values_list("pk", "name"))
     people = {
@@ -97,8 +98,8 @@ def sla_figures(user: Any, filters: Any) -> dict[str, Any]:
                 "timer": timer.pk,
                 "policy": timer.policy.name,
                 "policy_id": timer.policy_id,
-                "person": person_name(timer.person_id),  # type: ignore[attr-defined]
-                "person_id": timer.person_id,  # type: ignore[attr-defined]
+                "person": person_name(timer.who_id),  # type: ignore[attr-defined]
+                "person_id": timer.who_id,  # type: ignore[attr-defined]
                 "record": "deal" if timer.deal_id else "lead",
                 "record_id": record.pk if record else None,
                 "title": str(record) if record else "",
@@ -136,9 +137,9 @@ def sla_records(user: Any, filters: Any) -> tuple[str, QuerySet[Any]] | None:
         timers = timers.filter(state=x["state"])
     person = x.get("user")
     if person == "none":
-        timers = timers.filter(person_id__isnull=True)
+        timers = timers.filter(who_id__isnull=True)
     elif _int(person) is not None:
-        timers = timers.filter(person_id=_int(person))
+        timers = timers.filter(who_id=_int(person))
     if policy.target == SlaPolicy.Target.STAGE_TIME:
         return "deals", scope(Deal.objects.all(), user).filter(
             Q(pk__in=timers.filter(deal__isnull=False).values("deal_id"))

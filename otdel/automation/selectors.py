@@ -145,6 +145,7 @@ def sla_board(*, now: datetime.datetime | None = None) -> dict[str, Any]:
         )
         .select_related(
             "policy",
+            "person",
             "lead__contact",
             "lead__responsible",
             "deal__responsible",
@@ -156,7 +157,7 @@ def sla_board(*, now: datetime.datetime | None = None) -> dict[str, Any]:
     people: dict[str, list[SlaTimer]] = {}
     for timer in timers:
         record = timer.deal or timer.lead or timer.task
-        owner = getattr(record, "responsible", None) or getattr(record, "assignee", None)
+        owner = timer.person or getattr(record, "responsible", None) or getattr(record, "assignee", None)
         timer.owner = owner  # type: ignore[attr-defined]
         name = (owner.full_name or owner.username) if owner else ""
         people.setdefault(name, []).append(timer)

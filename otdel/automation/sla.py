@@ -196,6 +196,14 @@ def timers_drain(*, now: datetime.datetime | None = None, limit: int = 1000) -> 
     return fired
 
 
+def sla_clock_person(key: str, person: Any) -> int:
+    """Name who must act on the running clock ``key`` when it is not the record's responsible
+    (``None``: the responsible again). The SLA board and report count the clock for that person."""
+    return SlaTimer.objects.filter(key=key, state__in=[SlaTimer.State.RUNNING, SlaTimer.State.WARNED]).update(
+        person=person, updated_at=timezone.now()
+    )
+
+
 def _fire(timer: SlaTimer, moment: datetime.datetime) -> None:
     from otdel.automation.rules import perform
 

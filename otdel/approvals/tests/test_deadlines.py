@@ -70,3 +70,33 @@ def test_a_decision_in_time_stops_the_clock(manager, contract, route, lawyer):
     assert SlaTimer.objects.get(key=f"approval-stage:{stage.pk}").state == SlaTimer.State.MET
     sla.timers_drain(now=stage.due_at + datetime.timedelta(days=30))  # the next step's clock may fire
     assert not ApprovalTask.objects.filter(stage=stage, replaced=True).exists()
+
+
+def test_a_step_clock_counts_for_the_approver_it_waits_on_not_the_deals_salesperson(
+    admin_user, manager, contract, route, lawyer, cfo, legal
+):
+    from otdel.reports.selectors import ReportFilters, sla_report
+
+    approval = services.approval_start(actor=manager, document=contract, route=route)
+    first = approval.stages.get(position=0)
+    timer = SlaTimer.objects.get(key=f"approval-stage:{first.pk}")
+    assert timer.person == lawyer
+    board = sla_board()
+    assert [name for name, timers in board["by_person"] if timer in timers] == [
+        lawyer.full_name or lawyer.username
+    ]
+
+    services.approval_decide(actor=lawyer, approval=approval, decision="approve")
+    timer.refresh_from_db()
+    assert (timer.state, timer.person) == (SlaTimer.State.MET, lawyer)  # met by the one who decided
+    second = SlaTimer.objects.get(key=f"approval-stage:{approval.stages.get(position=1).pk}")
+    assert second.person == cfo
+
+    request = services.request_create(actor=manager, deal=contract.deal, department=legal, title="Проверить")
+    clock = SlaTimer.objects.get(key=f"department-request:{request.pk}")
+    assert clock.person_id == request.assignee_id
+
+    today = timezone.localdate()
+    report = sla_report(user=admin_user, filters=ReportFilters(date_from=today, date_to=today))
+    people = {row["person_id"] for row in report["rows"]}
+    assert lawyer.pk in people and manager.pk not in people
