@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from otdel.automation.models import Notification, NotificationSettings, Rule, SlaPolicy
 from otdel.automation.selectors import notification_list
+from otdel.live.services import live_publish
 
 
 def notify(
@@ -33,6 +34,8 @@ def notify(
                 from otdel.automation.delivery import deliveries_plan
 
                 deliveries_plan(notification)  # e-mail / Telegram, as the user chose
+                # The bell of every open tab refreshes at once (polling stays as the fallback).
+                live_publish(user_ids=[user.pk], kind="notification", data={"id": notification.pk})
     except IntegrityError:  # the same event, delivered twice at the same moment
         notification = Notification.objects.get(user=user, key=key)
     return notification

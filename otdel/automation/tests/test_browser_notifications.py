@@ -29,3 +29,18 @@ def test_the_bell_leads_to_the_card(live_server, login_page, manager):
     page.get_by_test_id("notification-bell").click()
     page.get_by_test_id("notifications-read-all").click()
     expect(page.get_by_test_id("notification-count")).to_have_count(0, timeout=SLOW)
+
+
+def test_a_new_notification_reaches_the_open_bell_through_the_live_stream(
+    live_server, login_page, manager, monkeypatch
+):
+    from otdel.live.hub import hub
+
+    hub.reset()  # the database was emptied since an earlier test's streams moved the cursor
+    monkeypatch.setattr("otdel.web.context_processors.BELL_POLL_SECONDS", 3600)  # no polling to help
+    page = login_page(manager)
+    page.goto(f"{live_server.url}/contacts/")
+    expect(page.locator("html[data-live-connected='1']")).to_have_count(1, timeout=SLOW)
+    expect(page.get_by_test_id("notification-count")).to_have_count(0)
+    notify(user=manager, kind="inbound", key="live:1", title="Telegram from Петров Пётр", url="/contacts/")
+    expect(page.get_by_test_id("notification-count")).to_have_text("1", timeout=SLOW)

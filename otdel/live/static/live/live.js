@@ -6,7 +6,7 @@
   var script = document.currentScript;
   var url = script && script.dataset.liveStream;
   if (!url || !window.EventSource) return;
-  var kinds = ["call"];
+  var kinds = ["call", "notification"];
   var source = new EventSource(url, { withCredentials: /^https?:/.test(url) });
   window.otdelLive = { source: source, connected: false };
   source.addEventListener("open", function () { window.otdelLive.connected = true; document.documentElement.dataset.liveConnected = "1"; });
