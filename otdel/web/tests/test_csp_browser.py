@@ -1,5 +1,5 @@
 """The strict Content-Security-Policy in a real Chromium: the key pages of every role load without a
-single refused script or console error, and the behaviours that moved from inline handlers into
+single refused script, console error or warning, and the behaviours that moved from inline handlers into
 otdel.js (confirmations, autosubmit, the picker, copy, row removal, back) still work."""
 
 from __future__ import annotations
@@ -18,6 +18,16 @@ from otdel.crm import services as crm_services
 from otdel.crm.models import Contact, Deal
 from otdel.crm.tests.factories import ContactFactory
 from otdel.documents import services as documents_services
+from otdel.documents.models import Document
+from otdel.documents.tests.conftest import (  # noqa: F401  (a deal with items, an invoice template)
+    client_company,
+    deal,
+    documents_files,
+    invoice_template,
+    my_company,
+    numbering,
+    priced_deal,
+)
 from otdel.privacy import services as privacy_services
 from otdel.transfer import services as transfer_services
 from otdel.transfer.tests import files
@@ -39,11 +49,17 @@ document.addEventListener("htmx:evalDisallowedError", function (e) {
 
 
 class Watch:
-    """Console errors, page errors and CSP violations of one Playwright page, page by page."""
+    """Console errors and warnings, page errors and CSP violations of one Playwright page, page by page."""
 
     def __init__(self, page, base_url: str) -> None:
         self.page, self.base_url, self.problems = page, base_url, []
-        page.on("console", lambda message: message.type == "error" and self.problems.append(message.text))
+        page.on(
+            "console",
+            lambda message: (
+                message.type in ("error", "warning")
+                and self.problems.append(f"{message.type}: {message.text}")
+            ),
+        )
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
         page.expose_function("__otdelProblem", lambda text: self.problems.append(text))
         page.add_init_script(WATCH)
@@ -94,33 +110,24 @@ def test_the_watch_sees_an_inline_handler_refused(watch, login_page, manager):
     watch.problems.clear()
 
 
-def test_sales_pages_and_their_behaviours(watch, login_page, head, manager, pipeline):
+def test_sales_pages_and_their_behaviours(
+    watch,
+    login_page,
+    head,
+    manager,
+    pipeline,
+    priced_deal,
+    invoice_template,  # noqa: F811
+):
     page = watch.page
-    contact = crm_services.contact_create(
-        actor=manager,
-        full_name="Сидоров Алексей",
-        identities=[("phone", "+79123456780")],
-        responsible=manager,
-    )
+    contact = priced_deal.contact
     keeper = crm_services.contact_create(
         actor=manager, full_name="Сидорова Анна", identities=[("phone", "+79123456781")], responsible=manager
     )
-    deal = crm_services.deal_create(
-        actor=manager,
-        title="Поставка станков",
-        pipeline=pipeline,
-        contact=contact,
-        responsible=manager,
-        amount="0",
+    document = documents_services.document_create(
+        actor=manager, deal=priced_deal, template=invoice_template, format="docx"
     )
-    documents_services.deal_items_set(
-        actor=manager,
-        deal=deal,
-        items=[
-            {"name": "Станок", "quantity": "1", "unit": "шт", "price": "1000", "vat_rate": "20"},
-            {"name": "Наладка", "quantity": "2", "unit": "ч", "price": "500", "vat_rate": "20"},
-        ],
-    )
+    assert Document.objects.get(pk=document.pk).status == "ready"
     login_page(head)
     watch.assert_clean("sign-in")
 
@@ -132,12 +139,25 @@ def test_sales_pages_and_their_behaviours(watch, login_page, head, manager, pipe
     watch.assert_clean("kanban filtered")
 
     # The deal card and its documents panel: × removes an item row from the form.
-    watch.visit(f"/deals/{deal.pk}/")
+    watch.visit(f"/deals/{priced_deal.pk}/")
     block = page.get_by_test_id("deal-documents")
     expect(block.get_by_test_id("item-row")).to_have_count(2)
     block.get_by_test_id("item-row").first.get_by_role("button", name="Remove").click()
     expect(block.get_by_test_id("item-row")).to_have_count(1)
-    assert block.get_by_test_id("item-row").locator("input[name=name]").input_value() == "Наладка"
+    assert block.get_by_test_id("item-row").locator("input[name=name]").input_value() == (
+        "Пусконаладочные работы"
+    )
+    # An htmx button asks first too: "Cancel" keeps the document, "OK" deletes it.
+    row = block.get_by_test_id("document-row")
+    asked = answer_dialog(page, accept=False)
+    row.get_by_test_id("delete").click()
+    page.wait_for_timeout(300)
+    alive = Document.objects.filter(pk=document.pk, deleted_at__isnull=True)
+    assert asked == ["Delete the document?"] and alive.exists()
+    asked = answer_dialog(page, accept=True)
+    row.get_by_test_id("delete").click()
+    expect(block.get_by_test_id("document-row")).to_have_count(0)
+    assert asked == ["Delete the document?"] and not alive.exists()
     watch.assert_clean("deal card")
 
     # The contact card: the picker finds and picks; the merge asks first, and "Cancel" merges nothing.
