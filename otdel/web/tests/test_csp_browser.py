@@ -116,7 +116,7 @@ def test_sales_pages_and_their_behaviours(
     head,
     manager,
     pipeline,
-    priced_deal,
+    priced_deal,  # noqa: F811
     invoice_template,  # noqa: F811
 ):
     page = watch.page
