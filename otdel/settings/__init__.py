@@ -333,12 +333,15 @@ LIVE_ORIGINS = [
 ] + ([OTDEL_LIVE_URL.split("/live/", 1)[0]] if OTDEL_LIVE_URL.startswith("http") else [])
 
 # Content-Security-Policy (django-csp): scripts, styles, fonts and images from Otdel itself only
-# (the UI, the public form page and Swagger use vendored files). 'unsafe-inline' and 'unsafe-eval'
-# stay for scripts until the few inline handlers (onchange=, hx-on:) move into static files.
+# (the UI, the public form page and Swagger use vendored files). Scripts are 'self' and nothing else:
+# no inline handlers or <script> blocks in templates, behaviours by data attributes in
+# web/static/otdel/otdel.js, data by json_script, htmx with allowEval off (docs/security.md; a test
+# fails on an inline handler). Styles keep 'unsafe-inline' for style= attributes, Swagger's and the
+# public form's <style> blocks and htmx's indicator style.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'", "'unsafe-inline'", "'unsafe-eval'"],
+        "script-src": ["'self'"],
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'", "data:"],
