@@ -23,7 +23,9 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp import login as otp_login
+from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from otdel.accounts.models import RecoveryCode, User
@@ -33,11 +35,27 @@ RECOVERY_CODES = 10
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
 # Paths an administrator reaches before the second factor: the steps themselves, leaving, the
 # language switch, files of the page.
-EXEMPT_PREFIXES = ("/login/", "/logout/", "/i18n/", "/static/", "/healthz")
+EXEMPT_PREFIXES = ("/login/", "/logout/", "/i18n/", "/static/", "/healthz", "/live/")  # live: its own 401
 
 
 def required_for(user: object) -> bool:
     return bool(getattr(settings, "OTDEL_ADMIN_TWO_FACTOR", True)) and is_admin(user)
+
+
+def second_factor_pending(user: object, session: object = None) -> bool:
+    """An administrator signed in with the password whose session has no second factor yet: such a
+    session reaches the code and enrolment pages only (no live stream either).
+
+    ``session`` is for callers outside the middleware stack (the live process), where
+    ``user.is_verified`` is not set: the session's device is checked as django-otp's middleware does.
+    """
+    if not required_for(user):
+        return False
+    if session is None:
+        return not user.is_verified()  # type: ignore[attr-defined]
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY)  # type: ignore[attr-defined]
+    device = Device.from_persistent_id(persistent_id) if persistent_id else None
+    return device is None or device.user_id != getattr(user, "pk", None) or not device.confirmed
 
 
 def confirmed_device(user: User) -> TOTPDevice | None:
@@ -141,8 +159,7 @@ class AdminTwoFactorMiddleware:
         if (
             user is not None
             and user.is_authenticated
-            and required_for(user)
-            and not user.is_verified()  # type: ignore[union-attr]
+            and second_factor_pending(user)
             and not request.path_info.startswith(EXEMPT_PREFIXES)
         ):
             if request.path_info.startswith("/api/"):

@@ -29,6 +29,7 @@ from django.contrib.auth import get_user  # noqa: E402
 from django.db import connections  # noqa: E402
 from django.http.request import split_domain_port, validate_host  # noqa: E402
 
+from otdel.accounts.twofactor import second_factor_pending  # noqa: E402
 from otdel.live import views  # noqa: E402
 from otdel.live.hub import last_id  # noqa: E402
 
@@ -49,7 +50,8 @@ def _signed_in(session_key: str, resume: str) -> tuple[int | None, int]:
     try:
         store = import_module(settings.SESSION_ENGINE).SessionStore(session_key or None)
         user = get_user(_SessionRequest(store))  # type: ignore[arg-type]
-        user_id = user.pk if user.is_authenticated and user.is_active else None
+        signed_in = user.is_authenticated and user.is_active and not second_factor_pending(user, store)
+        user_id = user.pk if signed_in else None
         try:
             after = int(resume)
             if not 0 <= after <= 2**62:

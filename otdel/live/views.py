@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET
 
+from otdel.accounts.twofactor import second_factor_pending
 from otdel.live.hub import Message, hub, last_id, replay
 
 # A comment line this often keeps proxies from closing a quiet stream and notices a closed tab.
@@ -124,7 +125,7 @@ def _allow_origin(request: HttpRequest, response: HttpResponseBase) -> None:
 def stream(request: HttpRequest) -> HttpResponseBase:
     """The signed-in user's messages as server-sent events; 401 when signed out (EventSource fails the connection and does not retry)."""
     user = request.user
-    if not user.is_authenticated or not user.is_active:
+    if not user.is_authenticated or not user.is_active or second_factor_pending(user):
         response = HttpResponse(status=401)
         _allow_origin(request, response)
         return response

@@ -181,3 +181,29 @@ def test_turned_off_by_the_setting(client, admin, settings):
     settings.OTDEL_ADMIN_TWO_FACTOR = False
     _sign_in(client)
     assert client.get("/settings/users/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_live_stream_before_the_second_factor(client, admin):
+    """Calls and notifications name clients: a password alone opens no stream, on either process."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from otdel.live.asgi import _signed_in as signed_in
+
+    def _signed_in(session_key, resume):  # on its own thread, as the live process does
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(signed_in, session_key, resume).result()
+
+    _sign_in(client)
+    setup = client.get("/login/two-factor/setup/")
+    assert setup.status_code == 200 and "live/live.js" not in setup.content.decode()
+    assert client.get("/live/stream").status_code == 401
+    session_key = client.cookies["sessionid"].value
+    assert _signed_in(session_key, "0")[0] is None
+
+    _enrol(client, admin)
+    stream = client.get("/live/stream")
+    assert stream.status_code == 200 and stream["Content-Type"].startswith("text/event-stream")
+    stream.close()
+    assert _signed_in(client.cookies["sessionid"].value, "0")[0] == admin.pk
+    assert "live/live.js" in client.get("/settings/").content.decode()
