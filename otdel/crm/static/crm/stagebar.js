@@ -8,53 +8,20 @@
     return;
   }
   const alertBox = document.getElementById("stage-bar-alert");
-  const lostModalEl = document.getElementById("lost-modal");
-  const lostForm = document.getElementById("lost-form");
-  const lostReason = document.getElementById("lost-reason");
-  const lostComment = document.getElementById("lost-comment");
-  const lostModal = bootstrap.Modal.getOrCreateInstance(lostModalEl);
-  let pendingStage = null;
-
-  function showError(message) {
-    alertBox.innerHTML = "";
-    const box = document.createElement("div");
-    box.className = "alert alert-danger alert-dismissible fade show";
-    box.setAttribute("role", "alert");
-    box.dataset.testid = "stage-bar-error";
-    box.textContent = message;
-    const close = document.createElement("button");
-    close.type = "button";
-    close.className = "btn-close";
-    close.setAttribute("data-bs-dismiss", "alert");
-    box.appendChild(close);
-    alertBox.appendChild(box);
-  }
+  const moves = window.otdelDealMove;
+  const lost = moves.lostDialog();
 
   function move(stage, extra) {
     const body = new URLSearchParams(Object.assign({ stage: stage, version: bar.dataset.version }, extra || {}));
     bar.setAttribute("aria-busy", "true");
-    return fetch(bar.dataset.moveUrl, {
-      method: "POST",
-      body: body,
-      credentials: "same-origin",
-      headers: { "X-CSRFToken": bar.dataset.csrf, "X-Requested-With": "XMLHttpRequest" },
-    })
-      .then(function (response) {
-        return response
-          .json()
-          .catch(function () {
-            return { message: response.status + " " + response.statusText };
-          })
-          .then(function (data) {
-            if (!response.ok) {
-              throw new Error(data.message || response.statusText);
-            }
-            window.location.reload();
-          });
+    return moves
+      .post(bar.dataset.moveUrl, body, bar.dataset.csrf)
+      .then(function () {
+        window.location.reload();
       })
       .catch(function (error) {
         bar.removeAttribute("aria-busy");
-        showError(error.message || String(error));
+        moves.showError(alertBox, error.message || String(error), "stage-bar-error");
       });
   }
 
@@ -63,29 +30,13 @@
     if (!button || button.getAttribute("aria-current") === "step") {
       return;
     }
+    const stage = button.dataset.stageId;
     if (button.dataset.stageKind === "lost") {
-      pendingStage = button.dataset.stageId;
-      lostForm.reset();
-      lostReason.classList.remove("is-invalid");
-      lostModal.show();
+      lost.ask(function (reason) {
+        move(stage, reason);
+      }); // closed without a reason: the deal stays where it is
       return;
     }
-    move(button.dataset.stageId);
-  });
-
-  lostForm.addEventListener("submit", function (event) {
-    event.preventDefault();
-    if (!lostReason.value) {
-      lostReason.classList.add("is-invalid");
-      return;
-    }
-    const stage = pendingStage;
-    pendingStage = null;
-    lostModal.hide();
-    move(stage, { lost_reason: lostReason.value, lost_comment: lostComment.value });
-  });
-
-  lostModalEl.addEventListener("hidden.bs.modal", function () {
-    pendingStage = null; // closed without a reason: the deal stays where it is
+    move(stage);
   });
 })();

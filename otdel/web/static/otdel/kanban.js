@@ -8,26 +8,11 @@
     return;
   }
   const alertBox = document.getElementById("kanban-alert");
-  const lostModalEl = document.getElementById("lost-modal");
-  const lostForm = document.getElementById("lost-form");
-  const lostReason = document.getElementById("lost-reason");
-  const lostComment = document.getElementById("lost-comment");
-  const lostModal = bootstrap.Modal.getOrCreateInstance(lostModalEl);
-  let pendingLost = null; // {payload, drag} while the lost-reason dialog is open
+  const moves = window.otdelDealMove;
+  const lost = moves.lostDialog();
 
   function showError(message) {
-    alertBox.innerHTML = "";
-    const box = document.createElement("div");
-    box.className = "alert alert-danger alert-dismissible fade show";
-    box.setAttribute("role", "alert");
-    box.dataset.testid = "kanban-error";
-    box.textContent = message;
-    const close = document.createElement("button");
-    close.type = "button";
-    close.className = "btn-close";
-    close.setAttribute("data-bs-dismiss", "alert");
-    box.appendChild(close);
-    alertBox.appendChild(box);
+    moves.showError(alertBox, message, "kanban-error");
   }
 
   function sibling(card, forward) {
@@ -66,25 +51,11 @@
     body.set("responsible", board.dataset.responsible || "");
     const url = board.dataset.moveUrl.replace("/0/", "/" + drag.item.dataset.dealId + "/");
     board.classList.add("kanban-busy");
-    return fetch(url, {
-      method: "POST",
-      body: body,
-      credentials: "same-origin",
-      headers: { "X-CSRFToken": board.dataset.csrf, "X-Requested-With": "XMLHttpRequest" },
-    })
-      .then(function (response) {
-        return response
-          .json()
-          .catch(function () {
-            return { message: response.status + " " + response.statusText };
-          })
-          .then(function (data) {
-            if (!response.ok) {
-              throw new Error(data.message || response.statusText);
-            }
-            drag.item.dataset.version = data.deal.version;
-            updateColumns(data.columns);
-          });
+    return moves
+      .post(url, body, board.dataset.csrf)
+      .then(function (data) {
+        drag.item.dataset.version = data.deal.version;
+        updateColumns(data.columns);
       })
       .catch(function (error) {
         revert(drag);
@@ -96,33 +67,15 @@
   }
 
   function askLostReason(payload, drag) {
-    pendingLost = { payload: payload, drag: drag };
-    lostForm.reset();
-    lostReason.classList.remove("is-invalid");
-    lostModal.show();
+    lost.ask(
+      function (reason) {
+        send(Object.assign(payload, reason), drag);
+      },
+      function () {
+        revert(drag); // closed without a reason: a deal is not lost without one
+      }
+    );
   }
-
-  lostForm.addEventListener("submit", function (event) {
-    event.preventDefault();
-    if (!lostReason.value) {
-      lostReason.classList.add("is-invalid");
-      return;
-    }
-    const pending = pendingLost;
-    pendingLost = null;
-    pending.payload.lost_reason = lostReason.value;
-    pending.payload.lost_comment = lostComment.value;
-    lostModal.hide();
-    send(pending.payload, pending.drag);
-  });
-
-  lostModalEl.addEventListener("hidden.bs.modal", function () {
-    if (pendingLost) {
-      // Closed without a reason: a deal is not lost without one.
-      revert(pendingLost.drag);
-      pendingLost = null;
-    }
-  });
 
   let drag = null;
 
