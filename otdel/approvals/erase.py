@@ -9,25 +9,12 @@ outcome, the request's department and status), so the approval statistics stay r
 
 from __future__ import annotations
 
-import logging
-
 from django.db import transaction
 
 from otdel.approvals.models import ApprovalEvent, ApprovalTask, DepartmentRequest, RequestAttachment
-from otdel.documents.storage import documents_storage
+from otdel.documents.storage import files_delete
 from otdel.privacy import register as pd
 from otdel.privacy.destruction import ERASED, ErasureContext, eraser
-
-logger = logging.getLogger(__name__)
-
-
-def _delete(paths: list[str]) -> None:
-    storage = documents_storage()
-    for path in paths:
-        try:
-            storage.delete(path)
-        except Exception:
-            logger.exception("could not delete a destroyed person's request attachment")
 
 
 @eraser
@@ -47,4 +34,4 @@ def erase_approvals(ctx: ErasureContext) -> None:
     ctx.count("approvals.RequestAttachment", attachments.update(file="", filename=ERASED))
     if paths:
         ctx.categories.add(pd.FILES)
-        transaction.on_commit(lambda: _delete(paths))
+        transaction.on_commit(lambda: files_delete(paths))

@@ -4,7 +4,6 @@ and then the files that only those rows named."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,9 +13,7 @@ from django.db import models, transaction
 from django.db.models import Max, ProtectedError, Q, RestrictedError
 
 from otdel.demo.models import DemoManifest
-from otdel.documents.storage import documents_storage
-
-logger = logging.getLogger(__name__)
+from otdel.documents.storage import documents_storage, files_delete
 
 Snapshot = dict[str, Any]  # label -> max integer key, or a list of keys (as strings) for other keys
 
@@ -118,10 +115,7 @@ def stored_files() -> dict[str, Storage]:
 
 def _delete_files(files: dict[str, Storage]) -> None:
     for name, storage in files.items():
-        try:
-            storage.delete(name)
-        except Exception:  # a file already gone or unreachable: the rows are what matters
-            logger.warning("remove_demo: could not delete the file %s", name, exc_info=True)
+        files_delete([name], storage)
 
 
 @dataclass

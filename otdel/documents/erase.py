@@ -9,25 +9,12 @@ number, and a failure message quoting the person is blanked.
 
 from __future__ import annotations
 
-import logging
-
 from django.db import transaction
 
 from otdel.documents.models import Document, DocumentVersion
-from otdel.documents.storage import documents_storage
+from otdel.documents.storage import files_delete
 from otdel.privacy import register as pd
 from otdel.privacy.destruction import ErasureContext, eraser
-
-logger = logging.getLogger(__name__)
-
-
-def _delete(paths: list[str]) -> None:
-    storage = documents_storage()
-    for path in paths:
-        try:
-            storage.delete(path)
-        except Exception:
-            logger.exception("could not delete a destroyed person's document file")
 
 
 @eraser
@@ -42,4 +29,4 @@ def erase_documents(ctx: ErasureContext) -> None:
     ctx.count("documents.Document", documents.count())
     if paths:
         ctx.categories.add(pd.FILES)
-        transaction.on_commit(lambda: _delete(paths))
+        transaction.on_commit(lambda: files_delete(paths))

@@ -9,6 +9,7 @@ from django.utils import translation
 from otdel.accounts.models import Role, User
 from otdel.crm.models import Company, Contact, Deal, Note, Pipeline
 from otdel.demo.models import DemoManifest
+from otdel.documents.tests.conftest import documents_files  # noqa: F401  (autouse: files in a temporary storage)
 from otdel.routing.models import Queue, RoutingSettings
 
 
@@ -82,37 +83,21 @@ def test_ensure_admin_makes_the_first_administrator_once(db, monkeypatch):
     assert User.objects.count() == 1
 
 
-@pytest.fixture
-def files_dir(settings, tmp_path):
-    from otdel.documents.storage import documents_storage
-
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "documents": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "docs"},
-        },
-    }
-    documents_storage.cache_clear()
-    yield tmp_path
-    documents_storage.cache_clear()
-
-
 def test_remove_demo_deletes_the_files_only_demo_records_named(
-    db, files_dir, django_capture_on_commit_callbacks
+    db, settings, tmp_path, django_capture_on_commit_callbacks
 ):
     from otdel.documents.models import DocumentTemplate
     from otdel.documents.storage import file_save
 
+    settings.MEDIA_ROOT = tmp_path / "media"
     run("load_demo")
-    demo_files = {p for p in files_dir.rglob("*") if p.is_file()}
+    demo_files = {p for p in tmp_path.rglob("*") if p.is_file()}
     assert demo_files, "the demo stores its document templates"
     real = DocumentTemplate.objects.create(
         name="Наш договор", kind="contract", file=file_save("templates", "наш.docx", b"PK real"), size=7
     )
     with django_capture_on_commit_callbacks(execute=True):
         output = run("remove_demo")
-    left = {p for p in files_dir.rglob("*") if p.is_file()}
+    left = {p for p in tmp_path.rglob("*") if p.is_file()}
     assert [p.name for p in left] == ["наш.docx"] and DocumentTemplate.objects.get() == real
     assert f"Files of the demo deleted: {len(demo_files)}." in output
