@@ -466,9 +466,9 @@ def _error(number: int, exc: Exception) -> RowResult:
 
 def apply_contact_rows(ctx: ImportContext, rows: list[tuple[int, list[Any]]]) -> list[RowResult]:
     """Contact rows of a real run, many at a time: the rows of new people go to the CRM in one
-    ``contacts_create_batch``; a row whose phone or e-mail is already known (in Otdel, or on an
-    earlier row of ``rows``) goes through ``apply_safely`` after it, so it updates or merges into
-    that person exactly as row by row would. Row outcomes and report rows are the same."""
+    ``contacts_create_batch``; the rows whose phone or e-mail is already known (in Otdel, or on an
+    earlier row of ``rows``) follow, in file order, through ``contacts_update_batch`` (updates and
+    merges). Row outcomes and report rows are those of the row-by-row path (``apply_row``)."""
     from django.db import transaction
 
     parsed: list[tuple[int, list[Any], dict[str, Any], list[tuple[str, str]]]] = []
@@ -487,13 +487,13 @@ def apply_contact_rows(ctx: ImportContext, rows: list[tuple[int, list[Any]]]) ->
         parsed.append((number, values, rec, pairs))
     holders = _holders([pair for *_rest, pairs in parsed for pair in pairs])
     fresh: list[tuple[int, dict[str, Any], list[tuple[str, str]], Company | None, RowResult]] = []
-    later: list[tuple[int, list[Any]]] = []
+    later: list[tuple[int, list[Any], dict[str, Any], list[tuple[str, str]]]] = []
     claimed: set[tuple[str, str]] = set()
     for number, values, rec, pairs in parsed:
         known = any(p in holders or p in claimed for p in pairs)
         claimed.update(pairs)  # a later row with any of these is the same person
         if known:
-            later.append((number, values))  # known: update/merge/skip once the new ones exist
+            later.append((number, values, rec, pairs))  # known: update/merge/skip after the new ones
             continue
         result = RowResult(row=number, outcome=Outcome.CREATED)
         company = None
@@ -523,7 +523,7 @@ def apply_contact_rows(ctx: ImportContext, rows: list[tuple[int, list[Any]]]) ->
         with transaction.atomic():
             made = crm.contacts_create_batch(actor=ctx.actor, items=items)
     except ConflictError:  # an identity taken by another writer meanwhile: row by row instead
-        later = [(n, v) for n, v, _r, _p in parsed if n not in results]
+        later = [row for row in parsed if row[0] not in results]
         fresh = []
         made = []
     for (number, _rec, _pairs, _company, result), contact in zip(fresh, made, strict=True):
@@ -538,13 +538,117 @@ def apply_contact_rows(ctx: ImportContext, rows: list[tuple[int, list[Any]]]) ->
     ctx.known_holders = _holders([pair for n, _v, _r, pairs in parsed if n not in results for pair in pairs])
     ctx.contacts = Contact.objects.in_bulk(set(ctx.known_holders.values()))
     try:
-        for number, values in later:
-            results[number] = apply_safely(ctx, number, values, "contacts")
-            if results[number].outcome == Outcome.ERROR:
-                ctx.contacts = {}  # a row rolled back may have changed a loaded contact
+        _apply_known_rows(ctx, later, results)
     finally:
         ctx.known_holders, ctx.contacts = {}, {}
     return [results[number] for number, _values in rows]
+
+
+KnownRow = tuple[int, list[Any], dict[str, Any], list[tuple[str, str]]]
+
+
+def _apply_known_rows(ctx: ImportContext, rows: list[KnownRow], results: dict[int, RowResult]) -> None:
+    """Rows whose phone or e-mail is known, in file order, with the outcomes ``_contact_step``
+    gives row by row; their writes go to ``crm.contacts_update_batch`` a run of rows at a time.
+
+    A run ends before a row that touches a person of the run again or meets a phone or e-mail the
+    run adds (that row must see the run written); a row whose people are unknown after all (their
+    row failed) goes row by row."""
+    run: list[tuple[RowResult, dict[str, Any]]] = []
+    adding: set[tuple[str, str]] = set()
+
+    def flush() -> None:
+        if run:
+            _write_known(ctx, run)
+        run.clear()
+        adding.clear()
+
+    for number, values, rec, pairs in rows:
+        held = ctx.known_holders
+        if not any(p in held for p in pairs):
+            flush()
+            results[number] = apply_safely(ctx, number, values, "contacts")
+            ctx.known_holders = {**held, **_holders(pairs)}
+            ctx.contacts = {}
+            continue
+        ids = sorted({held[p] for p in pairs if p in held})
+        if any(p in adding for p in pairs) or any(item["contact"].pk in ids for _r, item in run):
+            flush()  # this row must see the run written: who holds what may have changed
+            ids = sorted({ctx.known_holders[p] for p in pairs if p in ctx.known_holders})
+        result = RowResult(row=number, outcome=Outcome.SKIPPED)
+        results[number] = result
+        try:
+            item = _known_item(ctx, rec, pairs, ids, result)
+        except (RowError, ValidationError, ConflictError) as exc:
+            results[number] = error = _error(number, exc)
+            error.objects = result.objects  # a company the row made stays undoable
+            continue
+        if item is not None:
+            run.append((result, item))
+            adding.update(item["identities"])
+    flush()
+
+
+def _known_item(
+    ctx: ImportContext, rec: dict[str, Any], pairs: list[tuple[str, str]], ids: list[int], result: RowResult
+) -> dict[str, Any] | None:
+    """What a row of a known person changes (``contacts_update_batch``'s item), or None."""
+    from django.db import transaction
+
+    contact = ctx.contacts.get(ids[0])
+    if contact is None:
+        contact = ctx.contacts[ids[0]] = Contact.objects.get(pk=ids[0])
+    if len(ids) > 1:
+        _note(
+            result,
+            _("The phones and e-mails belong to several contacts (#%(ids)s); the row went to #%(id)s.")
+            % {"ids": ", #".join(map(str, ids)), "id": contact.pk},
+        )
+    if ctx.job.dedupe == Dedupe.SKIP:
+        _note(result, _("Already in Otdel: contact #%(id)s.") % {"id": contact.pk})
+        return None
+    company = None
+    if rec.get("company") or rec.get("inn"):
+        with transaction.atomic():
+            company = _company_step(ctx, rec, result, 0, main=False)
+    fields = {**rec, "full_name": rec.get("full_name", "").strip(), "company": company}
+    changes = _fill(
+        contact, fields, ("full_name", "position", "company", "responsible", "comment"), ctx.job.dedupe
+    )
+    new_pairs = [p for p in pairs if p not in ctx.known_holders]
+    result.outcome = Outcome.UPDATED if changes else (Outcome.MERGED if new_pairs else Outcome.SKIPPED)
+    if result.outcome == Outcome.SKIPPED:
+        _note(result, _("Nothing new for contact #%(id)s.") % {"id": contact.pk})
+        return None
+    return {"contact": contact, "fields": changes, "identities": new_pairs}
+
+
+def _write_known(ctx: ImportContext, run: list[tuple[RowResult, dict[str, Any]]]) -> None:
+    from django.db import transaction
+
+    try:
+        with transaction.atomic():
+            written = crm.contacts_update_batch(actor=ctx.actor, items=[item for _r, item in run])
+    except ConflictError:  # an identity taken by another writer meanwhile: row by row instead
+        ctx.contacts = {}
+        written = []
+        for _result, item in run:
+            try:
+                with transaction.atomic():
+                    contact = Contact.objects.get(pk=item["contact"].pk)
+                    written.append(
+                        crm.contacts_update_batch(actor=ctx.actor, items=[{**item, "contact": contact}])[0]
+                    )
+            except ConflictError as exc:
+                written.append(exc)
+    for (result, item), rows in zip(run, written, strict=True):
+        contact = item["contact"]
+        if isinstance(rows, list):
+            result.objects.append([_label(contact), contact.pk, "changed", [row.pk for row in rows]])
+            ctx.known_holders.update(dict.fromkeys(item["identities"], contact.pk))
+        else:
+            error = _error(result.row, rows)
+            result.outcome, result.field, result.message = error.outcome, error.field, error.message
 
 
 def _deal_row(ctx: ImportContext, rec: dict[str, Any], result: RowResult, marker: int, number: int) -> None:
