@@ -181,8 +181,15 @@ def _parse_cell(ctx: ImportContext, rec: dict[str, Any], target: str, raw: Any, 
     elif target == "custom":
         if value:
             rec["custom"][column] = value
-    elif target == "amount":
-        rec["amount"] = cells.parse_amount(raw)
+    elif target in ("amount", "price"):
+        rec[target] = cells.parse_amount(raw)
+    elif target == "vat_rate":
+        from otdel.documents.services import vat_rate_clean  # the catalog's own check
+
+        rate = cells.parse_vat(raw)
+        rec["vat_rate"] = vat_rate_clean("vat_rate", rate) if rate else ""
+    elif target == "is_active":
+        rec["is_active"] = cells.parse_yes_no(raw)
     elif target == "expected_close":
         rec["expected_close"] = cells.parse_date(raw)
     elif target == "responsible":
@@ -210,7 +217,7 @@ def _parse_cell(ctx: ImportContext, rec: dict[str, Any], target: str, raw: Any, 
             raise ValidationError(_("An INN has 10 or 12 digits."))
         rec["inn"] = digits
     else:
-        limit = 255 if target not in ("comment", "address") else 100_000
+        limit = {"comment": 100_000, "address": 100_000, "product_name": 500}.get(target, 255)
         if len(value) > limit:
             raise ValidationError(
                 _("“%(field)s” is at most %(limit)s characters.")
@@ -255,6 +262,8 @@ def apply_row(ctx: ImportContext, number: int, values: list[Any], kind: str) -> 
         _deal_row(ctx, rec, result, marker, number)
     elif kind == "leads":
         _lead_row(ctx, rec, result, marker, number)
+    elif kind == "products":
+        _product_row(ctx, rec, result, number)
     return result
 
 
@@ -714,6 +723,82 @@ def _lead_row(ctx: ImportContext, rec: dict[str, Any], result: RowResult, marker
         },
     )
     result.objects.append([_label(lead), lead.pk, "created", []])
+
+
+# Product (the catalog, otdel.documents) field of each target.
+PRODUCT_FIELDS = {
+    "product_name": "name",
+    "price": "price",
+    "vat_rate": "vat_rate",
+    "unit": "unit",
+    "is_active": "is_active",
+}
+
+
+def _product_row(ctx: ImportContext, rec: dict[str, Any], result: RowResult, number: int) -> None:
+    """A catalog row, found by its SKU; made and changed by the catalog's services (their checks:
+    the VAT rate, the price, the lengths). A dry run writes the row and rolls it back."""
+    from django.db import transaction
+
+    from otdel.documents.models import Product
+
+    sku = rec.get("sku", "")
+    if not sku:
+        raise RowError(_column_of(ctx, "sku"), _("The SKU is empty."))
+    fields = {
+        name: rec[target] for target, name in PRODUCT_FIELDS.items() if rec.get(target) not in (None, "")
+    }
+    product = Product.objects.filter(sku=sku).first()
+    if ctx.dry:
+        earlier = ctx.seen.setdefault(f"sku:{sku}", _("row %(n)s") % {"n": number})
+        if product is None and earlier != _("row %(n)s") % {"n": number}:
+            result.outcome = Outcome.SKIPPED if ctx.job.dedupe == Dedupe.SKIP else Outcome.UPDATED
+            _note(result, _("The same SKU is on %(where)s.") % {"where": earlier})
+            return
+    try:
+        with transaction.atomic():
+            _product_write(ctx, product, sku, fields, result)
+            if ctx.dry:
+                result.objects = []
+                transaction.set_rollback(True)
+    except ValidationError as exc:  # the catalog's refusal, told by the column at fault
+        field = next(iter(getattr(exc, "error_dict", {})), "")
+        target = next((t for t, name in PRODUCT_FIELDS.items() if name == field), field)
+        raise RowError(_column_of(ctx, target), " ".join(exc.messages)) from exc
+
+
+def _product_write(
+    ctx: ImportContext, product: Any, sku: str, fields: dict[str, Any], result: RowResult
+) -> None:
+    from otdel.documents import services as documents
+
+    if product is None:
+        product = documents.product_create(actor=ctx.actor, sku=sku, name=fields.pop("name", ""), **fields)
+        result.outcome = Outcome.CREATED
+        result.objects.append([_label(product), product.pk, "created", []])
+        return
+    if ctx.job.dedupe == Dedupe.SKIP:
+        _note(result, _("Already in Otdel: product %(sku)s.") % {"sku": sku})
+        return
+    changes = {}
+    for name, new in fields.items():
+        old = getattr(product, name)
+        empty = old in (None, "") or (name == "price" and not old)  # a price of 0 is one not given
+        if (empty and ctx.job.dedupe == Dedupe.FILL) or (ctx.job.dedupe == Dedupe.OVERWRITE and old != new):
+            changes[name] = new
+    if not changes:
+        _note(result, _("Nothing new for product %(sku)s.") % {"sku": sku})
+        return
+    marker = _marker()
+    documents.product_update(actor=ctx.actor, product=product, **changes)
+    result.outcome = Outcome.UPDATED
+    result.objects.append([_label(product), product.pk, "changed", _changes_since(marker, product)])
+
+
+def _column_of(ctx: ImportContext, target: str) -> str:
+    """The file's column mapped to ``target`` (what a row error names), else the target's label."""
+    index = next((i for i, t in ctx.mapping.items() if t == target), None)
+    return _column_name(ctx, index) if index is not None else str(TARGET_LABELS.get(target, target))
 
 
 def apply_safely(ctx: ImportContext, number: int, values: list[Any], kind: str) -> RowResult:
