@@ -437,9 +437,8 @@ def contacts_update_batch(
             groups.setdefault((frozenset(names), bumps[contact_id]), []).append(contact)
         try:
             with transaction.atomic():
-                for (names, bump), group in groups.items():
-                    attnames = [Contact._meta.get_field(n).attname for n in sorted(names)]
-                    Contact.objects.bulk_update(group, [*attnames, "search_text", "updated_at"])
+                for (written, bump), group in groups.items():
+                    Contact.objects.bulk_update(group, [*sorted(written), "search_text", "updated_at"])
                     Contact.objects.filter(pk__in=[c.pk for c in group]).update(version=F("version") + bump)
                 Identity.objects.bulk_create(new_identities, batch_size=500)
         except IntegrityError as exc:
@@ -470,8 +469,8 @@ def contacts_update_batch(
 def _apply_fields(contact: Contact, fields: dict[str, Any]) -> dict[str, list[Any]]:
     """Set ``fields`` on ``contact`` and validate; the change-log diff. Refused: ``contact`` as it was."""
     before = contact.changelog_snapshot()
-    attnames = {name: Contact._meta.get_field(name).attname for name in fields if name in CONTACT_FIELDS}
-    kept = {attname: getattr(contact, attname) for attname in attnames.values()}
+    attnames = {f.name: f.attname for f in Contact._meta.concrete_fields}
+    kept = {attnames[name]: getattr(contact, attnames[name]) for name in fields if name in CONTACT_FIELDS}
     try:
         _set_fields(contact, fields, CONTACT_FIELDS)
         # Foreign keys of a loaded row, or given as loaded rows, exist: no query for each.
