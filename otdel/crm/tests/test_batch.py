@@ -154,3 +154,21 @@ def test_an_update_batch_writes_fields_identities_change_log_and_index_item_by_i
     assert list(search.filter_queryset(Contact.objects.all(), "contacts", "o@mail.ru")) == [olga]
     assert list(search.filter_queryset(Contact.objects.all(), "contacts", "смирнова")) == [olga]
     assert list(search.filter_queryset(Contact.objects.all(), "contacts", "000-00-02")) == [petr]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_identity_taken_meanwhile_refuses_the_update_batch_whole(manager, monkeypatch):
+    olga = services.contact_create(actor=manager, full_name="Ольга", identities=[("phone", "+79120000001")])
+    services.contact_create(actor=None, full_name="Быстрее", identities=[("phone", "+79120000009")])
+    monkeypatch.setattr(services, "_holders_of", lambda pairs: {})  # the check saw it free
+    with pytest.raises(ConflictError):
+        services.contacts_update_batch(
+            actor=manager,
+            items=[
+                {"contact": olga, "fields": {"position": "Директор"}, "identities": []},
+                {"contact": olga, "fields": {}, "identities": [("phone", "+79120000009")]},
+            ],
+        )
+    olga.refresh_from_db()
+    assert (olga.position, olga.version) == ("", 1)
+    assert not ObjectChange.objects.filter(object_id=olga.pk, action="update").exists()
