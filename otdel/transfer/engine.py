@@ -279,6 +279,15 @@ def _route_owner(ctx: ImportContext) -> User | None:
     return routing_decide(contact=None, channel=Channel.MANUAL, assign=True, snapshot=ctx.routing).user
 
 
+def _route_owners(ctx: ImportContext, count: int) -> list[User | None]:
+    """``_route_owner`` for ``count`` new people at once (the queue read and locked once)."""
+    if not ctx.job.route_owners or ctx.dry or count < 1:
+        return [None] * count
+    from otdel.routing.services import routing_owners
+
+    return routing_owners(count=count, channel=Channel.MANUAL, snapshot=ctx.routing)
+
+
 def _fill(existing: Any, rec: dict[str, Any], names: tuple[str, ...], mode: str) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     for name in names:
@@ -515,6 +524,7 @@ def apply_contact_rows(ctx: ImportContext, rows: list[tuple[int, list[Any]]]) ->
                 continue
         fresh.append((number, rec, pairs, company, result))
     items = []
+    owners = iter(_route_owners(ctx, sum(1 for _n, rec, *_rest in fresh if not rec.get("responsible"))))
     for _number, rec, pairs, company, _result in fresh:
         name = rec.get("full_name", "").strip()
         display = name or (format_phone(pairs[0][1]) if pairs[0][0] == "phone" else pairs[0][1])
@@ -524,7 +534,7 @@ def apply_contact_rows(ctx: ImportContext, rows: list[tuple[int, list[Any]]]) ->
                 "identities": pairs,
                 "company": company,
                 "position": rec.get("position", ""),
-                "responsible": rec.get("responsible") or _route_owner(ctx),
+                "responsible": rec.get("responsible") or next(owners),
                 "comment": rec.get("comment", ""),
             }
         )
