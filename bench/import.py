@@ -12,7 +12,7 @@ Prints rows/s of each, the ratio, and the process's resident memory (RSS) before
 during, and after each side, sampled every 0.2 s: a streamed import keeps it flat whatever N is.
 Rows made by both sides are removed afterwards (the database is left as it was).
 
-    OTDEL_DATA_DIR=bench/data .venv/bin/python bench/import.py [--rows 100000]
+    OTDEL_DATA_DIR=bench/data .venv/bin/python bench/import.py [--rows 100000] [--rounds 3]
     DATABASE_URL=postgres://... .venv/bin/python bench/import.py
 """
 
@@ -165,63 +165,101 @@ def remove(contact_ids: list[int]) -> None:
             Contact.objects.filter(pk__in=part)._raw_delete(Contact.objects.db)
 
 
+def run_raw(path: Path, rows: int) -> tuple[float, RssSampler]:
+    with RssSampler() as mem:
+        began = time.perf_counter()
+        made = raw_insert(path)
+        seconds = time.perf_counter() - began
+    remove(made)
+    return rows / seconds, mem
+
+
+def run_otdel(path: Path, rows: int, admin: object, route_owners: bool) -> tuple[float, RssSampler, object]:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from otdel.transfer import services
+    from otdel.transfer.models import ImportJob, ImportRow
+
+    with path.open("rb") as handle:
+        upload = SimpleUploadedFile("contacts.csv", handle.read())
+    job = services.import_create(actor=admin, upload=upload, kind="contacts", dry_run=False)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.QUEUED, route_owners=route_owners)
+    del upload
+    with RssSampler() as mem:
+        began = time.perf_counter()
+        done = services.import_run(job.pk)
+        seconds = time.perf_counter() - began
+    assert done is not None
+    made = [
+        pk
+        for records in ImportRow.objects.filter(job=done).values_list("records", flat=True).iterator()
+        for label, pk, action, _ids in records
+        if label == "crm.contact" and action == "created"
+    ]
+    remove(made)
+    done.delete()
+    return rows / seconds, mem, done
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="rounds of both sides, alternating which goes first (raw, Otdel | Otdel, raw | ...); "
+        "each round has a file of its own; the median ratio is printed",
+    )
+    parser.add_argument(
+        "--no-route-owners",
+        action="store_true",
+        help="import without owners from the routing rules (the import's option; on by default)",
+    )
     args = parser.parse_args()
     django_setup()
-    from django.core.files.uploadedfile import SimpleUploadedFile
+    import os
+    import statistics
 
     from otdel.accounts.models import User
-    from otdel.transfer import services
-    from otdel.transfer.models import ImportJob, ImportRow
 
-    print(f"{machine_label()}; {database_label()}; {args.rows:,} rows")
-    seed = 10_000_000 + random.Random().randrange(0, 1_000_000) * 100
+    print(
+        f"{machine_label()}; {database_label()}; {args.rows:,} rows; routing for owners "
+        f"{'off' if args.no_route_owners else 'on'}"
+    )
     admin = User.objects.filter(role="admin", is_active=True).first()
     if admin is None:
         sys.exit("No active admin user: run manage.py load_demo or bench/generate.py first.")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "contacts.csv"
-        write_file(path, args.rows, seed)
-        print(f"file: {path.stat().st_size / 1024 / 1024:.1f} MB")
-
-        with RssSampler() as raw_mem:
-            began = time.perf_counter()
-            raw_ids = raw_insert(path)
-            raw_seconds = time.perf_counter() - began
-        remove(raw_ids)
-        raw_rate = args.rows / raw_seconds
-        print(f"raw bulk insert: {raw_seconds:.1f} s, {raw_rate:,.0f} rows/s; {raw_mem.line()}")
-
-        with path.open("rb") as handle:
-            upload = SimpleUploadedFile("contacts.csv", handle.read())
-        job = services.import_create(actor=admin, upload=upload, kind="contacts", dry_run=False)
-        ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.QUEUED)
-        del upload
-        with RssSampler() as otdel_mem:
-            began = time.perf_counter()
-            job = services.import_run(job.pk)
-            otdel_seconds = time.perf_counter() - began
-        assert job is not None
-        otdel_rate = args.rows / otdel_seconds
-        print(f"Otdel import: {otdel_seconds:.1f} s, {otdel_rate:,.0f} rows/s; {otdel_mem.line()}")
-        print(
-            f"  status {job.status}: created {job.created:,}, updated {job.updated:,}, merged {job.merged:,}, "
-            f"skipped {job.skipped:,}, errors {job.errors:,}"
-        )
-        print(f"ratio Otdel / raw: {otdel_rate / raw_rate:.3f} (target >= 0.2)")
-
-        made = [
-            pk
-            for records in ImportRow.objects.filter(job=job).values_list("records", flat=True).iterator()
-            for label, pk, action, _ids in records
-            if label == "crm.contact" and action == "created"
-        ]
-        remove(made)
-        job.delete()
+    ratios: list[float] = []
+    for round_ in range(args.rounds):
+        seed = 10_000_000 + random.Random().randrange(0, 1_000_000) * 100
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "contacts.csv"
+            write_file(path, args.rows, seed)
+            print(
+                f"round {round_ + 1}: file {path.stat().st_size / 1024 / 1024:.1f} MB, "
+                f"load average {os.getloadavg()[0]:.1f}"
+            )
+            order = ("raw", "otdel") if round_ % 2 == 0 else ("otdel", "raw")
+            for side in order:
+                if side == "raw":
+                    raw_rate, raw_mem = run_raw(path, args.rows)
+                    print(f"  raw bulk insert: {raw_rate:,.0f} rows/s; {raw_mem.line()}")
+                else:
+                    otdel_rate, otdel_mem, job = run_otdel(path, args.rows, admin, not args.no_route_owners)
+                    print(f"  Otdel import: {otdel_rate:,.0f} rows/s; {otdel_mem.line()}")
+                    print(
+                        f"    status {job.status}: created {job.created:,}, updated {job.updated:,}, "
+                        f"merged {job.merged:,}, skipped {job.skipped:,}, errors {job.errors:,}"
+                    )
+            ratios.append(otdel_rate / raw_rate)
+            print(f"  ratio Otdel / raw: {ratios[-1]:.3f}")
+    print(
+        f"ratios {', '.join(f'{r:.3f}' for r in ratios)}; median {statistics.median(ratios):.3f} "
+        "(target >= 0.2)"
+    )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from otdel.accounts.models import User
-from otdel.core.changelog import change_row, check_version, record_change
+from otdel.core.changelog import _jsonable, change_row, check_version, record_change
 from otdel.core.context import acting_as, current_actor
 from otdel.core.events import (
     ContactCreated,
@@ -345,6 +345,156 @@ def _write_contacts(accepted: list[tuple[Contact, list[tuple[str, str]]]]) -> li
         contact._loaded_values = {**snapshot, "version": contact.version}
     ObjectChange.objects.bulk_create(rows, batch_size=500)
     return identities
+
+
+def contacts_update_batch(
+    *, actor: User | None, items: Iterable[dict[str, Any]]
+) -> list[list[ObjectChange] | ValidationError | ConflictError]:
+    """Change many existing contacts at once: ``contact_update`` (fields) and ``identity_add``
+    (phones, e-mails) for each item, in a few statements.
+
+    Each item holds ``contact`` (a loaded row), ``fields`` (``contact_update``'s fields) and
+    ``identities`` (pairs to add). Items apply in order, so two items of one contact see each
+    other (pass the same object for one contact). The answer lists, item by item, the change-log
+    rows written for it (the fields' ``update`` row, then an ``identity_added`` row per identity;
+    what an import needs to undo it) or the error that kept it out (a bad field, an identity that
+    belongs to another contact); nothing of a refused item is written and its contact object is
+    left as it was. The rules are ``contact_update``'s and ``identity_add``'s: the version grows by
+    one per item that changes fields, only the fields that changed are written, an identity is
+    one person's (the first of its kind primary), the search index follows. An identity taken by
+    another writer between the check and the INSERT refuses the whole batch (``ConflictError``,
+    nothing written; the contacts passed may hold the batch's values: read them again).
+    """
+    from otdel.crm import search  # search indexes what this module writes; import late
+
+    items = list(items)
+    results: list[list[ObjectChange] | ValidationError | ConflictError] = []
+    contacts: dict[int, Contact] = {}
+    for item in items:
+        contacts.setdefault(item["contact"].pk, item["contact"])
+    now = timezone.now()
+    with acting_as(actor), transaction.atomic():
+        wanted: list[list[tuple[str, str]]] = []
+        for item in items:
+            try:
+                wanted.append(_normalize_identities(item.get("identities", ())))
+            except ValidationError as exc:
+                wanted.append([])
+                results.append(exc)
+                continue
+            results.append([])
+        holders = {p: i.contact_id for p, i in _holders_of(p for pairs in wanted for p in pairs).items()}
+        kinds: dict[int, set[str]] = {}
+        for contact_id, kind in Identity.objects.filter(contact_id__in=list(contacts)).values_list(
+            "contact_id", "kind"
+        ):
+            kinds.setdefault(contact_id, set()).add(kind)
+        changed: dict[int, set[str]] = {}  # contact id -> fields changed by the batch
+        bumps: dict[int, int] = {}
+        writes: list[tuple[int, list[ObjectChange]]] = []  # item position -> its change rows
+        new_identities: list[Identity] = []
+        for position, (item, pairs) in enumerate(zip(items, wanted, strict=True)):
+            if not isinstance(results[position], list):
+                continue
+            contact = contacts[item["contact"].pk]
+            fields = dict(item.get("fields") or {})
+            try:
+                taken = next((p for p in pairs if holders.get(p, contact.pk) != contact.pk), None)
+                if taken is not None:
+                    raise _taken(Identity(contact_id=holders[taken], kind=taken[0], value=taken[1]))
+                diff = _apply_fields(contact, fields)
+            except (ValidationError, ConflictError) as exc:
+                results[position] = exc
+                continue
+            rows: list[ObjectChange] = []
+            if fields:
+                bumps[contact.pk] = bumps.get(contact.pk, 0) + 1
+                changed.setdefault(contact.pk, set()).update(fields)
+                if diff:
+                    rows.append(change_row(contact, ObjectChange.Action.UPDATE, changes=diff))
+            for kind, value in pairs:
+                if holders.get((kind, value)) == contact.pk:
+                    continue  # already theirs (identity_add does nothing either)
+                holders[(kind, value)] = contact.pk
+                new_identities.append(
+                    Identity(
+                        contact=contact,
+                        kind=kind,
+                        value=value,
+                        is_primary=kind not in kinds.setdefault(contact.pk, set()),
+                    )
+                )
+                kinds[contact.pk].add(kind)
+                rows.append(
+                    change_row(contact, ObjectChange.Action.UPDATE, changes={"identity_added": [None, value]})
+                )
+            writes.append((position, rows))
+        groups: dict[tuple[frozenset[str], int], list[Contact]] = {}
+        for contact_id, names in changed.items():
+            contact = contacts[contact_id]
+            contact.fill_search_text()
+            contact.updated_at = now
+            groups.setdefault((frozenset(names), bumps[contact_id]), []).append(contact)
+        try:
+            with transaction.atomic():
+                for (written, bump), group in groups.items():
+                    Contact.objects.bulk_update(group, [*sorted(written), "search_text", "updated_at"])
+                    Contact.objects.filter(pk__in=[c.pk for c in group]).update(version=F("version") + bump)
+                Identity.objects.bulk_create(new_identities, batch_size=500)
+        except IntegrityError as exc:
+            raise ConflictError(
+                _("A phone or e-mail of this batch was taken by another contact meanwhile; try again."),
+                code="identity_taken",
+                field="identities",
+            ) from exc
+        ObjectChange.objects.bulk_create([row for _p, rows in writes for row in rows], batch_size=500)
+        for position, rows in writes:
+            results[position] = rows
+        for contact_id, bump in bumps.items():
+            contact = contacts[contact_id]
+            contact.version += bump
+            contact._loaded_values = {**contact.changelog_snapshot(), "version": contact.version}
+        reindex = set(changed) | {i.contact_id for i in new_identities if i.kind not in search.PHONE_KINDS}
+        if reindex:
+            search.index_contacts(reindex)
+        renamed = [pk for pk in changed if "full_name" in changed[pk]]
+        if renamed:
+            search.index_deals(Deal.objects.filter(contact_id__in=renamed).values_list("pk", flat=True))
+        phones = [i.pk for i in new_identities if i.kind in search.PHONE_KINDS]
+        if phones:
+            search.index_phones(phones)
+    return results
+
+
+def _apply_fields(contact: Contact, fields: dict[str, Any]) -> dict[str, list[Any]]:
+    """Set ``fields`` on ``contact`` and validate; the change-log diff. Refused: ``contact`` as it was."""
+    before = contact.changelog_snapshot()
+    attnames = {f.name: f.attname for f in Contact._meta.concrete_fields}
+    kept = {attnames[name]: getattr(contact, attnames[name]) for name in fields if name in CONTACT_FIELDS}
+    try:
+        _set_fields(contact, fields, CONTACT_FIELDS)
+        # Foreign keys of a loaded row, or given as loaded rows, exist: no query for each.
+        checked = [
+            name
+            for name in ("company", "responsible")
+            if name in fields and not isinstance(fields[name], Model)
+        ]
+        contact.full_clean(
+            exclude=[
+                f.name for f in Contact._meta.concrete_fields if f.is_relation and f.name not in checked
+            ],
+            validate_unique=False,
+        )
+    except ValidationError:
+        for attname, value in kept.items():
+            setattr(contact, attname, value)
+        raise
+    after = contact.changelog_snapshot()
+    return {
+        name: [before.get(name), value]
+        for name, value in after.items()
+        if name in before and _jsonable(before.get(name)) != _jsonable(value)
+    }
 
 
 @transaction.atomic

@@ -55,6 +55,14 @@ def _decimal(field: str, value: Any, *, places: int = 2) -> Decimal:
     return number.quantize(Decimal(1).scaleb(-places))
 
 
+def vat_rate_clean(field: str, value: Any) -> str:
+    """A VAT rate of the catalog and of deal lines (``VatRate``), or the error bound to ``field``."""
+    rate = str(value if value is not None else "").strip()
+    if rate not in VatRate.values:
+        raise field_error(field, _("Choose a VAT rate: 20, 10, 0 or none."), "invalid")
+    return rate
+
+
 # --- catalog ----------------------------------------------------------------------------------
 
 PRODUCT_FIELDS = {"sku", "name", "unit", "price", "vat_rate", "is_active"}
@@ -91,6 +99,8 @@ def _product_apply(product: Product, fields: dict[str, Any]) -> None:
     for name, value in fields.items():
         if name == "price":
             value = _decimal("price", value)
+        elif name == "vat_rate":
+            value = vat_rate_clean("vat_rate", value)
         elif name in ("sku", "name", "unit") and isinstance(value, str):
             value = value.strip()
         setattr(product, name, value)
@@ -110,9 +120,9 @@ def _item_from(data: dict[str, Any], position: int) -> DealItem:
         price_source = product.price
     price = _decimal(f"items.{position}.price", price_source if price_source not in (None, "") else 0)
     discount = _decimal(f"items.{position}.discount_percent", data.get("discount_percent") or 0)
-    vat_rate = str(data.get("vat_rate") or (product.vat_rate if product else VatRate.VAT20))
-    if vat_rate not in VatRate.values:
-        raise field_error(f"items.{position}.vat_rate", _("Choose a VAT rate: 20, 10, 0 or none."), "invalid")
+    vat_rate = vat_rate_clean(
+        f"items.{position}.vat_rate", data.get("vat_rate") or (product.vat_rate if product else VatRate.VAT20)
+    )
     unit = (data.get("unit") or (product.unit if product else "") or "шт").strip()[:16]
     problems = {}
     if quantity <= 0:

@@ -42,6 +42,22 @@ def _pick_member(
     Round robin takes the member idle the longest (fair across restarts); least busy takes the one
     with the fewest open leads plus unanswered interactions.
     """
+    picked = _pick_members(queue, now, 1, assign=assign, on_shift_only=on_shift_only, snapshot=snapshot)
+    return picked[0] if picked else None
+
+
+def _pick_members(
+    queue: Queue,
+    now: datetime.datetime | None,
+    count: int,
+    *,
+    assign: bool,
+    on_shift_only: bool = True,
+    snapshot: RoutingSnapshot | None = None,
+) -> list[User]:
+    """``count`` picks of ``queue`` in a row, exactly as ``count`` calls of ``_pick_member`` would
+    choose them (each pick makes its member the most recently assigned), with
+    the queue read and locked once and each member's turn written once. [] when nobody is at work."""
     moment = _local_now(now)
     if assign:
         # Lock the queue row so two concurrent requests never pick the same "longest idle" member.
@@ -59,19 +75,55 @@ def _pick_member(
     people = snapshot.users
     if on_shift_only:
         members = [m for m in members if m[1] not in snapshot.absent and people[m[1]].on_shift(moment)]
-    if not members:
-        return None
+    if not members or count < 1:
+        return []
     epoch = datetime.datetime.min.replace(tzinfo=datetime.UTC)
-    if queue.strategy == Queue.Strategy.LEAST_BUSY:
-        load = _workload([user_id for _id, user_id, _at in members])
-        chosen = min(members, key=lambda m: (load.get(m[1], 0), m[2] or epoch, m[0]))
-    else:
-        chosen = min(members, key=lambda m: (m[2] or epoch, m[0]))
+    least_busy = queue.strategy == Queue.Strategy.LEAST_BUSY
+    load = _workload([user_id for _id, user_id, _at in members]) if least_busy else {}
+    # Per member: (its load, when it was last given one, the order of this batch's picks, its id).
+    turns: dict[int, tuple[int, datetime.datetime, int, int]] = {
+        m[0]: (load.get(m[1], 0) if least_busy else 0, m[2] or epoch, 0, m[0]) for m in members
+    }
+    user_of = {m[0]: m[1] for m in members}
+    stamp = timezone.now()
+    picks: list[int] = []
+    for n in range(count):
+        chosen = min(turns, key=lambda pk: turns[pk])
+        busy, _at, _order, pk = turns[chosen]  # a pick adds no lead: the load stays as read
+        turns[chosen] = (busy, stamp, n + 1, pk)
+        picks.append(chosen)
     if assign:
-        QueueMember.objects.filter(pk=chosen[0]).update(
-            last_assigned_at=timezone.now(), assigned_count=F("assigned_count") + 1
+        given: dict[int, tuple[int, int]] = {}  # member -> (how many, the order of its last pick)
+        for n, member in enumerate(picks):
+            given[member] = (given.get(member, (0, 0))[0] + 1, n)
+        for member, (times, last) in given.items():
+            # A later pick is a later time, so the next call finds the same order as one by one.
+            QueueMember.objects.filter(pk=member).update(
+                last_assigned_at=stamp + datetime.timedelta(microseconds=last),
+                assigned_count=F("assigned_count") + times,
+            )
+    return [people[user_of[member]] for member in picks]
+
+
+def routing_owners(
+    *, count: int, channel: str, now: datetime.datetime | None = None, snapshot: RoutingSnapshot | None = None
+) -> list[User | None]:
+    """Owners for ``count`` new people nothing is known about yet (an import batch): what
+    ``routing_decide(contact=None, assign=True)`` gives each, decided once and with the queue's
+    members picked in one pass (their turns recorded as if one by one)."""
+    moment = _local_now(now)
+    if snapshot is None or snapshot.day != moment.date():
+        snapshot = routing_snapshot(moment.date())
+    destination = decide(RoutingFacts(), snapshot, moment, channel=channel, queue_id=None)
+    while destination.pick is not None:
+        plan = destination.pick
+        picked = _pick_members(
+            plan.queue, moment, count, assign=True, on_shift_only=plan.on_shift_only, snapshot=snapshot
         )
-    return people[chosen[1]]
+        if picked:
+            return list(picked)
+        destination = plan.otherwise
+    return [destination.user] * count
 
 
 def queue_next_member(

@@ -181,8 +181,15 @@ def _parse_cell(ctx: ImportContext, rec: dict[str, Any], target: str, raw: Any, 
     elif target == "custom":
         if value:
             rec["custom"][column] = value
-    elif target == "amount":
-        rec["amount"] = cells.parse_amount(raw)
+    elif target in ("amount", "price"):
+        rec[target] = cells.parse_amount(raw)
+    elif target == "vat_rate":
+        from otdel.documents.services import vat_rate_clean  # the catalog's own check
+
+        rate = cells.parse_vat(raw)
+        rec["vat_rate"] = vat_rate_clean("vat_rate", rate) if rate else ""
+    elif target == "is_active":
+        rec["is_active"] = cells.parse_yes_no(raw)
     elif target == "expected_close":
         rec["expected_close"] = cells.parse_date(raw)
     elif target == "responsible":
@@ -210,7 +217,7 @@ def _parse_cell(ctx: ImportContext, rec: dict[str, Any], target: str, raw: Any, 
             raise ValidationError(_("An INN has 10 or 12 digits."))
         rec["inn"] = digits
     else:
-        limit = 255 if target not in ("comment", "address") else 100_000
+        limit = {"comment": 100_000, "address": 100_000, "product_name": 500}.get(target, 255)
         if len(value) > limit:
             raise ValidationError(
                 _("“%(field)s” is at most %(limit)s characters.")
@@ -255,6 +262,8 @@ def apply_row(ctx: ImportContext, number: int, values: list[Any], kind: str) -> 
         _deal_row(ctx, rec, result, marker, number)
     elif kind == "leads":
         _lead_row(ctx, rec, result, marker, number)
+    elif kind == "products":
+        _product_row(ctx, rec, result, number)
     return result
 
 
@@ -268,6 +277,15 @@ def _route_owner(ctx: ImportContext) -> User | None:
     from otdel.routing.services import routing_decide
 
     return routing_decide(contact=None, channel=Channel.MANUAL, assign=True, snapshot=ctx.routing).user
+
+
+def _route_owners(ctx: ImportContext, count: int) -> list[User | None]:
+    """``_route_owner`` for ``count`` new people at once (the queue read and locked once)."""
+    if not ctx.job.route_owners or ctx.dry or count < 1:
+        return [None] * count
+    from otdel.routing.services import routing_owners
+
+    return routing_owners(count=count, channel=Channel.MANUAL, snapshot=ctx.routing)
 
 
 def _fill(existing: Any, rec: dict[str, Any], names: tuple[str, ...], mode: str) -> dict[str, Any]:
@@ -466,9 +484,9 @@ def _error(number: int, exc: Exception) -> RowResult:
 
 def apply_contact_rows(ctx: ImportContext, rows: list[tuple[int, list[Any]]]) -> list[RowResult]:
     """Contact rows of a real run, many at a time: the rows of new people go to the CRM in one
-    ``contacts_create_batch``; a row whose phone or e-mail is already known (in Otdel, or on an
-    earlier row of ``rows``) goes through ``apply_safely`` after it, so it updates or merges into
-    that person exactly as row by row would. Row outcomes and report rows are the same."""
+    ``contacts_create_batch``; the rows whose phone or e-mail is already known (in Otdel, or on an
+    earlier row of ``rows``) follow, in file order, through ``contacts_update_batch`` (updates and
+    merges). Row outcomes and report rows are those of the row-by-row path (``apply_row``)."""
     from django.db import transaction
 
     parsed: list[tuple[int, list[Any], dict[str, Any], list[tuple[str, str]]]] = []
@@ -487,13 +505,13 @@ def apply_contact_rows(ctx: ImportContext, rows: list[tuple[int, list[Any]]]) ->
         parsed.append((number, values, rec, pairs))
     holders = _holders([pair for *_rest, pairs in parsed for pair in pairs])
     fresh: list[tuple[int, dict[str, Any], list[tuple[str, str]], Company | None, RowResult]] = []
-    later: list[tuple[int, list[Any]]] = []
+    later: list[tuple[int, list[Any], dict[str, Any], list[tuple[str, str]]]] = []
     claimed: set[tuple[str, str]] = set()
     for number, values, rec, pairs in parsed:
         known = any(p in holders or p in claimed for p in pairs)
         claimed.update(pairs)  # a later row with any of these is the same person
         if known:
-            later.append((number, values))  # known: update/merge/skip once the new ones exist
+            later.append((number, values, rec, pairs))  # known: update/merge/skip after the new ones
             continue
         result = RowResult(row=number, outcome=Outcome.CREATED)
         company = None
@@ -506,6 +524,7 @@ def apply_contact_rows(ctx: ImportContext, rows: list[tuple[int, list[Any]]]) ->
                 continue
         fresh.append((number, rec, pairs, company, result))
     items = []
+    owners = iter(_route_owners(ctx, sum(1 for _n, rec, *_rest in fresh if not rec.get("responsible"))))
     for _number, rec, pairs, company, _result in fresh:
         name = rec.get("full_name", "").strip()
         display = name or (format_phone(pairs[0][1]) if pairs[0][0] == "phone" else pairs[0][1])
@@ -515,7 +534,7 @@ def apply_contact_rows(ctx: ImportContext, rows: list[tuple[int, list[Any]]]) ->
                 "identities": pairs,
                 "company": company,
                 "position": rec.get("position", ""),
-                "responsible": rec.get("responsible") or _route_owner(ctx),
+                "responsible": rec.get("responsible") or next(owners),
                 "comment": rec.get("comment", ""),
             }
         )
@@ -523,7 +542,7 @@ def apply_contact_rows(ctx: ImportContext, rows: list[tuple[int, list[Any]]]) ->
         with transaction.atomic():
             made = crm.contacts_create_batch(actor=ctx.actor, items=items)
     except ConflictError:  # an identity taken by another writer meanwhile: row by row instead
-        later = [(n, v) for n, v, _r, _p in parsed if n not in results]
+        later = [row for row in parsed if row[0] not in results]
         fresh = []
         made = []
     for (number, _rec, _pairs, _company, result), contact in zip(fresh, made, strict=True):
@@ -538,13 +557,117 @@ def apply_contact_rows(ctx: ImportContext, rows: list[tuple[int, list[Any]]]) ->
     ctx.known_holders = _holders([pair for n, _v, _r, pairs in parsed if n not in results for pair in pairs])
     ctx.contacts = Contact.objects.in_bulk(set(ctx.known_holders.values()))
     try:
-        for number, values in later:
-            results[number] = apply_safely(ctx, number, values, "contacts")
-            if results[number].outcome == Outcome.ERROR:
-                ctx.contacts = {}  # a row rolled back may have changed a loaded contact
+        _apply_known_rows(ctx, later, results)
     finally:
         ctx.known_holders, ctx.contacts = {}, {}
     return [results[number] for number, _values in rows]
+
+
+KnownRow = tuple[int, list[Any], dict[str, Any], list[tuple[str, str]]]
+
+
+def _apply_known_rows(ctx: ImportContext, rows: list[KnownRow], results: dict[int, RowResult]) -> None:
+    """Rows whose phone or e-mail is known, in file order, with the outcomes ``_contact_step``
+    gives row by row; their writes go to ``crm.contacts_update_batch`` a run of rows at a time.
+
+    A run ends before a row that touches a person of the run again or meets a phone or e-mail the
+    run adds (that row must see the run written); a row whose people are unknown after all (their
+    row failed) goes row by row."""
+    run: list[tuple[RowResult, dict[str, Any]]] = []
+    adding: set[tuple[str, str]] = set()
+
+    def flush() -> None:
+        if run:
+            _write_known(ctx, run)
+        run.clear()
+        adding.clear()
+
+    for number, values, rec, pairs in rows:
+        held = ctx.known_holders
+        if not any(p in held for p in pairs):
+            flush()
+            results[number] = apply_safely(ctx, number, values, "contacts")
+            ctx.known_holders = {**held, **_holders(pairs)}
+            ctx.contacts = {}
+            continue
+        ids = sorted({held[p] for p in pairs if p in held})
+        if any(p in adding for p in pairs) or any(item["contact"].pk in ids for _r, item in run):
+            flush()  # this row must see the run written: who holds what may have changed
+            ids = sorted({ctx.known_holders[p] for p in pairs if p in ctx.known_holders})
+        result = RowResult(row=number, outcome=Outcome.SKIPPED)
+        results[number] = result
+        try:
+            item = _known_item(ctx, rec, pairs, ids, result)
+        except (RowError, ValidationError, ConflictError) as exc:
+            results[number] = error = _error(number, exc)
+            error.objects = result.objects  # a company the row made stays undoable
+            continue
+        if item is not None:
+            run.append((result, item))
+            adding.update(item["identities"])
+    flush()
+
+
+def _known_item(
+    ctx: ImportContext, rec: dict[str, Any], pairs: list[tuple[str, str]], ids: list[int], result: RowResult
+) -> dict[str, Any] | None:
+    """What a row of a known person changes (``contacts_update_batch``'s item), or None."""
+    from django.db import transaction
+
+    contact = ctx.contacts.get(ids[0])
+    if contact is None:
+        contact = ctx.contacts[ids[0]] = Contact.objects.get(pk=ids[0])
+    if len(ids) > 1:
+        _note(
+            result,
+            _("The phones and e-mails belong to several contacts (#%(ids)s); the row went to #%(id)s.")
+            % {"ids": ", #".join(map(str, ids)), "id": contact.pk},
+        )
+    if ctx.job.dedupe == Dedupe.SKIP:
+        _note(result, _("Already in Otdel: contact #%(id)s.") % {"id": contact.pk})
+        return None
+    company = None
+    if rec.get("company") or rec.get("inn"):
+        with transaction.atomic():
+            company = _company_step(ctx, rec, result, 0, main=False)
+    fields = {**rec, "full_name": rec.get("full_name", "").strip(), "company": company}
+    changes = _fill(
+        contact, fields, ("full_name", "position", "company", "responsible", "comment"), ctx.job.dedupe
+    )
+    new_pairs = [p for p in pairs if p not in ctx.known_holders]
+    result.outcome = Outcome.UPDATED if changes else (Outcome.MERGED if new_pairs else Outcome.SKIPPED)
+    if result.outcome == Outcome.SKIPPED:
+        _note(result, _("Nothing new for contact #%(id)s.") % {"id": contact.pk})
+        return None
+    return {"contact": contact, "fields": changes, "identities": new_pairs}
+
+
+def _write_known(ctx: ImportContext, run: list[tuple[RowResult, dict[str, Any]]]) -> None:
+    from django.db import transaction
+
+    try:
+        with transaction.atomic():
+            written = crm.contacts_update_batch(actor=ctx.actor, items=[item for _r, item in run])
+    except ConflictError:  # an identity taken by another writer meanwhile: row by row instead
+        ctx.contacts = {}
+        written = []
+        for _result, item in run:
+            try:
+                with transaction.atomic():
+                    contact = Contact.objects.get(pk=item["contact"].pk)
+                    written.append(
+                        crm.contacts_update_batch(actor=ctx.actor, items=[{**item, "contact": contact}])[0]
+                    )
+            except ConflictError as exc:
+                written.append(exc)
+    for (result, item), rows in zip(run, written, strict=True):
+        contact = item["contact"]
+        if isinstance(rows, list):
+            result.objects.append([_label(contact), contact.pk, "changed", [row.pk for row in rows]])
+            ctx.known_holders.update(dict.fromkeys(item["identities"], contact.pk))
+        else:
+            error = _error(result.row, rows)
+            result.outcome, result.field, result.message = error.outcome, error.field, error.message
 
 
 def _deal_row(ctx: ImportContext, rec: dict[str, Any], result: RowResult, marker: int, number: int) -> None:
@@ -610,6 +733,82 @@ def _lead_row(ctx: ImportContext, rec: dict[str, Any], result: RowResult, marker
         },
     )
     result.objects.append([_label(lead), lead.pk, "created", []])
+
+
+# Product (the catalog, otdel.documents) field of each target.
+PRODUCT_FIELDS = {
+    "product_name": "name",
+    "price": "price",
+    "vat_rate": "vat_rate",
+    "unit": "unit",
+    "is_active": "is_active",
+}
+
+
+def _product_row(ctx: ImportContext, rec: dict[str, Any], result: RowResult, number: int) -> None:
+    """A catalog row, found by its SKU; made and changed by the catalog's services (their checks:
+    the VAT rate, the price, the lengths). A dry run writes the row and rolls it back."""
+    from django.db import transaction
+
+    from otdel.documents.models import Product
+
+    sku = rec.get("sku", "")
+    if not sku:
+        raise RowError(_column_of(ctx, "sku"), _("The SKU is empty."))
+    fields = {
+        name: rec[target] for target, name in PRODUCT_FIELDS.items() if rec.get(target) not in (None, "")
+    }
+    product = Product.objects.filter(sku=sku).first()
+    if ctx.dry:
+        earlier = ctx.seen.setdefault(f"sku:{sku}", _("row %(n)s") % {"n": number})
+        if product is None and earlier != _("row %(n)s") % {"n": number}:
+            result.outcome = Outcome.SKIPPED if ctx.job.dedupe == Dedupe.SKIP else Outcome.UPDATED
+            _note(result, _("The same SKU is on %(where)s.") % {"where": earlier})
+            return
+    try:
+        with transaction.atomic():
+            _product_write(ctx, product, sku, fields, result)
+            if ctx.dry:
+                result.objects = []
+                transaction.set_rollback(True)
+    except ValidationError as exc:  # the catalog's refusal, told by the column at fault
+        field = next(iter(getattr(exc, "error_dict", {})), "")
+        target = next((t for t, name in PRODUCT_FIELDS.items() if name == field), field)
+        raise RowError(_column_of(ctx, target), " ".join(exc.messages)) from exc
+
+
+def _product_write(
+    ctx: ImportContext, product: Any, sku: str, fields: dict[str, Any], result: RowResult
+) -> None:
+    from otdel.documents import services as documents
+
+    if product is None:
+        product = documents.product_create(actor=ctx.actor, sku=sku, name=fields.pop("name", ""), **fields)
+        result.outcome = Outcome.CREATED
+        result.objects.append([_label(product), product.pk, "created", []])
+        return
+    if ctx.job.dedupe == Dedupe.SKIP:
+        _note(result, _("Already in Otdel: product %(sku)s.") % {"sku": sku})
+        return
+    changes = {}
+    for name, new in fields.items():
+        old = getattr(product, name)
+        empty = old in (None, "") or (name == "price" and not old)  # a price of 0 is one not given
+        if (empty and ctx.job.dedupe == Dedupe.FILL) or (ctx.job.dedupe == Dedupe.OVERWRITE and old != new):
+            changes[name] = new
+    if not changes:
+        _note(result, _("Nothing new for product %(sku)s.") % {"sku": sku})
+        return
+    marker = _marker()
+    documents.product_update(actor=ctx.actor, product=product, **changes)
+    result.outcome = Outcome.UPDATED
+    result.objects.append([_label(product), product.pk, "changed", _changes_since(marker, product)])
+
+
+def _column_of(ctx: ImportContext, target: str) -> str:
+    """The file's column mapped to ``target`` (what a row error names), else the target's label."""
+    index = next((i for i, t in ctx.mapping.items() if t == target), None)
+    return _column_name(ctx, index) if index is not None else str(TARGET_LABELS.get(target, target))
 
 
 def apply_safely(ctx: ImportContext, number: int, values: list[Any], kind: str) -> RowResult:

@@ -40,6 +40,12 @@ TARGET_LABELS: dict[str, Any] = {
     "utm_campaign": "utm_campaign",
     "utm_content": "utm_content",
     "utm_term": "utm_term",
+    "product_name": _("Product name"),
+    "sku": _("SKU"),
+    "price": _("Price (VAT included)"),
+    "vat_rate": _("VAT rate"),
+    "unit": _("Unit"),
+    "is_active": _("Active (yes/no)"),
 }
 
 _PERSON = ["full_name", "last_name", "first_name", "middle_name", "phone", "email", "telegram", "position"]
@@ -73,6 +79,7 @@ KIND_TARGETS: dict[str, list[str]] = {
         "utm_content",
         "utm_term",
     ],
+    "products": ["product_name", "sku", "price", "vat_rate", "unit", "is_active"],
 }
 # Targets several columns may share (values are joined or collected).
 MULTI_TARGETS = {"phone", "email", "note", "custom"}
@@ -192,6 +199,45 @@ SYNONYMS: dict[str, list[str]] = {
 }
 
 
+# A catalog's columns: looked up first for the products kind ("Наименование" is the product there,
+# not a company).
+PRODUCT_SYNONYMS: dict[str, list[str]] = {
+    "product_name": [
+        "наименование",
+        "название",
+        "наименование товара",
+        "название товара",
+        "наименование товара услуги",
+        "товар",
+        "услуга",
+        "товар/услуга",
+        "номенклатура",
+        "name",
+        "product",
+        "product name",
+        "item",
+        "item name",
+        "title",
+    ],
+    "sku": [
+        "артикул",
+        "артикул товара",
+        "код",
+        "код товара",
+        "sku",
+        "article",
+        "item code",
+        "product code",
+        "vendor code",
+        "part number",
+    ],
+    "price": ["цена", "цена с ндс", "цена за единицу", "стоимость", "розничная цена", "price", "unit price"],
+    "vat_rate": ["ндс", "ставка ндс", "ндс %", "vat", "vat rate", "vat %", "tax", "tax rate"],
+    "unit": ["единица", "ед", "ед изм", "единица измерения", "unit", "units", "uom", "unit of measure"],
+    "is_active": ["активен", "активный", "активность", "в продаже", "active", "is active", "enabled"],
+}
+
+
 def normalize_header(header: str) -> str:
     value = str(header or "").lower().replace("ё", "е").strip()
     value = re.sub(r"\s*\((контакт|компания|contact|company)\)\s*$", "", value)
@@ -200,6 +246,9 @@ def normalize_header(header: str) -> str:
 
 
 _LOOKUP = {normalize_header(name): target for target, names in SYNONYMS.items() for name in names}
+_PRODUCT_LOOKUP = {
+    normalize_header(name): target for target, names in PRODUCT_SYNONYMS.items() for name in names
+}
 
 # Layout signatures: all of ``needs`` must be among the headers, none of ``excludes``.
 LAYOUTS: list[dict[str, Any]] = [
@@ -311,6 +360,8 @@ def guess_mapping(headers: list[str], kind: str, layout: str = "") -> dict[str, 
             target = overrides[name]
             if not target:
                 continue
+        elif kind == "products":
+            target = _PRODUCT_LOOKUP.get(name, "") or _fuzzy(name, _PRODUCT_WORDS)
         else:
             target = _LOOKUP.get(name, "")
             if not target and name.startswith("utm"):
@@ -331,9 +382,25 @@ def guess_mapping(headers: list[str], kind: str, layout: str = "") -> dict[str, 
     return mapping
 
 
-def _fuzzy(name: str) -> str:
-    """Headers that merely contain a known word: "Телефон моб.", "E-mail (личный)", "Сумма, руб."."""
-    for word, target in (
+_PRODUCT_WORDS = (
+    ("артикул", "sku"),
+    ("sku", "sku"),
+    ("наименование", "product_name"),
+    ("название", "product_name"),
+    ("цена", "price"),
+    ("price", "price"),
+    ("ндс", "vat_rate"),
+    ("vat", "vat_rate"),
+    ("единиц", "unit"),
+    ("ед изм", "unit"),
+    ("активн", "is_active"),
+)
+
+
+def _fuzzy(name: str, words: tuple[tuple[str, str], ...] | None = None) -> str:
+    """Headers that merely contain a known word: "Телефон моб.", "E-mail (личный)", "Сумма, руб.",
+    "Цена, руб. с НДС" (``words``: the products kind's own)."""
+    for word, target in words or (
         ("телефон", "phone"),
         ("phone", "phone"),
         ("e-mail", "email"),

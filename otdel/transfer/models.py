@@ -13,6 +13,7 @@ class ImportKind(models.TextChoices):
     COMPANIES = "companies", _("Companies")
     DEALS = "deals", _("Deals with their contacts and companies")
     LEADS = "leads", _("Leads")
+    PRODUCTS = "products", _("Products and services (catalog)")
 
 
 class Dedupe(models.TextChoices):

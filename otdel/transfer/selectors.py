@@ -77,14 +77,26 @@ def _display(target: str, value: Any) -> str:
         return f"{value.pipeline.name}: {value.name}"
     if target == "expected_close":
         return value.strftime("%d.%m.%Y")
-    if target == "amount":
+    if target in ("amount", "price"):
         return f"{value:,.2f}".replace(",", "\u00a0").replace(".", ",")
+    if target == "vat_rate":
+        from otdel.documents.models import VatRate
+
+        return str(dict(VatRate.choices).get(value, value))
+    if target == "is_active":
+        return _("yes") if value else _("no")
     if target == "custom":
         return "; ".join(f"{k}: {v}" for k, v in value.items())
     return str(value)
 
 
 PREVIEW_FIELDS = [
+    "sku",
+    "product_name",
+    "price",
+    "vat_rate",
+    "unit",
+    "is_active",
     "full_name",
     "phones",
     "emails",

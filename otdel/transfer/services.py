@@ -172,6 +172,7 @@ def _validate_mapping(job: ImportJob) -> None:
         "companies": {"company"},
         "deals": {"title", "full_name", "company", "phone", "email"},
         "leads": {"full_name", "first_name", "last_name", "phone", "email"},
+        "products": {"sku"},  # the catalog finds a product by its SKU
     }[job.kind]
     if not needs & seen:
         raise field_error(
@@ -468,7 +469,7 @@ def import_resume_stale(*, now: datetime.datetime | None = None) -> list[int]:
 
 # --- undo -------------------------------------------------------------------------------------
 
-DELETE_ORDER = ["crm.deal", "crm.lead", "crm.contact", "crm.company"]
+DELETE_ORDER = ["crm.deal", "crm.lead", "crm.contact", "crm.company", "documents.product"]
 
 
 def undo_deadline(job: ImportJob) -> datetime.datetime | None:
@@ -523,7 +524,7 @@ def import_undo(*, actor: Any, job: ImportJob) -> dict[str, int]:
         for label in DELETE_ORDER:
             model = apps.get_model(label)
             for obj in model._default_manager.filter(pk__in=created.get(label, [])).order_by("-pk"):
-                if label == "crm.contact" and _used_since(obj, created):
+                if _used_since(label, obj, created):
                     result["kept"] += 1
                     continue
                 try:
@@ -541,7 +542,15 @@ def import_undo(*, actor: Any, job: ImportJob) -> dict[str, int]:
     return result
 
 
-def _used_since(contact: Any, created: dict[str, list[int]]) -> bool:
+def _used_since(label: str, obj: Any, created: dict[str, list[int]]) -> bool:
+    """An imported contact that has got a deal, a lead or a call of its own since, or an imported
+    product that is on a deal's line (removing it would unlink the line): kept by undo."""
+    if label == "documents.product":
+        DealItem = apps.get_model("documents", "DealItem")
+        return bool(DealItem._default_manager.filter(product=obj).exists())
+    if label != "crm.contact":
+        return False
+    contact = obj
     if contact.deals.exclude(pk__in=created.get("crm.deal", [])).exists():
         return True
     if contact.leads.exclude(pk__in=created.get("crm.lead", [])).exists():

@@ -138,3 +138,47 @@ def split_emails(value: Any) -> list[str]:
             if email not in result:
                 result.append(email)
     return result
+
+
+_NO_VAT = {"без", "безналога", "нет", "не облагается", "необлагается", "none", "no", "novat", "-", "—", "–"}
+
+
+def parse_vat(value: Any) -> str:
+    """A VAT rate as the catalog keeps it: "20", "20 %", "НДС 20%", 0.2 (an Excel percent cell) -> "20";
+    "Без НДС", "нет" -> "none". Other text comes back as written, for the catalog to refuse."""
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        number = Decimal(str(value))
+        number = number * 100 if 0 < number < 1 else number
+        return str(int(number)) if number == number.to_integral_value() else str(number)
+    raw = text(value)
+    squeezed = re.sub(r"\s+|%|ндс|vat", "", raw.lower())
+    if not raw:
+        return ""
+    if squeezed in _NO_VAT:
+        return "none"
+    try:
+        number = Decimal(squeezed.replace(",", "."))
+    except InvalidOperation:
+        return raw
+    return parse_vat(number) if number.is_finite() else raw
+
+
+_YES = {"да", "д", "yes", "y", "true", "1", "+", "активен", "активный", "active", "вкл", "в продаже"}
+_NO = {"нет", "н", "no", "n", "false", "0", "-", "неактивен", "не активен", "inactive", "выкл", "архив"}
+
+
+def parse_yes_no(value: Any) -> bool | None:
+    """да/нет, yes/no, 1/0, +/-, an Excel TRUE/FALSE; empty -> None."""
+    if isinstance(value, bool):
+        return value
+    raw = text(value)
+    if not raw:
+        return None
+    word = raw.lower().replace("ё", "е")
+    if word in _YES:
+        return True
+    if word in _NO:
+        return False
+    raise ValidationError(
+        _("“%(value)s” is neither yes nor no; write да or нет.") % {"value": raw[:40]}, code="yes_no"
+    )

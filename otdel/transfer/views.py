@@ -16,7 +16,7 @@ from otdel.core.exceptions import ConflictError
 from otdel.transfer import engine, export, layouts, selectors, services
 from otdel.transfer.api.views import export_queue, export_response, report_response
 from otdel.transfer.forms import OptionsForm, UploadForm
-from otdel.transfer.models import ImportJob
+from otdel.transfer.models import ImportJob, ImportKind
 from otdel.transfer.values import text
 
 
@@ -98,6 +98,9 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
         request.POST or None,
         initial={"dedupe": job.dedupe, "skip_invalid": job.skip_invalid, "route_owners": job.route_owners},
     )
+    if job.kind == ImportKind.PRODUCTS:  # the catalog: found by SKU, nobody to route
+        options.fields["dedupe"].label = _("When the SKU is already in the catalog")
+        del options.fields["route_owners"]
     if request.method == "POST" and options.is_valid():
         mapping = {str(i): request.POST.get(f"col-{i}", "") for i in range(len(job.headers))}
         value_maps: dict[str, dict[str, str]] = {}
@@ -114,7 +117,7 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
                 value_maps=value_maps,
                 dedupe=options.cleaned_data["dedupe"],
                 skip_invalid=options.cleaned_data["skip_invalid"],
-                route_owners=options.cleaned_data["route_owners"],
+                route_owners=options.cleaned_data.get("route_owners"),
             )
         except (ValidationError, ConflictError) as exc:
             error = " ".join(getattr(exc, "messages", [str(exc)]))

@@ -102,3 +102,73 @@ def test_an_identity_taken_meanwhile_refuses_the_batch_whole(manager, monkeypatc
         )
     monkeypatch.setattr(services, "_holders_of", real)
     assert list(Contact.objects.values_list("full_name", flat=True)) == ["Быстрее"]
+
+
+# --- contacts_update_batch ---------------------------------------------------------------------
+
+
+def test_an_update_batch_writes_fields_identities_change_log_and_index_item_by_item(manager):
+    olga = services.contact_create(actor=manager, full_name="Ольга", identities=[("phone", "+79120000001")])
+    petr = services.contact_create(actor=manager, full_name="Пётр", identities=[("email", "p@mail.ru")])
+    other = services.contact_create(actor=manager, full_name="Чужой", identities=[("phone", "+79120000009")])
+    olga, petr = Contact.objects.get(pk=olga.pk), Contact.objects.get(pk=petr.pk)
+
+    written = services.contacts_update_batch(
+        actor=manager,
+        items=[
+            {"contact": olga, "fields": {"position": "Директор"}, "identities": [("email", "O@Mail.ru")]},
+            {"contact": petr, "fields": {"position": "x" * 151}, "identities": [("phone", "+79120000005")]},
+            {"contact": petr, "fields": {}, "identities": [("phone", "8 912 000-00-09")]},  # Chuzhoy's
+            {
+                "contact": olga,
+                "fields": {"full_name": "Ольга Смирнова"},
+                "identities": [("phone", "+79120000001")],
+            },
+            {"contact": petr, "fields": {}, "identities": [("phone", "+7 912 000-00-02")]},
+        ],
+    )
+
+    assert [type(w).__name__ for w in written] == ["list", "ValidationError", "ConflictError", "list", "list"]
+    assert "position" in written[1].message_dict and f"#{other.pk}" in written[2].message
+    assert [(c.object_id, c.changes) for c in written[0]] == [
+        (olga.pk, {"position": ["", "Директор"]}),
+        (olga.pk, {"identity_added": [None, "o@mail.ru"]}),
+    ]
+    assert [c.changes for c in written[3]] == [
+        {"full_name": ["Ольга", "Ольга Смирнова"]}
+    ]  # the phone is hers
+    assert [c.changes for c in written[4]] == [{"identity_added": [None, "+79120000002"]}]
+    assert all(c.pk and c.user == manager for rows in (written[0], written[3], written[4]) for c in rows)
+    # A refused item changed nothing, in the database or on the object.
+    assert petr.position == "" and not Identity.objects.filter(value="+79120000005").exists()
+    olga.refresh_from_db()
+    petr.refresh_from_db()
+    assert (olga.full_name, olga.position, olga.version) == ("Ольга Смирнова", "Директор", 3)
+    assert (petr.position, petr.version) == ("", 1)
+    assert olga.search_text == "ольга смирнова директор"
+    assert list(olga.identities.order_by("id").values_list("value", "is_primary")) == [
+        ("+79120000001", True),
+        ("o@mail.ru", True),
+    ]
+    assert petr.identities.get(kind="phone").is_primary
+    assert list(search.filter_queryset(Contact.objects.all(), "contacts", "o@mail.ru")) == [olga]
+    assert list(search.filter_queryset(Contact.objects.all(), "contacts", "смирнова")) == [olga]
+    assert list(search.filter_queryset(Contact.objects.all(), "contacts", "000-00-02")) == [petr]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_identity_taken_meanwhile_refuses_the_update_batch_whole(manager, monkeypatch):
+    olga = services.contact_create(actor=manager, full_name="Ольга", identities=[("phone", "+79120000001")])
+    services.contact_create(actor=None, full_name="Быстрее", identities=[("phone", "+79120000009")])
+    monkeypatch.setattr(services, "_holders_of", lambda pairs: {})  # the check saw it free
+    with pytest.raises(ConflictError):
+        services.contacts_update_batch(
+            actor=manager,
+            items=[
+                {"contact": olga, "fields": {"position": "Директор"}, "identities": []},
+                {"contact": olga, "fields": {}, "identities": [("phone", "+79120000009")]},
+            ],
+        )
+    olga.refresh_from_db()
+    assert (olga.position, olga.version) == ("", 1)
+    assert not ObjectChange.objects.filter(object_id=olga.pk, action="update").exists()

@@ -125,3 +125,26 @@ def test_concurrent_distribution_stays_even():
     assert sum(counts.values()) == per_thread * threads
     assert max(counts.values()) - min(counts.values()) <= 1, counts
     assert Lead.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("strategy", ["round_robin", "least_busy"])
+def test_owners_for_a_batch_are_the_picks_one_by_one_would_make(strategy):
+    from otdel.routing.services import routing_owners
+
+    queue, users = _team(3, strategy=strategy)
+    LeadFactory(responsible=users[0])  # one open lead: least busy starts elsewhere
+    one_by_one = [routing_decide(contact=None, channel="manual").user for _ in range(4)]
+    state = list(QueueMember.objects.order_by("id").values_list("assigned_count", flat=True))
+    batch = routing_owners(count=5, channel="manual")
+    after_batch = [routing_decide(contact=None, channel="manual").user for _ in range(2)]
+
+    # The same people again, from scratch, one by one.
+    QueueMember.objects.update(last_assigned_at=None, assigned_count=0)
+    reference = [routing_decide(contact=None, channel="manual").user for _ in range(4 + 5 + 2)]
+    assert one_by_one + batch + after_batch == reference
+    counts = Counter(u.pk for u in batch)
+    assert list(QueueMember.objects.order_by("id").values_list("assigned_count", flat=True)) == [
+        n + counts[m.user_id] + sum(1 for u in after_batch if u.pk == m.user_id)
+        for n, m in zip(state, QueueMember.objects.order_by("id"), strict=True)
+    ]

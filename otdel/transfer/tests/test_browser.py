@@ -92,3 +92,73 @@ def test_mapping_screen_then_the_progress_bar_fills_while_the_worker_runs(
     assert seen == [1, 2, 3]
     assert Deal.objects.filter(stage__name="Переговоры").count() == 2
     assert "опт" not in Deal.objects.get(title="Поставка станков").custom_fields.values()
+
+
+def test_products_through_the_mapping_screen_dry_run_run_and_undo(live_server, login_page, head):
+    from otdel.documents import services as documents
+    from otdel.documents.models import Product
+
+    documents.product_create(actor=head, sku="ST-1", name="Станок (старое имя)")
+    catalog = files.csv_bytes(
+        [
+            ["Артикул", "Наименование", "Цена", "НДС", "Единица", "Описание", "Прочее"],
+            ["ST-1", "Станок токарный", "1 234 567,89", "20%", "шт", "Большой", "x"],
+            ["SV-2", "Монтаж", "1,234,567.89", "Без НДС", "усл", "", "y"],
+            ["OLD-3", "Старый НДС", "100", "18%", "шт", "", "z"],
+        ]
+    )
+    page = login_page(head)
+    page.click('[data-testid="nav-settings"]')
+    page.click('[data-testid="nav-import"]')
+    page.set_input_files(
+        'input[name="file"]', files={"name": "catalog.csv", "mimeType": "text/csv", "buffer": catalog}
+    )
+    page.select_option('select[name="kind"]', "products")
+    page.click('[data-testid="upload-form"] button[type="submit"]')
+
+    expect(page.locator('[data-testid="mapping-table"]')).to_be_visible(timeout=SLOW)
+    for column, target in [
+        ("Артикул", "sku"),
+        ("Наименование", "product_name"),
+        ("Цена", "price"),
+        ("НДС", "vat_rate"),
+        ("Единица", "unit"),
+        ("Описание", ""),
+    ]:
+        expect(page.locator(f'select[data-column="{column}"]')).to_have_value(target)
+    preview = page.locator('[data-testid="preview-table"]')
+    expect(preview).to_contain_text("1\u00a0234\u00a0567,89")
+    expect(preview).to_contain_text("No VAT")
+    expect(preview).to_contain_text("Choose a VAT rate: 20, 10, 0 or none.")  # row 4, before any run
+    expect(page.locator("text=When the SKU is already in the catalog")).to_be_visible()
+    expect(page.locator('input[name="route_owners"]')).to_have_count(0)
+
+    # Overwrite what the catalog has for a known SKU, import the valid rows, skip the bad one.
+    page.select_option('select[name="dedupe"]', "overwrite")
+    page.check('input[name="skip_invalid"]')
+    page.click('[data-testid="dry-run"]')
+    expect(page.locator('[data-testid="import-progress"]')).to_have_attribute(
+        "data-status", "done", timeout=SLOW
+    )
+    counts = page.locator('[data-testid="import-counts"]')
+    expect(counts.locator('[data-count="created"]')).to_have_text("1")
+    expect(counts.locator('[data-count="updated"]')).to_have_text("1")
+    expect(counts.locator('[data-count="errors"]')).to_have_text("1")
+    expect(page.locator('[data-testid="error-table"]')).to_contain_text("НДС")
+    assert Product.objects.count() == 1
+
+    page.click('[data-testid="run-for-real"]')
+    expect(page.locator('[data-testid="run-for-real"]')).to_have_count(0, timeout=SLOW)
+    expect(page.locator('[data-testid="import-progress"]')).to_have_attribute(
+        "data-status", "done", timeout=SLOW
+    )
+    expect(counts.locator('[data-count="created"]')).to_have_text("1")
+    assert Product.objects.get(sku="ST-1").name == "Станок токарный"
+    assert str(Product.objects.get(sku="SV-2").price) == "1234567.89"
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click('[data-testid="undo"]')
+    expect(page.locator('[data-testid="import-progress"]')).to_have_attribute(
+        "data-status", "undone", timeout=SLOW
+    )
+    assert list(Product.objects.values_list("sku", "name")) == [("ST-1", "Станок (старое имя)")]
