@@ -1095,5 +1095,10 @@ def lost_reason_choices() -> QuerySet[LostReason]:
 
 
 def pipeline_default(user: Any) -> Pipeline | None:
-    pipelines = scope(Pipeline.objects.filter(is_active=True), user)
-    return pipelines.filter(is_default=True).first() or pipelines.first()
+    return default_of(list(scope(Pipeline.objects.filter(is_active=True), user)))
+
+
+def default_of(pipelines: list[Pipeline]) -> Pipeline | None:
+    """The pipeline a report shows when none is chosen: the default one, else the first (in the
+    pipelines' own order)."""
+    return next((p for p in pipelines if p.is_default), pipelines[0] if pipelines else None)
