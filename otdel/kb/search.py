@@ -8,10 +8,12 @@ databases give the same order. Terms are ANDed; if nothing has every term, any t
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
+from django.db.models.expressions import RawSQL
 
 from otdel.kb.models import Article, ArticleIndex
 from otdel.kb.text import QueryTerm, SnippetMarker, lemma_text, markdown_plain, query_terms
@@ -80,6 +82,14 @@ def engine_ids(expression: str, limit: int = CANDIDATES) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def _id_list(ids: list[int]) -> RawSQL:
+    """``ids`` as one bound parameter for ``pk__in`` (a JSON array on SQLite, an array on
+    PostgreSQL): the ORM then compiles one placeholder instead of one per candidate."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
+    return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(ids),))
+
+
 def score(terms: list[QueryTerm], title_lemmas: str, body_lemmas: str) -> float:
     """One formula for both databases: a title hit weighs ``TITLE_WEIGHT``, body hits saturate
     (BM25-like, length-normalized by a fixed norm), and each query term counts once.
@@ -139,10 +149,13 @@ def search_articles(
     for mode in modes:
         ids = engine_ids(engine_query(terms, every=mode))
         if ids:
-            # One query for the reader's scope (by primary key), the article and its lemmas.
+            # One query for the reader's scope (by primary key), the article and its lemmas; no
+            # ORDER BY (the order is worked out below) and the ids as one parameter.
             rows = {
                 row[0]: row
-                for row in scoped.filter(pk__in=ids, status=Article.Status.PUBLISHED).values_list(
+                for row in scoped.filter(pk__in=_id_list(ids), status=Article.Status.PUBLISHED)
+                .order_by()
+                .values_list(
                     "pk",
                     "kind",
                     "title",
