@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gc
 import random
 import statistics
 import sys
@@ -222,6 +223,7 @@ def main() -> None:
                     cursor.fetchall()
 
         times: dict[str, list[float]] = {"raw": [], "api": [], "page": []}
+        gc.collect()  # the setup's garbage (prepare, capture) collected now, not inside a timed call
         for n in range(args.rounds):
             order = ["raw", "api", "page"] if n % 2 == 0 else ["page", "api", "raw"]
             for side in order:
