@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models.expressions import RawSQL
 
 from otdel.kb.models import Article, ArticleIndex
 from otdel.kb.text import QueryTerm, SnippetMarker, lemma_text, markdown_plain, query_terms
@@ -82,12 +82,29 @@ def engine_ids(expression: str, limit: int = CANDIDATES) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _id_list(ids: list[int]) -> RawSQL:
-    """``ids`` as one bound parameter for ``pk__in`` (a JSON array on SQLite, an array on
-    PostgreSQL): the ORM then compiles one placeholder instead of one per candidate."""
-    if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
-    return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(ids),))
+def candidate_rows(scoped: Any, ids: list[int]) -> dict[int, tuple[Any, ...]]:
+    """The candidates ``ids`` that ``scoped`` lets the reader see, published, with their lemmas and
+    plain text, in one statement: ``(id, kind, title, language, title_lemmas, body_lemmas, plain)``
+    by id.
+
+    The statement is written here and only the reader's scope is compiled by the ORM (as a
+    correlated ``EXISTS``, one primary-key probe per candidate): building and compiling the whole
+    filtered, joined queryset was about half of a search's own time."""
+    try:
+        scope_sql, scope_params = scoped.order_by().values_list("id").query.sql_with_params()
+    except EmptyResultSet:  # scope(...).none(): nothing to see
+        return {}
+    postgres = connection.vendor == "postgresql"
+    sql = (
+        "SELECT a.id, a.kind, a.title, a.language, i.title_lemmas, i.body_lemmas, i.plain "
+        "FROM kb_article a LEFT JOIN kb_articleindex i ON i.article_id = a.id "
+        f"WHERE a.id IN ({'SELECT unnest(%s::bigint[])' if postgres else 'SELECT value FROM json_each(%s)'}) "
+        f"AND a.status = %s AND EXISTS (SELECT 1 FROM ({scope_sql}) s WHERE s.id = a.id)"
+    )
+    params = [ids if postgres else json.dumps(ids), Article.Status.PUBLISHED.value, *scope_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0]: row for row in cursor.fetchall()}
 
 
 def score(terms: list[QueryTerm], title_lemmas: str, body_lemmas: str) -> float:
@@ -149,22 +166,7 @@ def search_articles(
     for mode in modes:
         ids = engine_ids(engine_query(terms, every=mode))
         if ids:
-            # One query for the reader's scope (by primary key), the article and its lemmas; no
-            # ORDER BY (the order is worked out below) and the ids as one parameter.
-            rows = {
-                row[0]: row
-                for row in scoped.filter(pk__in=_id_list(ids), status=Article.Status.PUBLISHED)
-                .order_by()
-                .values_list(
-                    "pk",
-                    "kind",
-                    "title",
-                    "language",
-                    "index__title_lemmas",
-                    "index__body_lemmas",
-                    "index__plain",
-                )
-            }
+            rows = candidate_rows(scoped, ids)
         if rows:
             break
     if not rows:
