@@ -164,3 +164,12 @@ def test_the_narrowed_queryset_decides_what_is_found(kb_demo, manager, api_for):
     assert hits and one.pk not in {hit.article.pk for hit in hits}
     response = api_for(manager).get("/api/v1/kb/search", {"q": "доставка", "kind": "faq"})
     assert {row["kind"] for row in response.json()["results"]} == {"faq"}
+
+
+def test_as_you_type_drops_only_unresolved_beginnings_of_the_query(db):
+    services.search_miss_log(query="телефакс")  # not a beginning of the final query
+    services.search_miss_log(query="теле")
+    SearchMiss.objects.filter(query="теле").update(resolved=True)  # answered by the owner: kept
+    for query in ("телеп", "телепорт", "Телепорт  Марс"):
+        services.search_miss_log(query=query, typing=True)
+    assert sorted(SearchMiss.objects.values_list("query", flat=True)) == ["теле", "телепорт марс", "телефакс"]
