@@ -42,7 +42,7 @@ class QuickSelect(forms.Select):
 
     def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
         widget = self.get_context(name, value, attrs)["widget"]
-        parts = [format_html('<select name="{}"{}>', widget["name"], flatatt(widget["attrs"]))]
+        parts: list[str] = [format_html('<select name="{}"{}>', widget["name"], flatatt(widget["attrs"]))]
         for group_name, options, _index in widget["optgroups"]:
             if group_name:
                 parts.append(format_html('<optgroup label="{}">', group_name))
@@ -110,7 +110,7 @@ class ReportFilterForm(StyledForm):
     def __init__(self, data: Any, *, user: Any, fields: tuple[str, ...] | None = None, **kwargs: Any) -> None:
         if fields is not None:
             # Copy only the fields shown (the form deep-copies ``base_fields``), not all to drop some.
-            self.base_fields = {n: f for n, f in type(self).base_fields.items() if n in fields}
+            self.base_fields = {n: f for n, f in type(self).base_fields.items() if n in fields}  # type: ignore[misc]
         super().__init__(data, **kwargs)
         self.user = user
         self._pipelines: list[Pipeline] | None = None
@@ -128,8 +128,8 @@ class ReportFilterForm(StyledForm):
         if self._pipelines is None:
             self._pipelines = list(self._pipeline_queryset())
             field = self.fields.get("pipeline")
-            if field is not None:
-                empty = [] if field.empty_label is None else [("", field.empty_label)]  # type: ignore[attr-defined]
+            if isinstance(field, forms.ModelChoiceField):
+                empty = [] if field.empty_label is None else [("", field.empty_label)]
                 field.choices = [*empty, *((p.pk, str(p)) for p in self._pipelines)]
         return self._pipelines
 
