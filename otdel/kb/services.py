@@ -321,21 +321,25 @@ def search_miss_log(*, query: str, typing: bool = False) -> None:
     text = " ".join(query.lower().replace("ё", "е").split())[:200]
     if len(text) < 3:
         return
-    if typing:
-        recent = timezone.now() - datetime.timedelta(minutes=2)
-        stale = [
-            miss.pk
-            for miss in SearchMiss.objects.filter(count=1, last_at__gte=recent, resolved=False)
-            if text.startswith(miss.query) and miss.query != text
-        ]
-        SearchMiss.objects.filter(pk__in=stale).delete()
-    updated = SearchMiss.objects.filter(query=text).update(count=F("count") + 1, last_at=timezone.now())
-    if not updated:
-        try:
-            with transaction.atomic():
-                SearchMiss.objects.create(query=text)
-        except IntegrityError:
-            SearchMiss.objects.filter(query=text).update(count=F("count") + 1)
+    # One transaction (one commit, not one per statement): this runs on a keystroke of the box.
+    with transaction.atomic():
+        if typing:
+            # The beginnings of this query are its proper prefixes of 3 characters and more (shorter
+            # ones are never logged): deleted by the unique index, without reading the misses.
+            recent = timezone.now() - datetime.timedelta(minutes=2)
+            SearchMiss.objects.filter(
+                query__in=[text[:n] for n in range(3, len(text))],
+                count=1,
+                last_at__gte=recent,
+                resolved=False,
+            ).delete()
+        updated = SearchMiss.objects.filter(query=text).update(count=F("count") + 1, last_at=timezone.now())
+        if not updated:
+            try:
+                with transaction.atomic():
+                    SearchMiss.objects.create(query=text)
+            except IntegrityError:
+                SearchMiss.objects.filter(query=text).update(count=F("count") + 1)
 
 
 def search_miss_resolve(*, actor: Any, miss: SearchMiss) -> SearchMiss:

@@ -21,8 +21,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, NullIf, Right
+from django.db.models import CharField, Count, Exists, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Right
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -731,17 +731,32 @@ def _stale_cutoff(filters: ReportFilters) -> datetime.datetime:
     return timezone.now() - datetime.timedelta(days=max(1, filters.stale_days))
 
 
-def _duplicate_contact_ids(contacts: QuerySet[Contact]) -> list[int]:
-    """Contacts that look like one person: the same name at the same company, or phones that end in
-    the same ten digits (one number written with different country codes)."""
-    same_name = contacts.values("full_name", "company_id").annotate(n=Count("id")).filter(n__gt=1).order_by()
-    ids: set[int] = set()
-    groups = list(same_name)
-    for start in range(0, len(groups), 200):  # SQLite refuses an expression deeper than 1000
-        keys = Q()
-        for row in groups[start : start + 200]:
-            keys |= Q(full_name=row["full_name"], company_id=row["company_id"])
-        ids.update(contacts.filter(keys).values_list("pk", flat=True))
+# A contact's name and company as one value: "name|company id" ("name|" without a company). The
+# company part is digits, so the last "|" splits it back and two different pairs never meet.
+NAME_KEY = Concat(
+    "full_name",
+    Value("|"),
+    Coalesce(Cast("company_id", CharField()), Value("")),
+    output_field=CharField(),
+)
+
+
+def likely_duplicates(contacts: QuerySet[Contact]) -> QuerySet[Contact]:
+    """Contacts that look like one person: the same name at the same company (among ``contacts``),
+    or phones that end in the same ten digits (one number written with different country codes).
+
+    The names are compared in the database (``NAME_KEY IN`` the keys seen twice), one statement;
+    at scale 1 the 100,000 pairs seen twice were 500 statements of 200 ``OR``ed pairs and a final
+    ``IN`` of 400,000 ids, two thirds of the report's time spent building them in Python."""
+    twice = (
+        contacts.annotate(name_key=NAME_KEY)
+        .values("name_key")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .values("name_key")
+        .order_by()
+    )
+    same = Q(name_key__in=twice)
     # Two steps: the (few) shared ten-digit tails over all phones, then the visible contacts holding
     # them; one statement nesting both made PostgreSQL re-run the grouping (5 s on 100k phones).
     tails = list(
@@ -753,13 +768,13 @@ def _duplicate_contact_ids(contacts: QuerySet[Contact]) -> list[int]:
         .values_list("tail", flat=True)
     )
     for start in range(0, len(tails), 500):
-        ids.update(
-            Identity.objects.filter(kind="phone", contact__in=contacts.values("pk"))
+        same |= Q(
+            pk__in=Identity.objects.filter(kind="phone")
             .annotate(tail=Right("value", 10))
             .filter(tail__in=tails[start : start + 500])
-            .values_list("contact_id", flat=True)
+            .values("contact_id")
         )
-    return sorted(ids)
+    return contacts.annotate(name_key=NAME_KEY).filter(same)
 
 
 QUALITY_CHECKS = {
@@ -795,7 +810,7 @@ def quality_base(check: str, user: Any, filters: ReportFilters, *, records: bool
             Exists(Identity.objects.filter(contact=OuterRef("pk")))
         )
     if check == "likely_duplicates" and contacts is not None:
-        return Contact.objects.filter(pk__in=_duplicate_contact_ids(contacts))
+        return likely_duplicates(contacts)
     if check == "untriaged_leads":
         leads = scope(Lead.objects.all(), user) if records else leads_for_aggregates(user)
         return traffic_base(leads, filters).filter(verdict="")
@@ -1095,5 +1110,10 @@ def lost_reason_choices() -> QuerySet[LostReason]:
 
 
 def pipeline_default(user: Any) -> Pipeline | None:
-    pipelines = scope(Pipeline.objects.filter(is_active=True), user)
-    return pipelines.filter(is_default=True).first() or pipelines.first()
+    return default_of(list(scope(Pipeline.objects.filter(is_active=True), user)))
+
+
+def default_of(pipelines: list[Pipeline]) -> Pipeline | None:
+    """The pipeline a report shows when none is chosen: the default one, else the first (in the
+    pipelines' own order)."""
+    return next((p for p in pipelines if p.is_default), pipelines[0] if pipelines else None)

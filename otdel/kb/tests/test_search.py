@@ -147,3 +147,29 @@ def test_manager_does_not_find_a_draft_through_the_api(head, manager, api_for):
     services.article_create(actor=head, title="Доставка (черновик)", body="Доставка", status="draft")
     assert api_for(manager).get("/api/v1/kb/search", {"q": "доставка"}).json()["results"] == []
     assert Article.objects.count() == 1
+
+
+def test_the_narrowed_queryset_decides_what_is_found(kb_demo, manager, api_for):
+    """The reader's queryset (scope, kind, nothing at all) is applied inside the search's own statement."""
+    everything = [hit.article.kind for hit in search_articles("доставка")[0]]
+    assert {"faq", "regulation"} <= set(everything)
+    faq_only, _terms = search_articles("доставка", articles=Article.objects.filter(kind="faq"))
+    assert faq_only and {hit.article.kind for hit in faq_only} == {"faq"}
+    assert search_articles("доставка", articles=Article.objects.none()) == (
+        [],
+        search_articles("доставка")[1],
+    )
+    one = Article.objects.get(title="Сколько стоит доставка по Москве?")
+    hits, _terms = search_articles("доставка", articles=Article.objects.exclude(pk=one.pk))
+    assert hits and one.pk not in {hit.article.pk for hit in hits}
+    response = api_for(manager).get("/api/v1/kb/search", {"q": "доставка", "kind": "faq"})
+    assert {row["kind"] for row in response.json()["results"]} == {"faq"}
+
+
+def test_as_you_type_drops_only_unresolved_beginnings_of_the_query(db):
+    services.search_miss_log(query="телефакс")  # not a beginning of the final query
+    services.search_miss_log(query="теле")
+    SearchMiss.objects.filter(query="теле").update(resolved=True)  # answered by the owner: kept
+    for query in ("телеп", "телепорт", "Телепорт  Марс"):
+        services.search_miss_log(query=query, typing=True)
+    assert sorted(SearchMiss.objects.values_list("query", flat=True)) == ["теле", "телепорт марс", "телефакс"]

@@ -284,3 +284,19 @@ def test_data_quality(admin_user, pipeline):
     }
     drill = drill_down(user=admin_user, metric="quality.stale_deals", filters=ReportFilters(stale_days=14))
     assert drill is not None and list(drill.queryset) == [stale]
+
+
+def test_likely_duplicates_by_name_need_the_same_company_or_none_at_both(admin_user):
+    vector, alpha = CompanyFactory(name="Вектор"), CompanyFactory(name="Альфа")
+    twins = [_contact("Иван Иванов", f"+7912000010{n}") for n in range(2)]  # no company, both
+    firm = [_contact("Олег Олегов", f"+7912000020{n}", vector) for n in range(2)]
+    _contact("Олег Олегов", "+79120000300", alpha)  # the same name at another company
+    _contact("Олег Олегов", "+79120000301")  # and without one: alone in its pair
+    _contact("Иван Иванов|", "+79120000400")  # a "|" in a name does not meet the key of another pair
+    drill = drill_down(user=admin_user, metric="quality.likely_duplicates", filters=ReportFilters())
+    assert drill is not None
+    assert sorted(c.pk for c in drill.queryset) == sorted(c.pk for c in [*twins, *firm])
+    counts = {
+        r["check"]: r["count"] for r in data_quality_report(user=admin_user, filters=ReportFilters())["rows"]
+    }
+    assert counts["likely_duplicates"] == 4
