@@ -44,6 +44,7 @@ PHONE_SUFFIX_MAX = 10
 PHONE_MATCH_LIMIT = 500  # partial phones resolve to at most this many contacts
 CORRECTIONS_MAX = 8
 COUNT_CAP = 10_000  # counts stop here: "more than 10 000"
+COUNT_PROBE = 1000  # a search's page query ranks this many: fewer matches are counted by it
 FIND_COUNT_CAP = 1000  # the top bar's counts stop here
 FTS_TABLE = "crm_searchentry_fts"
 PHONE_KINDS = (IdentityKind.PHONE, IdentityKind.WHATSAPP)
@@ -286,6 +287,13 @@ class Query:
         return not self.searches_text and not self.identity and not self.digits
 
     @property
+    def by_phone(self) -> bool:
+        """A phone (whole or its last digits) and nothing else: the phone index answers it all."""
+        return not self.searches_text and bool(
+            self.digits or (self.identity and self.identity[0] == IdentityKind.PHONE)
+        )
+
+    @property
     def searches_text(self) -> bool:
         # A query of initials alone ("О.") is too vague to search (and no index helps it).
         return any(len(term.text) >= 2 for term in self.terms)
@@ -317,11 +325,21 @@ def _one_edit(a: str, b: str) -> bool:
 
 
 def _known_prefix(prefix: str) -> bool:
-    words_ = SearchWord.objects.all()
+    """Does a word of the vocabulary start with ``prefix`` (letters only)? One indexed probe, issued
+    on a cursor: it runs for every 5+ letter word typed, as you type."""
     if _postgres():
-        return words_.filter(word__startswith=prefix).exists()  # LIKE 'x%' on the pattern index
-    # SQLite: a range on the unique index (its LIKE is a Python function here, see core.sqlite).
-    return words_.filter(word__gte=prefix, word__lt=prefix + chr(0x10FFFF)).exists()
+        sql, params = "SELECT 1 FROM crm_searchword WHERE word LIKE %s LIMIT 1", [prefix + "%"]
+    else:  # a range on the unique index (SQLite's LIKE is a Python function here, see core.sqlite)
+        sql, params = (
+            "SELECT 1 FROM crm_searchword WHERE word >= %s AND word < %s LIMIT 1",
+            [
+                prefix,
+                prefix + chr(0x10FFFF),
+            ],
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
 
 
 def _typo_patterns(t: str) -> list[str]:
@@ -633,24 +651,33 @@ def _identity_detail(contact: Contact, query: Query) -> SafeString | str:
     return highlight(identities[0].display_value, query) if identities else ""
 
 
-def find(*, user: Any, text: str, limit: int = 5, count: bool = True) -> Found:
-    """The top bar: up to ``limit`` of each kind the user may see, best first, matches marked."""
+def find(
+    *,
+    user: Any,
+    text: str | Query,
+    limit: int = 5,
+    count: bool = True,
+    kinds: tuple[str, ...] = KINDS,
+) -> Found:
+    """The top bar: up to ``limit`` of each kind (of ``kinds``) the user may see, best first,
+    matches marked."""
     from otdel.crm import selectors  # selectors builds on this module's neighbours; import late
 
-    query = parse(text)
+    query = text if isinstance(text, Query) else parse(text)
     groups: dict[str, list[Hit]] = {kind: [] for kind in KINDS}
     counts: dict[str, tuple[int, bool]] = {kind: (0, False) for kind in KINDS}
     objects: dict[str, list[Any]] = {kind: [] for kind in KINDS}
     if query.empty:
         return Found(query, groups, counts, objects)
     sources = {
-        "contacts": selectors.contact_list(user=user),
+        "contacts": lambda: selectors.contact_list(user=user),
         # The scope alone: the list's per-company contact count would make the search a GROUP BY.
-        "companies": scope(Company.objects.all(), user),
-        "deals": selectors.deal_list(user=user),
-        "leads": selectors.lead_list(user=user),
+        "companies": lambda: scope(Company.objects.all(), user),
+        "deals": lambda: selectors.deal_list(user=user),
+        "leads": lambda: selectors.lead_list(user=user),
     }
-    for kind, qs in sources.items():
+    for kind in kinds:
+        qs = sources[kind]()
         found = filter_queryset(qs, kind, query)
         # Rank on a lean query (no joins for display), then load the few rows with their joins.
         # The same query counts (up to FIND_COUNT_CAP): no second pass over the matches.
