@@ -7,7 +7,8 @@ How a query is read (the same on SQLite and PostgreSQL, see docs/search.md):
 * a word of 5+ letters that starts no word in the index is read with one typo (a letter wrong,
   missing, extra or two swapped): the index's own vocabulary says what it could have been;
 * a full phone in any format or an e-mail resolves through the identity index (as the PBX route
-  does); 4 to 10 last digits of a phone, with any separators, through the reversed-digits index.
+  does; an e-mail nobody holds is read as its words); 4 to 10 last digits of a phone, with any
+  separators, through the reversed-digits index.
 
 The words of each record live in one ``SearchEntry`` row (normalized text), indexed by pg_trgm on
 PostgreSQL and by an FTS5 trigram table on SQLite; this module keeps those rows in step with the
@@ -287,11 +288,9 @@ class Query:
         return not self.searches_text and not self.identity and not self.digits
 
     @property
-    def by_phone(self) -> bool:
-        """A phone (whole or its last digits) and nothing else: the phone index answers it all."""
-        return not self.searches_text and bool(
-            self.digits or (self.identity and self.identity[0] == IdentityKind.PHONE)
-        )
+    def by_identity(self) -> bool:
+        """A phone (whole or its last digits) or a known e-mail: the identity index answers it all."""
+        return not self.searches_text and bool(self.digits or self.identity)
 
     @property
     def searches_text(self) -> bool:
@@ -396,10 +395,17 @@ def parse(raw: str) -> Query:
         terms = []  # a whole number: the identity index answers, the words would only add noise
     elif digits and len(terms) > 1:
         terms = []  # "484-23-34": the digits of a phone, not three words
-    for term in terms:
+    query = Query(
+        raw=raw, terms=terms, identity=identity, digits=digits[-PHONE_SUFFIX_MAX:] if digits else ""
+    )
+    if identity is not None and identity[0] == IdentityKind.EMAIL and query.contact_ids():
+        # A whole e-mail someone holds: the identity index has answered, as for a whole phone (the
+        # words of an address would only find other addresses). One nobody holds is read as words.
+        query.terms = []
+    for term in query.terms:
         if len(term.text) >= TYPO_MIN_LENGTH and term.text.isalpha() and not _known_prefix(term.text):
             term.corrections = corrections(term.text)
-    return Query(raw=raw, terms=terms, identity=identity, digits=digits[-PHONE_SUFFIX_MAX:] if digits else "")
+    return query
 
 
 # --- matching ------------------------------------------------------------------------------------

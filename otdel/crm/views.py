@@ -793,9 +793,9 @@ SUGGEST_REST = ("companies", "deals", "leads")
 def search_suggest(request: HttpRequest) -> HttpResponse:
     """The top bar's drop-down as you type (htmx): a few of each kind, best first.
 
-    A phone (whole or its last digits) answers with the people holding it at once; their companies,
-    deals and leads follow in a second request the drop-down makes on arrival (``?rest=1``), so
-    the client on the line shows up as fast as the PBX's own lookup allows."""
+    A phone (whole or its last digits) or a known e-mail answers with the people holding it at once;
+    their companies, deals and leads follow in a second request the drop-down makes on arrival
+    (``?rest=1``), so the client on the line shows up as fast as the PBX's own lookup allows."""
     text = (request.GET.get("q") or "").strip()
     query = search_service.parse(text)
     if request.GET.get("rest") == "1":
@@ -803,7 +803,7 @@ def search_suggest(request: HttpRequest) -> HttpResponse:
         return render(request, "crm/_search_suggest_sections.html", {"found": found})
     rest_url = ""
     found = None
-    if query.by_phone:
+    if query.by_identity:
         found = search_service.find(user=request.user, text=query, limit=5, kinds=("contacts",))
         if found.total:
             rest_url = f"{reverse('search_suggest')}?{urlencode({'q': text, 'rest': '1'})}"
