@@ -276,6 +276,8 @@ class Query:
     digits: str = ""  # the last digits of a phone, as typed
 
     _contact_ids: list[int] | None = None
+    # contact id -> (kind, value) of the identity the phone or e-mail of the query matched
+    matched: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     def contact_ids(self) -> list[int]:
         """The contacts the phone or e-mail of the query points to (looked up once per query)."""
@@ -413,20 +415,26 @@ def parse(raw: str) -> Query:
 
 def phone_contact_ids(query: Query) -> list[int]:
     """Contacts holding the identity (a full phone, an e-mail) or a phone ending with the digits."""
-    ids: list[int] = []
+    rows: list[tuple[int, str, str]] = []
     if query.identity is not None:
         kind, value = query.identity
         kinds = PHONE_KINDS if kind == IdentityKind.PHONE else (kind,)
-        ids += Identity.objects.filter(kind__in=kinds, value=value).values_list("contact_id", flat=True)
-    if query.digits and not ids:
+        rows += Identity.objects.filter(kind__in=kinds, value=value).values_list(
+            "contact_id", "kind", "value"
+        )
+    if query.digits and not rows:
         key = query.digits[::-1]
         phones = SearchEntry.objects.filter(kind=SearchEntry.Kind.PHONE)
         if _postgres():
             phones = phones.filter(digits__startswith=key)
         else:
             phones = phones.filter(digits__gte=key, digits__lt=key + ":")  # ":" follows "9"
-        ids += phones.values_list("identity__contact_id", flat=True)[:PHONE_MATCH_LIMIT]
-    return list(dict.fromkeys(ids))
+        rows += phones.values_list("identity__contact_id", "identity__kind", "identity__value")[
+            :PHONE_MATCH_LIMIT
+        ]
+    for contact_id, kind, value in rows:
+        query.matched.setdefault(contact_id, (kind, value))
+    return list(query.matched)
 
 
 def _fts_match(query: Query) -> str:
@@ -643,6 +651,12 @@ class Found:
 
 def _identity_detail(contact: Contact, query: Query) -> SafeString | str:
     """The phone or e-mail the query matched, marked; else the contact's first one."""
+    matched = query.matched.get(contact.pk)
+    if matched is not None:  # known from the lookup itself: the contact's identities are not read
+        display = Identity(kind=matched[0], value=matched[1]).display_value
+        if query.identity is not None:
+            return mark_safe(f"<mark>{escape(display)}</mark>")
+        return highlight_phone(display, query.digits)
     identities = list(contact.identities.all())
     if query.identity is not None:
         for identity in identities:
@@ -684,6 +698,8 @@ def find(
     }
     for kind in kinds:
         qs = sources[kind]()
+        if kind == "contacts" and query.by_identity:
+            qs = qs.prefetch_related(None)  # the matched phone or e-mail came with the lookup
         found = filter_queryset(qs, kind, query)
         # Rank on a lean query (no joins for display), then load the few rows with their joins.
         # The same query counts (up to FIND_COUNT_CAP): no second pass over the matches.
