@@ -701,17 +701,22 @@ def find(
         if kind == "contacts" and query.by_identity:
             qs = qs.prefetch_related(None)  # the matched phone or e-mail came with the lookup
         found = filter_queryset(qs, kind, query)
-        # Rank on a lean query (no joins for display), then load the few rows with their joins.
-        # The same query counts (up to FIND_COUNT_CAP): no second pass over the matches.
-        ranked = [
-            row[0]
-            for row in found.values_list("pk", "search_score", "search_len")[
-                : FIND_COUNT_CAP + 1 if count else limit
+        if kind == "contacts" and query.by_identity and len(query.contact_ids()) <= limit:
+            # A phone or e-mail a few people hold: load them at once (the loading counts them).
+            rows = list(found[:limit])
+            ranked = [row.pk for row in rows]
+        else:
+            # Rank on a lean query (no joins for display), then load the few rows with their joins.
+            # The same query counts (up to FIND_COUNT_CAP): no second pass over the matches.
+            ranked = [
+                row[0]
+                for row in found.values_list("pk", "search_score", "search_len")[
+                    : FIND_COUNT_CAP + 1 if count else limit
+                ]
             ]
-        ]
-        ids = ranked[:limit]
-        loaded = qs.in_bulk(ids) if ids else {}
-        rows = [loaded[pk] for pk in ids if pk in loaded]
+            ids = ranked[:limit]
+            loaded = qs.in_bulk(ids) if ids else {}
+            rows = [loaded[pk] for pk in ids if pk in loaded]
         objects[kind] = rows
         if count:
             counts[kind] = (min(len(ranked), FIND_COUNT_CAP), len(ranked) > FIND_COUNT_CAP)
