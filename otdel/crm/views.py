@@ -799,18 +799,16 @@ def search_suggest(request: HttpRequest) -> HttpResponse:
     text = (request.GET.get("q") or "").strip()
     query = search_service.parse(text)
     if request.GET.get("rest") == "1":
-        found = search_service.find(user=request.user, text=query, limit=5, kinds=SUGGEST_REST)
-        return render(request, "crm/_search_suggest_sections.html", {"found": found})
+        rest = search_service.find(user=request.user, text=query, limit=5, kinds=SUGGEST_REST)
+        return render(request, "crm/_search_suggest_sections.html", {"found": rest})
     rest_url = ""
-    found = None
+    holders = None
     if query.by_identity:
-        found = search_service.find(user=request.user, text=query, limit=5, kinds=("contacts",))
-        if found.total:
+        holders = search_service.find(user=request.user, text=query, limit=5, kinds=("contacts",))
+        if holders.total:
             rest_url = f"{reverse('search_suggest')}?{urlencode({'q': text, 'rest': '1'})}"
-        else:
-            found = None  # nobody holds it: look at every kind now
-    if found is None:
-        found = search_service.find(user=request.user, text=query, limit=5)
+    # Nobody (the user may see) holds it: look at every kind now.
+    found = holders if rest_url and holders else search_service.find(user=request.user, text=query, limit=5)
     context = {"found": found, "search_query": text, "rest_url": rest_url}
     return render(request, "crm/_search_suggest.html", context)
 
