@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -26,7 +27,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from otdel.crm.search import COUNT_CAP, count_capped
+from otdel.crm.search import COUNT_CAP, COUNT_PROBE, count_capped
 
 PAGE_CAP = 20  # page numbers go this far; further on, only "next"
 BAD_CURSOR = _("Not a list position; use the `next` link.")
@@ -140,45 +141,99 @@ class KeysetPage:
         return bool(self.next_cursor) or self.number != 1
 
 
-def _rows(qs: QuerySet[Any], start: int, stop: int) -> list[Any]:
-    """Rows ``start:stop`` of ``qs``; a search ranks on a lean query (ids only, no display joins:
-    planning and carrying them for every match cost more than the match) and loads its page by id."""
-    if "search_score" not in qs.query.annotations:
-        return list(qs[start:stop])
+def _searched(qs: QuerySet[Any]) -> bool:
+    return "search_score" in qs.query.annotations
+
+
+Load = Callable[[list[int]], list[Any]]
+
+
+def _rows(
+    qs: QuerySet[Any], keys: list[tuple[str, bool]], start: int, stop: int, load: Load | None
+) -> tuple[list[Any], list[tuple[Any, ...]]]:
+    """Rows ``start:stop`` of ``qs`` and the ordering values of each (a cursor is made of them).
+
+    A search ranks on a lean query (the ordering keys only: planning and carrying the display joins
+    for every match cost more than the match) and loads its page by id; so does a list given
+    ``load`` (ids -> rows in that order, e.g. the API's plain rows)."""
+    fields = [field for field, _d in keys]
+    if not _searched(qs) and load is None:
+        rows = list(qs[start:stop])
+        return rows, [tuple(_value(row, field) for field in fields) for row in rows]
     # The ranking columns stay selected: ordering by a constant score (a phone or e-mail hit)
     # that is not selected would be read by PostgreSQL as a column position.
-    ids = [row[0] for row in qs.values_list("pk", "search_score", "search_len")[start:stop]]
-    loaded = qs.in_bulk(ids) if ids else {}
-    return [loaded[pk] for pk in ids if pk in loaded]
+    ranked = list(qs.values_list(*fields)[start:stop])
+    return _load_ranked(qs, ranked, fields.index("pk"), load)
+
+
+def _pk(row: Any) -> Any:
+    return row["id"] if isinstance(row, dict) else row.pk
 
 
 def page_of(
-    qs: QuerySet[Any], *, page: Any = None, cursor: str | None = None, per_page: int = 50
+    qs: QuerySet[Any],
+    *,
+    page: Any = None,
+    cursor: str | None = None,
+    per_page: int = 50,
+    load: Load | None = None,
 ) -> KeysetPage:
-    """A page by number (1..PAGE_CAP) or by cursor; raises ValueError for a bad one."""
+    """A page by number (1..PAGE_CAP) or by cursor; raises ValueError for a bad one.
+
+    ``load`` turns the page's ids (in order) into its rows; without it the rows are ``qs``'s own.
+    A search on a numbered page ranks up to ``COUNT_PROBE`` rows past the page's start in the same
+    query: when that many do not match, the count is known without a second pass over the matches.
+    """
     keys = ordering_of(qs)
     qs = ordered(qs, keys)
     number: int | None = 1
+    known: int | None = None  # the count, when the page's own query saw the last match
     if cursor:
         qs = after(qs, keys, decode(cursor, len(keys)))
         number = None
-        rows = _rows(qs, 0, per_page + 1)
+        rows, values = _rows(qs, keys, 0, per_page + 1, load)
     else:
         number = int(page) if page not in (None, "") else 1
         if not 1 <= number <= PAGE_CAP:
             raise ValueError("page out of range")
         offset = (number - 1) * per_page
-        rows = _rows(qs, offset, offset + per_page + 1)
+        if _searched(qs) and per_page < COUNT_PROBE:
+            fields = [field for field, _d in keys]
+            probe = list(qs.values_list(*fields)[offset : offset + COUNT_PROBE + 1])
+            if len(probe) <= COUNT_PROBE and (probe or number == 1):
+                known = offset + len(probe)
+            at = fields.index("pk")
+            rows, values = _load_ranked(qs, probe[: per_page + 1], at, load)
+        else:
+            rows, values = _rows(qs, keys, offset, offset + per_page + 1, load)
     more = len(rows) > per_page
     rows = rows[:per_page]
-    next_cursor = encode([_value(rows[-1], f) for f, _d in keys]) if more and rows else None
+    next_cursor = encode(list(values[len(rows) - 1])) if more and rows else None
     count, capped = (0, False)
     if number is not None:
-        if not more and (rows or number == 1):
+        if known is not None:
+            count = known
+        elif not more and (rows or number == 1):
             count = (number - 1) * per_page + len(rows)  # the last page: nothing to count
         else:
             count, capped = count_capped(qs)
     return KeysetPage(rows, number, next_cursor, count, capped, per_page)
+
+
+def _load_ranked(
+    qs: QuerySet[Any], ranked: list[tuple[Any, ...]], at: int, load: Load | None
+) -> tuple[list[Any], list[tuple[Any, ...]]]:
+    ids = [values[at] for values in ranked]
+    if not ids:
+        return [], []
+    if load is not None:
+        rows = load(ids)
+        found = {_pk(row) for row in rows}
+    else:
+        loaded = qs.in_bulk(ids)
+        rows = [loaded[pk] for pk in ids if pk in loaded]
+        found = set(loaded)
+    return rows, [values for values in ranked if values[at] in found]
 
 
 def web_page(request: HttpRequest, qs: QuerySet[Any], per_page: int = 50) -> KeysetPage:
@@ -198,7 +253,10 @@ class KeysetPagination(BasePagination):
     page_size = 50
     max_page_size = 500
 
-    def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> list[Any]:
+    def paginate_queryset(
+        self, queryset: QuerySet[Any], request: Request, view: Any = None, load: Load | None = None
+    ) -> list[Any]:
+        """The page's rows: ``queryset``'s instances, or what ``load`` makes of the page's ids."""
         self.request = request
         size = request.query_params.get("page_size")
         try:
@@ -211,6 +269,7 @@ class KeysetPagination(BasePagination):
                 page=request.query_params.get("page"),
                 cursor=request.query_params.get("cursor"),
                 per_page=per_page,
+                load=load,
             )
         except ValueError:
             field = "cursor" if request.query_params.get("cursor") else "page"

@@ -7,7 +7,8 @@ How a query is read (the same on SQLite and PostgreSQL, see docs/search.md):
 * a word of 5+ letters that starts no word in the index is read with one typo (a letter wrong,
   missing, extra or two swapped): the index's own vocabulary says what it could have been;
 * a full phone in any format or an e-mail resolves through the identity index (as the PBX route
-  does); 4 to 10 last digits of a phone, with any separators, through the reversed-digits index.
+  does; an e-mail nobody holds is read as its words); 4 to 10 last digits of a phone, with any
+  separators, through the reversed-digits index.
 
 The words of each record live in one ``SearchEntry`` row (normalized text), indexed by pg_trgm on
 PostgreSQL and by an FTS5 trigram table on SQLite; this module keeps those rows in step with the
@@ -44,6 +45,7 @@ PHONE_SUFFIX_MAX = 10
 PHONE_MATCH_LIMIT = 500  # partial phones resolve to at most this many contacts
 CORRECTIONS_MAX = 8
 COUNT_CAP = 10_000  # counts stop here: "more than 10 000"
+COUNT_PROBE = 1000  # a search's page query ranks this many: fewer matches are counted by it
 FIND_COUNT_CAP = 1000  # the top bar's counts stop here
 FTS_TABLE = "crm_searchentry_fts"
 PHONE_KINDS = (IdentityKind.PHONE, IdentityKind.WHATSAPP)
@@ -274,6 +276,8 @@ class Query:
     digits: str = ""  # the last digits of a phone, as typed
 
     _contact_ids: list[int] | None = None
+    # contact id -> (kind, value) of the identity the phone or e-mail of the query matched
+    matched: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     def contact_ids(self) -> list[int]:
         """The contacts the phone or e-mail of the query points to (looked up once per query)."""
@@ -284,6 +288,11 @@ class Query:
     @property
     def empty(self) -> bool:
         return not self.searches_text and not self.identity and not self.digits
+
+    @property
+    def by_identity(self) -> bool:
+        """A phone (whole or its last digits) or a known e-mail: the identity index answers it all."""
+        return not self.searches_text and bool(self.digits or self.identity)
 
     @property
     def searches_text(self) -> bool:
@@ -317,11 +326,21 @@ def _one_edit(a: str, b: str) -> bool:
 
 
 def _known_prefix(prefix: str) -> bool:
-    words_ = SearchWord.objects.all()
+    """Does a word of the vocabulary start with ``prefix`` (letters only)? One indexed probe, issued
+    on a cursor: it runs for every 5+ letter word typed, as you type."""
     if _postgres():
-        return words_.filter(word__startswith=prefix).exists()  # LIKE 'x%' on the pattern index
-    # SQLite: a range on the unique index (its LIKE is a Python function here, see core.sqlite).
-    return words_.filter(word__gte=prefix, word__lt=prefix + chr(0x10FFFF)).exists()
+        sql, params = "SELECT 1 FROM crm_searchword WHERE word LIKE %s LIMIT 1", [prefix + "%"]
+    else:  # a range on the unique index (SQLite's LIKE is a Python function here, see core.sqlite)
+        sql, params = (
+            "SELECT 1 FROM crm_searchword WHERE word >= %s AND word < %s LIMIT 1",
+            [
+                prefix,
+                prefix + chr(0x10FFFF),
+            ],
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
 
 
 def _typo_patterns(t: str) -> list[str]:
@@ -378,10 +397,17 @@ def parse(raw: str) -> Query:
         terms = []  # a whole number: the identity index answers, the words would only add noise
     elif digits and len(terms) > 1:
         terms = []  # "484-23-34": the digits of a phone, not three words
-    for term in terms:
+    query = Query(
+        raw=raw, terms=terms, identity=identity, digits=digits[-PHONE_SUFFIX_MAX:] if digits else ""
+    )
+    if identity is not None and identity[0] == IdentityKind.EMAIL and query.contact_ids():
+        # A whole e-mail someone holds: the identity index has answered, as for a whole phone (the
+        # words of an address would only find other addresses). One nobody holds is read as words.
+        query.terms = []
+    for term in query.terms:
         if len(term.text) >= TYPO_MIN_LENGTH and term.text.isalpha() and not _known_prefix(term.text):
             term.corrections = corrections(term.text)
-    return Query(raw=raw, terms=terms, identity=identity, digits=digits[-PHONE_SUFFIX_MAX:] if digits else "")
+    return query
 
 
 # --- matching ------------------------------------------------------------------------------------
@@ -389,20 +415,26 @@ def parse(raw: str) -> Query:
 
 def phone_contact_ids(query: Query) -> list[int]:
     """Contacts holding the identity (a full phone, an e-mail) or a phone ending with the digits."""
-    ids: list[int] = []
+    rows: list[tuple[int, str, str]] = []
     if query.identity is not None:
         kind, value = query.identity
         kinds = PHONE_KINDS if kind == IdentityKind.PHONE else (kind,)
-        ids += Identity.objects.filter(kind__in=kinds, value=value).values_list("contact_id", flat=True)
-    if query.digits and not ids:
+        rows += Identity.objects.filter(kind__in=kinds, value=value).values_list(
+            "contact_id", "kind", "value"
+        )
+    if query.digits and not rows:
         key = query.digits[::-1]
         phones = SearchEntry.objects.filter(kind=SearchEntry.Kind.PHONE)
         if _postgres():
             phones = phones.filter(digits__startswith=key)
         else:
             phones = phones.filter(digits__gte=key, digits__lt=key + ":")  # ":" follows "9"
-        ids += phones.values_list("identity__contact_id", flat=True)[:PHONE_MATCH_LIMIT]
-    return list(dict.fromkeys(ids))
+        rows += phones.values_list("identity__contact_id", "identity__kind", "identity__value")[
+            :PHONE_MATCH_LIMIT
+        ]
+    for contact_id, kind, value in rows:
+        query.matched.setdefault(contact_id, (kind, value))
+    return list(query.matched)
 
 
 def _fts_match(query: Query) -> str:
@@ -619,6 +651,12 @@ class Found:
 
 def _identity_detail(contact: Contact, query: Query) -> SafeString | str:
     """The phone or e-mail the query matched, marked; else the contact's first one."""
+    matched = query.matched.get(contact.pk)
+    if matched is not None:  # known from the lookup itself: the contact's identities are not read
+        display = Identity(kind=matched[0], value=matched[1]).display_value
+        if query.identity is not None:
+            return mark_safe(f"<mark>{escape(display)}</mark>")
+        return highlight_phone(display, query.digits)
     identities = list(contact.identities.all())
     if query.identity is not None:
         for identity in identities:
@@ -633,36 +671,52 @@ def _identity_detail(contact: Contact, query: Query) -> SafeString | str:
     return highlight(identities[0].display_value, query) if identities else ""
 
 
-def find(*, user: Any, text: str, limit: int = 5, count: bool = True) -> Found:
-    """The top bar: up to ``limit`` of each kind the user may see, best first, matches marked."""
+def find(
+    *,
+    user: Any,
+    text: str | Query,
+    limit: int = 5,
+    count: bool = True,
+    kinds: tuple[str, ...] = KINDS,
+) -> Found:
+    """The top bar: up to ``limit`` of each kind (of ``kinds``) the user may see, best first,
+    matches marked."""
     from otdel.crm import selectors  # selectors builds on this module's neighbours; import late
 
-    query = parse(text)
+    query = text if isinstance(text, Query) else parse(text)
     groups: dict[str, list[Hit]] = {kind: [] for kind in KINDS}
     counts: dict[str, tuple[int, bool]] = {kind: (0, False) for kind in KINDS}
     objects: dict[str, list[Any]] = {kind: [] for kind in KINDS}
     if query.empty:
         return Found(query, groups, counts, objects)
     sources = {
-        "contacts": selectors.contact_list(user=user),
+        "contacts": lambda: selectors.contact_list(user=user),
         # The scope alone: the list's per-company contact count would make the search a GROUP BY.
-        "companies": scope(Company.objects.all(), user),
-        "deals": selectors.deal_list(user=user),
-        "leads": selectors.lead_list(user=user),
+        "companies": lambda: scope(Company.objects.all(), user),
+        "deals": lambda: selectors.deal_list(user=user),
+        "leads": lambda: selectors.lead_list(user=user),
     }
-    for kind, qs in sources.items():
+    for kind in kinds:
+        qs = sources[kind]()
+        if kind == "contacts" and query.by_identity:
+            qs = qs.prefetch_related(None)  # the matched phone or e-mail came with the lookup
         found = filter_queryset(qs, kind, query)
-        # Rank on a lean query (no joins for display), then load the few rows with their joins.
-        # The same query counts (up to FIND_COUNT_CAP): no second pass over the matches.
-        ranked = [
-            row[0]
-            for row in found.values_list("pk", "search_score", "search_len")[
-                : FIND_COUNT_CAP + 1 if count else limit
+        if kind == "contacts" and query.by_identity and len(query.contact_ids()) <= limit:
+            # A phone or e-mail a few people hold: load them at once (the loading counts them).
+            rows = list(found[:limit])
+            ranked = [row.pk for row in rows]
+        else:
+            # Rank on a lean query (no joins for display), then load the few rows with their joins.
+            # The same query counts (up to FIND_COUNT_CAP): no second pass over the matches.
+            ranked = [
+                row[0]
+                for row in found.values_list("pk", "search_score", "search_len")[
+                    : FIND_COUNT_CAP + 1 if count else limit
+                ]
             ]
-        ]
-        ids = ranked[:limit]
-        loaded = qs.in_bulk(ids) if ids else {}
-        rows = [loaded[pk] for pk in ids if pk in loaded]
+            ids = ranked[:limit]
+            loaded = qs.in_bulk(ids) if ids else {}
+            rows = [loaded[pk] for pk in ids if pk in loaded]
         objects[kind] = rows
         if count:
             counts[kind] = (min(len(ranked), FIND_COUNT_CAP), len(ranked) > FIND_COUNT_CAP)

@@ -6,6 +6,7 @@ import json
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -785,12 +786,31 @@ def search(request: HttpRequest) -> HttpResponseBase:
     )
 
 
+SUGGEST_REST = ("companies", "deals", "leads")
+
+
 @login_required
 def search_suggest(request: HttpRequest) -> HttpResponse:
-    """The top bar's drop-down as you type (htmx): a few of each kind, best first."""
+    """The top bar's drop-down as you type (htmx): a few of each kind, best first.
+
+    A phone (whole or its last digits) or a known e-mail answers with the people holding it at once;
+    their companies, deals and leads follow in a second request the drop-down makes on arrival
+    (``?rest=1``), so the client on the line shows up as fast as the PBX's own lookup allows."""
     text = (request.GET.get("q") or "").strip()
-    found = search_service.find(user=request.user, text=text, limit=5)
-    return render(request, "crm/_search_suggest.html", {"found": found, "search_query": text})
+    query = search_service.parse(text)
+    if request.GET.get("rest") == "1":
+        rest = search_service.find(user=request.user, text=query, limit=5, kinds=SUGGEST_REST)
+        return render(request, "crm/_search_suggest_sections.html", {"found": rest})
+    rest_url = ""
+    holders = None
+    if query.by_identity:
+        holders = search_service.find(user=request.user, text=query, limit=5, kinds=("contacts",))
+        if holders.total:
+            rest_url = f"{reverse('search_suggest')}?{urlencode({'q': text, 'rest': '1'})}"
+    # Nobody (the user may see) holds it: look at every kind now.
+    found = holders if rest_url and holders else search_service.find(user=request.user, text=query, limit=5)
+    context = {"found": found, "search_query": text, "rest_url": rest_url}
+    return render(request, "crm/_search_suggest.html", context)
 
 
 # --- history ---------------------------------------------------------------------------------

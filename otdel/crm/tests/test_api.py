@@ -12,7 +12,18 @@ from django.utils import timezone
 from otdel.comms.models import Interaction
 from otdel.core.models import ObjectChange
 from otdel.crm import services
-from otdel.crm.models import Company, Contact, Deal, Identity, Lead, LostReason, Note, Pipeline, Stage
+from otdel.crm.models import (
+    Company,
+    Contact,
+    CustomField,
+    Deal,
+    Identity,
+    Lead,
+    LostReason,
+    Note,
+    Pipeline,
+    Stage,
+)
 from otdel.crm.tests.factories import ContactFactory, LostReasonFactory, PipelineFactory
 from otdel.routing.triage import lead_triage
 
@@ -819,3 +830,53 @@ def test_list_query_count_does_not_grow_with_rows(
     assert len(response.json()["results"]) >= 30
     many, _body = _queries(client, url)
     assert many == few
+
+
+def test_plain_contact_rows_are_the_serializers_output(api_for, admin_user, manager, company):
+    """The contact list and ``?q=`` answer with ``contact_rows`` (plain rows from one query); each
+    row must be exactly what ``ContactSerializer`` makes of the same contact."""
+    import json
+
+    from django.test import RequestFactory
+
+    from otdel.accounts.tests.factories import UserFactory
+    from otdel.crm.api.serializers import ContactSerializer, contact_rows
+
+    nameless = UserFactory(full_name="", first_name="Иван", last_name="Петров")
+    loginonly = UserFactory(full_name="", first_name="", last_name="")
+    for code, kind in (("site", "url"), ("size", "number"), ("gone", "text")):
+        services.custom_field_create(actor=None, entity="contact", code=code, name=code, type=kind)
+    services.custom_field_update(actor=None, field=CustomField.objects.get(code="gone"), is_active=False)
+    people = [
+        services.contact_create(
+            actor=admin_user,
+            full_name="Петров Пётр",
+            position="директор",
+            company=company,
+            responsible=manager,
+            identities=[
+                ("email", "petrov@example.ru"),
+                ("phone", "+79123456789"),
+                ("whatsapp", "+79123456780"),
+                ("phone", "+74957770102;ext=12"),
+                ("telegram", "@petrov"),
+            ],
+            custom={"site": "https://example.ru", "size": 12},
+        ),
+        services.contact_create(actor=admin_user, full_name="Без всего", identities=[], custom={}),
+        services.contact_create(actor=admin_user, full_name="Иванова", responsible=nameless, custom={}),
+        services.contact_create(actor=admin_user, full_name="Логин", responsible=loginonly, custom={}),
+    ]
+    Contact.objects.filter(pk=people[1].pk).update(custom={"gone": "x", "size": 3}, comment="коммент")
+    ids = [c.pk for c in reversed(people)]
+    request = RequestFactory().get("/")
+    fresh = Contact.objects.select_related("company", "responsible").prefetch_related("identities")
+    by_pk = fresh.in_bulk(ids)
+    expected = ContactSerializer([by_pk[pk] for pk in ids], many=True, context={"request": request}).data
+    assert json.loads(json.dumps(contact_rows(ids, request=request))) == json.loads(json.dumps(expected))
+    # and through the API, for a search and for a plain page
+    api = api_for(admin_user)
+    found = api.get(f"{V1}/contacts", {"q": "петров петр"}).json()["results"]
+    assert found[0] == json.loads(json.dumps(expected[-1]))
+    listed = {row["id"]: row for row in api.get(f"{V1}/contacts").json()["results"]}
+    assert [listed[pk] for pk in ids] == json.loads(json.dumps(expected))

@@ -285,6 +285,40 @@ def test_top_bar_suggestions(people, client, manager):
     assert "Смирнов Олег" not in client.get(reverse("search_suggest"), {"q": "смирнов"}).content.decode()
 
 
+def test_a_phone_in_the_top_bar_shows_its_people_first_and_the_rest_after(
+    people, client, manager, admin_user
+):
+    client.force_login(manager)
+    first = client.get(reverse("search_suggest"), {"q": "8 916 555 12 34"}, HTTP_HX_REQUEST="true")
+    html = first.content.decode()
+    assert reverse("contact_detail", args=[people.ivanov.pk]) in html
+    assert 'data-testid="suggest-deals"' not in html  # the client first: their deals follow
+    rest_url = f"{reverse('search_suggest')}?q=8+916+555+12+34&amp;rest=1"
+    assert rest_url in html
+    rest = client.get(reverse("search_suggest"), {"q": "8 916 555 12 34", "rest": "1"}).content.decode()
+    assert reverse("deal_detail", args=[people.deal.pk]) in rest
+    assert 'data-testid="suggest-contacts"' not in rest and "suggest-all" not in rest
+    # the last digits alike; a phone of a client the salesperson may not see finds nothing at all
+    assert (
+        'data-testid="suggest-rest"'
+        in client.get(reverse("search_suggest"), {"q": "555-12-34"}).content.decode()
+    )
+    for typed in ("+7 495 777-01-02", "777-01-02"):
+        page = client.get(reverse("search_suggest"), {"q": typed}).content.decode()
+        assert 'data-testid="search-suggest-empty"' in page
+        rest = client.get(reverse("search_suggest"), {"q": typed, "rest": "1"}).content.decode()
+        assert "Смирнов Олег" not in rest
+
+
+def test_a_whole_e_mail_someone_holds_is_answered_by_the_identity_index(people, admin_user):
+    held = search.parse("ANNA.KISELEVA@ROMASHKA.RU")
+    assert held.terms == [] and held.by_identity and held.contact_ids() == [people.kiseleva.pk]
+    # nobody holds this one: it is read as its words, which Киселёва's entry has
+    unknown = search.parse("Kiseleva@Romashka.RU")
+    assert [t.text for t in unknown.terms] == ["kiseleva", "romashka", "ru"] and not unknown.by_identity
+    assert search.find(user=admin_user, text="Kiseleva@Romashka.RU").objects["contacts"] == [people.kiseleva]
+
+
 def test_search_page_opens_the_card_of_a_single_phone_match(people, client, admin_user):
     client.force_login(admin_user)
     response = client.get(reverse("search"), {"q": "8 (967) 484-23-34"})
@@ -400,6 +434,28 @@ def test_the_migration_fills_the_index_as_the_service_writes_it(people):
         == written
     )
     assert set(SearchWord.objects.values_list("word", flat=True)) == words
+
+
+def test_a_search_page_counts_in_its_own_query_up_to_the_probe(admin_user, api_for, monkeypatch):
+    from otdel.crm import paging
+
+    for n in range(7):
+        services.contact_create(actor=admin_user, full_name=f"Пробов Пётр {n}")
+    api = api_for(admin_user)
+
+    def no_second_pass(*args, **kwargs):
+        raise AssertionError("counted in a second pass")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(paging, "count_capped", no_second_pass)
+        for page in (1, 2, 4):
+            body = api.get("/api/v1/contacts", {"q": "пробов", "page_size": 2, "page": page}).json()
+            assert body["count"] == 7 and body["count_capped"] is False
+    monkeypatch.setattr(paging, "COUNT_PROBE", 3)  # more matches than the probe: counted apart
+    for page in (1, 2, 4):
+        body = api.get("/api/v1/contacts", {"q": "пробов", "page_size": 2, "page": page}).json()
+        assert body["count"] == 7 and body["count_capped"] is False
+    assert api.get("/api/v1/contacts", {"q": "пробов", "page_size": 2, "page": 5}).json()["results"] == []
 
 
 def test_search_counts_every_match_on_the_pages_and_in_the_top_bar(admin_user, api_for):

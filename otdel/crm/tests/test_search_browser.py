@@ -53,3 +53,31 @@ def test_nothing_found_says_so(live_server, login_page, manager):
     page = login_page(manager)
     page.get_by_test_id("global-search").press_sequentially("Щукарь", delay=40)
     expect(page.get_by_test_id("search-suggest-empty")).to_be_visible(timeout=SLOW)
+
+
+def test_a_phone_shows_its_client_and_then_their_deals_in_keyboard_order(
+    live_server, login_page, manager, pipeline
+):
+    client = services.contact_create(
+        actor=manager,
+        full_name="Петров Пётр",
+        responsible=manager,
+        identities=[("phone", "+7 916 555-12-34")],
+    )
+    deal = services.deal_create(
+        actor=manager, title="Поставка фрез", pipeline=pipeline, contact=client, responsible=manager
+    )
+    page = login_page(manager)
+    box = page.get_by_test_id("global-search")
+    box.press_sequentially("8 916 555 12 34", delay=40)
+    menu = page.get_by_test_id("search-suggest")
+    expect(menu.get_by_test_id("suggest-contacts").first).to_contain_text("Петров Пётр", timeout=SLOW)
+    # the client's deal arrives after them (a second request), below them and above "All results"
+    deals = menu.get_by_test_id("suggest-deals")
+    expect(deals.first).to_contain_text("Поставка фрез", timeout=SLOW)
+    expect(menu.get_by_test_id("suggest-rest")).to_have_count(0)
+    box.press("ArrowDown")
+    box.press("ArrowDown")
+    expect(deals.first).to_have_class(re.compile(r"\bactive\b"))
+    box.press("Enter")
+    page.wait_for_url(re.compile(rf"/deals/{deal.pk}/$"), timeout=SLOW)

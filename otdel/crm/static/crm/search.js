@@ -23,6 +23,7 @@
     var p = parts(box);
     var list = items(p.menu);
     list.forEach(function (item, i) {
+      item.id = "search-suggest-" + i; // the rest of a phone's results may have arrived since
       item.classList.toggle("active", i === index);
       item.setAttribute("aria-selected", i === index ? "true" : "false");
     });
