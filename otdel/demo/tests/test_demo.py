@@ -188,7 +188,12 @@ def test_load_demo_fills_an_empty_database_once(db):
     assert waiting.exists()
     titles = set(Notification.objects.filter(user=manager).values_list("title", flat=True))
     assert {t for t in titles if " — " in t} and not {t for t in titles if " from " in t}
-    assert Notification.objects.filter(user=manager, kind="inbound").count() == waiting.count()
+    # (A missed call of the last two days waits too; its notification comes with a call-back task,
+    # which the demo's calls do not make: the count depends on the time of day the demo is loaded.)
+    assert (
+        Notification.objects.filter(user=manager, kind="inbound").count()
+        == waiting.exclude(kind="call").count()
+    )
 
     # Run again: --if-empty says so and adds nothing; without it the command refuses.
     before = counts()
