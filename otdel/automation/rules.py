@@ -350,7 +350,13 @@ def rules_match(
     for rule in Rule.objects.filter(is_active=True, event=event, paused_reason=""):
         if not trigger_matches(rule, payload):
             continue
-        due = add_minutes(now, rule.delay_minutes, working_time=rule.working_time)
+        # Without a delay the run is due at once, whatever the hour: working time counts the delay
+        # (and a task's due time), it does not hold back a rule that has none.
+        due = (
+            add_minutes(now, rule.delay_minutes, working_time=rule.working_time)
+            if rule.delay_minutes
+            else now
+        )
         try:
             with transaction.atomic():
                 RuleRun.objects.create(
