@@ -324,9 +324,13 @@ def search_miss_log(*, query: str, typing: bool = False) -> None:
     # One transaction (one commit, not one per statement): this runs on a keystroke of the box.
     with transaction.atomic():
         if typing:
+            recent = timezone.now() - datetime.timedelta(minutes=2)
+            # A keystroke that leaves the normalized query as it was ("слово", then "слово ") is the
+            # same search, not a second one.
+            if SearchMiss.objects.filter(query=text, last_at__gte=recent).update(last_at=timezone.now()):
+                return
             # The beginnings of this query are its proper prefixes of 3 characters and more (shorter
             # ones are never logged): deleted by the unique index, without reading the misses.
-            recent = timezone.now() - datetime.timedelta(minutes=2)
             SearchMiss.objects.filter(
                 query__in=[text[:n] for n in range(3, len(text))],
                 count=1,

@@ -143,6 +143,14 @@ def test_as_you_type_keeps_only_the_finished_query(db):
     assert list(SearchMiss.objects.values_list("query", flat=True)) == ["телепорт"]
 
 
+def test_a_keystroke_that_changes_nothing_is_not_a_second_search(db):
+    for query in ("телеп", "телепорт", "телепорт ", "Телепорт", "телепорт м", "телепорт марс"):
+        services.search_miss_log(query=query, typing=True)
+    assert list(SearchMiss.objects.values_list("query", "count")) == [("телепорт марс", 1)]
+    services.search_miss_log(query="телепорт марс")  # the box's own search, not a keystroke
+    assert SearchMiss.objects.get().count == 2
+
+
 def test_manager_does_not_find_a_draft_through_the_api(head, manager, api_for):
     services.article_create(actor=head, title="Доставка (черновик)", body="Доставка", status="draft")
     assert api_for(manager).get("/api/v1/kb/search", {"q": "доставка"}).json()["results"] == []
