@@ -271,6 +271,20 @@ def _note(result: RowResult, text: str) -> None:
     result.message = " ".join(filter(None, [result.message, text]))
 
 
+def _known_contact(ctx: ImportContext, ids: list[int], result: RowResult) -> Contact:
+    """The contact a row of a known person goes to: the first of those holding its phones and
+    e-mails (from the batch's contacts read ahead, else the database); the row's message says when
+    several hold them."""
+    contact = ctx.contacts.get(ids[0]) or Contact.objects.get(pk=ids[0])
+    if len(ids) > 1:
+        _note(
+            result,
+            _("The phones and e-mails belong to several contacts (#%(ids)s); the row went to #%(id)s.")
+            % {"ids": ", #".join(map(str, ids)), "id": contact.pk},
+        )
+    return contact
+
+
 def _route_owner(ctx: ImportContext) -> User | None:
     if not ctx.job.route_owners or ctx.dry:
         return None
@@ -426,14 +440,7 @@ def _contact_step(
         if main:
             result.outcome = Outcome.CREATED
         return contact
-    ids = sorted(set(holders.values()))
-    contact = ctx.contacts.get(ids[0]) or Contact.objects.get(pk=ids[0])
-    if len(ids) > 1:
-        _note(
-            result,
-            _("The phones and e-mails belong to several contacts (#%(ids)s); the row went to #%(id)s.")
-            % {"ids": ", #".join(map(str, ids)), "id": contact.pk},
-        )
+    contact = _known_contact(ctx, sorted(set(holders.values())), result)
     if ctx.job.dedupe == Dedupe.SKIP:
         if main:
             result.outcome = Outcome.SKIPPED
@@ -614,15 +621,7 @@ def _known_item(
     """What a row of a known person changes (``contacts_update_batch``'s item), or None."""
     from django.db import transaction
 
-    contact = ctx.contacts.get(ids[0])
-    if contact is None:
-        contact = ctx.contacts[ids[0]] = Contact.objects.get(pk=ids[0])
-    if len(ids) > 1:
-        _note(
-            result,
-            _("The phones and e-mails belong to several contacts (#%(ids)s); the row went to #%(id)s.")
-            % {"ids": ", #".join(map(str, ids)), "id": contact.pk},
-        )
+    contact = _known_contact(ctx, ids, result)
     if ctx.job.dedupe == Dedupe.SKIP:
         _note(result, _("Already in Otdel: contact #%(id)s.") % {"id": contact.pk})
         return None
