@@ -218,8 +218,18 @@ def main() -> None:
         action="store_true",
         help="import without owners from the routing rules (the import's option; on by default)",
     )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help="rows per transaction of the import (OTDEL_IMPORT_BATCH; the setting's value by default)",
+    )
     args = parser.parse_args()
     django_setup()
+    if args.batch:
+        from django.conf import settings
+
+        settings.OTDEL_IMPORT_BATCH = args.batch
     import os
     import statistics
 

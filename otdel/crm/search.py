@@ -35,6 +35,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from otdel.core.bulk import bulk_insert
 from otdel.core.identity import IdentityKind, guess_identity
 from otdel.core.scoping import scope
 from otdel.crm.models import Company, Contact, Deal, Identity, SearchEntry, SearchWord
@@ -140,7 +141,7 @@ def index_new_contacts(contacts: list[Contact], identities: list[Identity]) -> N
         for i in identities
         if i.kind in PHONE_KINDS
     ]
-    SearchEntry.objects.bulk_create(entries, batch_size=1000)
+    bulk_insert(SearchEntry, entries, ids=False)
     _vocabulary(texts.values())
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from otdel.accounts.models import User
+from otdel.core.bulk import bulk_insert
 from otdel.core.changelog import _jsonable, change_row, check_version, record_change
 from otdel.core.context import acting_as, current_actor
 from otdel.core.events import (
@@ -318,7 +319,7 @@ def _write_contacts(accepted: list[tuple[Contact, list[tuple[str, str]]]]) -> li
         contact.fill_search_text()
     try:
         with transaction.atomic():  # an identity another request took meanwhile: IntegrityError
-            Contact.objects.bulk_create([c for c, _p in accepted], batch_size=500)
+            bulk_insert(Contact, [c for c, _p in accepted])
             identities = []
             for contact, pairs in accepted:
                 kinds: set[str] = set()
@@ -327,7 +328,7 @@ def _write_contacts(accepted: list[tuple[Contact, list[tuple[str, str]]]]) -> li
                         Identity(contact=contact, kind=kind, value=value, is_primary=kind not in kinds)
                     )
                     kinds.add(kind)
-            Identity.objects.bulk_create(identities, batch_size=500)
+            bulk_insert(Identity, identities)
     except IntegrityError as exc:
         for contact, _pairs in accepted:
             contact.pk = None
@@ -343,7 +344,7 @@ def _write_contacts(accepted: list[tuple[Contact, list[tuple[str, str]]]]) -> li
         snapshot = contact.changelog_snapshot()
         rows.append(change_row(contact, ObjectChange.Action.CREATE, changes=snapshot))
         contact._loaded_values = {**snapshot, "version": contact.version}
-    ObjectChange.objects.bulk_create(rows, batch_size=500)
+    bulk_insert(ObjectChange, rows, ids=False)
     return identities
 
 
@@ -440,14 +441,14 @@ def contacts_update_batch(
                 for (written, bump), group in groups.items():
                     Contact.objects.bulk_update(group, [*sorted(written), "search_text", "updated_at"])
                     Contact.objects.filter(pk__in=[c.pk for c in group]).update(version=F("version") + bump)
-                Identity.objects.bulk_create(new_identities, batch_size=500)
+                bulk_insert(Identity, new_identities)
         except IntegrityError as exc:
             raise ConflictError(
                 _("A phone or e-mail of this batch was taken by another contact meanwhile; try again."),
                 code="identity_taken",
                 field="identities",
             ) from exc
-        ObjectChange.objects.bulk_create([row for _p, rows in writes for row in rows], batch_size=500)
+        bulk_insert(ObjectChange, [row for _p, rows in writes for row in rows])
         for position, rows in writes:
             results[position] = rows
         for contact_id, bump in bumps.items():

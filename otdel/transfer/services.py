@@ -18,6 +18,7 @@ from django.db.models import F, ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from otdel.core.bulk import bulk_insert
 from otdel.core.context import acting_as
 from otdel.core.exceptions import ConflictError, field_error
 from otdel.core.models import ObjectChange
@@ -33,7 +34,7 @@ STALE_AFTER = datetime.timedelta(minutes=2)
 def batch_size() -> int:
     from django.conf import settings
 
-    return int(getattr(settings, "OTDEL_IMPORT_BATCH", 200))
+    return int(getattr(settings, "OTDEL_IMPORT_BATCH", 1000))
 
 
 def may_import(user: Any) -> bool:
@@ -358,7 +359,7 @@ def _prescan(job: ImportJob, ctx: engine.ImportContext, path: Path, info: reader
     return True
 
 
-CONTACT_CHUNK = 100  # contact rows created by one contacts_create_batch
+CONTACT_CHUNK = 500  # contact rows created by one contacts_create_batch
 
 
 def _after_batch(job: ImportJob) -> None:
@@ -415,7 +416,8 @@ def _commit_some(
                     results.append(engine.apply_safely(ctx, number, values, job.kind))
                 if time.monotonic() > deadline:
                     break
-        ImportRow.objects.bulk_create(
+        bulk_insert(
+            ImportRow,
             [
                 ImportRow(
                     job=job,
@@ -426,7 +428,7 @@ def _commit_some(
                     records=r.objects,
                 )
                 for r in results
-            ]
+            ],
         )
         for r in results:
             counts[r.outcome] += 1
