@@ -110,6 +110,13 @@ def main() -> None:
     web_manager.force_login(manager)
     api = Client(HTTP_AUTHORIZATION=f"Token {token}")
     route = Client(HTTP_AUTHORIZATION=f"Token {pbx}") if pbx else None
+    # As otdel.wsgi does in every worker: what is loaded by now stays out of the collector's passes.
+    import gc
+
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018
+    gc.freeze()
 
     def fetch(sql: str, params: list[Any]) -> list[Any]:
         with connection.cursor() as cursor:

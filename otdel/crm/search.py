@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -386,8 +388,35 @@ def corrections(term: str) -> list[str]:
     return sorted(found, key=lambda p: (abs(len(p) - n), p))[:CORRECTIONS_MAX]
 
 
+# The queries read during one request (``queries_remembered``): a request that searches and then
+# logs the search (privacy.access) reads the text and looks its phone or e-mail up once.
+_remembered: ContextVar[dict[str, Query] | None] = ContextVar("otdel_search_queries", default=None)
+
+
+@contextmanager
+def queries_remembered() -> Iterator[None]:
+    """Within the block ``parse`` of the same text answers the same ``Query`` (with its lookups).
+
+    For a request that only reads (a GET): what a query's phone or e-mail names cannot change
+    under it."""
+    token = _remembered.set({})
+    try:
+        yield
+    finally:
+        _remembered.reset(token)
+
+
 def parse(raw: str) -> Query:
     raw = (raw or "").strip()[:200]
+    memo = _remembered.get()
+    if memo is None:
+        return _parse(raw)
+    if raw not in memo:
+        memo[raw] = _parse(raw)
+    return memo[raw]
+
+
+def _parse(raw: str) -> Query:
     terms = [Term(w) for w in dict.fromkeys(words(raw))][:8]
     identity = guess_identity(raw)
     digits = re.sub(r"\D", "", raw)

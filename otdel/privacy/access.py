@@ -51,14 +51,16 @@ def pd_access_record(
 
 
 def _contact_for_query(text: str) -> int | None:
-    """A search for an exact phone or e-mail names one person: link the log row to them."""
-    from otdel.core.identity import guess_identity
-    from otdel.crm.models import Identity
+    """A search for an exact phone or e-mail names one person: link the log row to them.
 
-    guess = guess_identity(text)
-    if guess is None:
+    The search of the same request has read the text and looked it up (``queries_remembered``)."""
+    from otdel.crm.search import parse
+
+    query = parse(text)
+    if query.identity is None:
         return None
-    return Identity.objects.filter(kind=guess[0], value=guess[1]).values_list("contact_id", flat=True).first()
+    holders = query.contact_ids()
+    return next((pk for pk in holders if query.matched[pk][1] == query.identity[1]), None)
 
 
 def log_request(request: HttpRequest, response: HttpResponse) -> PDAccessLog | None:
@@ -101,7 +103,14 @@ class PDAccessMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+        if request.method != "GET":
+            return self._logged(request, self.get_response(request))
+        from otdel.crm.search import queries_remembered
+
+        with queries_remembered():
+            return self._logged(request, self.get_response(request))
+
+    def _logged(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         try:
             log_request(request, response)
         except Exception:  # the log must never break the page the user asked for

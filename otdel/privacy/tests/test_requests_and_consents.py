@@ -224,6 +224,29 @@ def test_access_log_records_card_views_and_searches(admin_user, manager, client,
 
 
 @pytest.mark.django_db
+def test_a_logged_search_looks_its_phone_up_once(manager, api_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from otdel.privacy.models import PDAccessLog
+
+    contact = contact_create(actor=manager, full_name="Журавлёв", identities=[("phone", "+79035556677")])
+    other = contact_create(actor=manager, full_name="Другой", identities=[("phone", "+79035550077")])
+    api = api_for(manager)
+    with CaptureQueriesContext(connection) as queries:
+        found = api.get("/api/v1/contacts", {"q": "8 (903) 555-66-77"}).json()["results"]
+    assert [row["id"] for row in found] == [contact.pk]
+    lookups = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "crm_identity"')]
+    assert len(lookups) == 1, lookups
+    # The last digits of two people's phones, or an e-mail nobody holds: a search, not one person's.
+    api.get("/api/v1/contacts", {"q": "55-66-77"})
+    api.get("/api/v1/contacts", {"q": "nobody@example.com"})
+    logged = list(PDAccessLog.objects.order_by("id").values_list("query", "contact_id"))
+    assert logged == [("8 (903) 555-66-77", contact.pk), ("55-66-77", None), ("nobody@example.com", None)]
+    assert other.pk not in {pk for _q, pk in logged}
+
+
+@pytest.mark.django_db
 def test_destroy_by_api_returns_the_act_and_its_pdf(admin_user, manager, api_for, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     contact = contact_create(actor=manager, full_name="Белов Борис", identities=[("phone", "+79037778899")])
