@@ -701,6 +701,15 @@ def _identity_detail(contact: Contact, query: Query) -> SafeString | str:
     return highlight(identities[0].display_value, query) if identities else ""
 
 
+# What a hit of each kind shows (``_hit``): the top bar loads these columns alone.
+HIT_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # (select_related, only)
+    "contacts": (("company",), ("full_name", "position", "company_id", "company__name")),
+    "companies": ((), ("name", "inn")),
+    "deals": (("stage", "contact"), ("title", "stage__name", "contact__full_name")),
+    "leads": (("contact",), ("status", "contact__full_name")),
+}
+
+
 def find(
     *,
     user: Any,
@@ -708,9 +717,11 @@ def find(
     limit: int = 5,
     count: bool = True,
     kinds: tuple[str, ...] = KINDS,
+    hits_only: bool = False,
 ) -> Found:
     """The top bar: up to ``limit`` of each kind (of ``kinds``) the user may see, best first,
-    matches marked."""
+    matches marked. ``hits_only``: the rows in ``Found.objects`` carry only what the hits show
+    (``HIT_COLUMNS``), not every column a list page renders."""
     from otdel.crm import selectors  # selectors builds on this module's neighbours; import late
 
     query = text if isinstance(text, Query) else parse(text)
@@ -728,6 +739,9 @@ def find(
     }
     for kind in kinds:
         qs = sources[kind]()
+        if hits_only:
+            related, columns = HIT_COLUMNS[kind]
+            qs = qs.select_related(None).select_related(*related).only(*columns)
         if kind == "contacts" and query.by_identity:
             qs = qs.prefetch_related(None)  # the matched phone or e-mail came with the lookup
         found = filter_queryset(qs, kind, query)

@@ -799,16 +799,22 @@ def search_suggest(request: HttpRequest) -> HttpResponse:
     text = (request.GET.get("q") or "").strip()
     query = search_service.parse(text)
     if request.GET.get("rest") == "1":
-        rest = search_service.find(user=request.user, text=query, limit=5, kinds=SUGGEST_REST)
+        rest = search_service.find(user=request.user, text=query, limit=5, kinds=SUGGEST_REST, hits_only=True)
         return render(request, "crm/_search_suggest_sections.html", {"found": rest})
     rest_url = ""
     holders = None
     if query.by_identity:
-        holders = search_service.find(user=request.user, text=query, limit=5, kinds=("contacts",))
+        holders = search_service.find(
+            user=request.user, text=query, limit=5, kinds=("contacts",), hits_only=True
+        )
         if holders.total:
             rest_url = f"{reverse('search_suggest')}?{urlencode({'q': text, 'rest': '1'})}"
     # Nobody (the user may see) holds it: look at every kind now.
-    found = holders if rest_url and holders else search_service.find(user=request.user, text=query, limit=5)
+    found = (
+        holders
+        if rest_url and holders
+        else search_service.find(user=request.user, text=query, limit=5, hits_only=True)
+    )
     context = {"found": found, "search_query": text, "rest_url": rest_url}
     return render(request, "crm/_search_suggest.html", context)
 

@@ -285,6 +285,22 @@ def test_top_bar_suggestions(people, client, manager):
     assert "Смирнов Олег" not in client.get(reverse("search_suggest"), {"q": "смирнов"}).content.decode()
 
 
+@pytest.mark.parametrize("typed", ["Иванов", "Смирнова", "Ромашка", "8 916 555 12 34", "555-12-34"])
+def test_the_top_bar_loads_only_what_its_hits_show(people, admin_user, typed, django_assert_max_num_queries):
+    full = search.find(user=admin_user, text=typed)
+    with django_assert_max_num_queries(8):  # the ranking and the load of each kind, nothing per hit
+        lean = search.find(user=admin_user, text=typed, hits_only=True)
+        shown = [
+            (h.kind, h.pk, h.url, str(h.title), str(h.detail))
+            for kind in search.KINDS
+            for h in lean.groups[kind]
+        ]
+    assert shown == [
+        (h.kind, h.pk, h.url, str(h.title), str(h.detail)) for kind in search.KINDS for h in full.groups[kind]
+    ]
+    assert shown and lean.counts == full.counts
+
+
 def test_a_phone_in_the_top_bar_shows_its_people_first_and_the_rest_after(
     people, client, manager, admin_user
 ):
