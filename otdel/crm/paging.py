@@ -182,12 +182,15 @@ def page_of(
 
     ``load`` turns the page's ids (in order) into its rows; without it the rows are ``qs``'s own.
     A search on a numbered page ranks up to ``COUNT_PROBE`` rows past the page's start in the same
-    query: when that many do not match, the count is known without a second pass over the matches.
+    query, and that is its count: exact when fewer match, else "more than" the page's start plus
+    ``COUNT_PROBE`` (a search is never counted in a second pass: past a thousand matches a number
+    tells less than a narrower query, and counting them cost as much as ranking them).
     """
     keys = ordering_of(qs)
     qs = ordered(qs, keys)
     number: int | None = 1
     known: int | None = None  # the count, when the page's own query saw the last match
+    known_capped = False  # ... or saw more than COUNT_PROBE past the page's start
     if cursor:
         qs = after(qs, keys, decode(cursor, len(keys)))
         number = None
@@ -202,6 +205,8 @@ def page_of(
             probe = list(qs.values_list(*fields)[offset : offset + COUNT_PROBE + 1])
             if len(probe) <= COUNT_PROBE and (probe or number == 1):
                 known = offset + len(probe)
+            elif len(probe) > COUNT_PROBE:
+                known, known_capped = offset + COUNT_PROBE, True
             at = fields.index("pk")
             rows, values = _load_ranked(qs, probe[: per_page + 1], at, load)
         else:
@@ -212,7 +217,7 @@ def page_of(
     count, capped = (0, False)
     if number is not None:
         if known is not None:
-            count = known
+            count, capped = known, known_capped
         elif not more and (rows or number == 1):
             count = (number - 1) * per_page + len(rows)  # the last page: nothing to count
         else:
@@ -248,7 +253,8 @@ def web_page(request: HttpRequest, qs: QuerySet[Any], per_page: int = 50) -> Key
 class KeysetPagination(BasePagination):
     """``{"count", "count_capped", "next", "previous", "results"}``: ``next`` is a cursor link
     (``?cursor=``) that costs the same on any page; ``?page=N`` works for the first pages, and
-    ``count`` stops at 10 000 (then ``count_capped`` is true)."""
+    ``count`` stops at 10 000, a search's at 1 000 past the page's start (then ``count_capped`` is
+    true)."""
 
     page_size = 50
     max_page_size = 500
@@ -312,9 +318,10 @@ class KeysetPagination(BasePagination):
                 "count": {
                     "type": "integer",
                     "nullable": True,
-                    "description": f"Rows, counted up to {COUNT_CAP}; null on pages reached by cursor",
+                    "description": f"Rows, counted up to {COUNT_CAP} (with `q`: up to {COUNT_PROBE} past the "
+                    "page's start); null on pages reached by cursor",
                 },
-                "count_capped": {"type": "boolean", "description": f"More than {COUNT_CAP} rows"},
+                "count_capped": {"type": "boolean", "description": "More rows than `count`"},
                 "next": {"type": "string", "nullable": True, "format": "uri"},
                 "previous": {"type": "string", "nullable": True, "format": "uri"},
                 "results": schema,
