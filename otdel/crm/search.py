@@ -27,9 +27,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db import connection, transaction
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, F, Func, IntegerField, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Length, StrIndex, Substr
+from django.db.models.functions import Length
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.urls import reverse
@@ -505,34 +505,49 @@ def text_match(query: Query, kind: str, path: str, entry_kind: str) -> Q:
     return Q(contact_id__in=ids) if kind == "leads" else Q(pk__in=ids)
 
 
+class _Score(Func):
+    """How well a search entry's text matches the query, as one SQL expression.
+
+    Per term: 3 when it is a whole word of the text, 2 when a word starts with it, 1 when a typo's
+    reading is a whole word, else 0; plus 1 when the text starts with the first term. Built as one
+    node (a tree of Case/When/StrIndex per term cost Django more to build and compile than the
+    database to evaluate)."""
+
+    output_field = IntegerField()
+
+    def __init__(self, text: Any, terms: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
+        """``terms``: (word, its typo readings) per term of the query (hashable, as an expression's
+        arguments must be)."""
+        super().__init__(text)
+        self.terms = terms
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
+        text, text_params = compiler.compile(self.source_expressions[0])
+        found = f"STRPOS({text}, %s) > 0" if connection.vendor == "postgresql" else f"INSTR({text}, %s) > 0"
+        parts: list[str] = []
+        params: list[Any] = []
+        for word, corrections in self.terms:
+            whens = [(f" {word} ", 3), (f" {word}", 2)]
+            whens += [(f" {form} ", 1) for form in corrections]
+            parts.append(
+                "CASE " + " ".join(f"WHEN {found} THEN {score}" for _n, score in whens) + " ELSE 0 END"
+            )
+            for needle, _score in whens:
+                params += [*text_params, needle]
+        if self.terms:
+            first = f" {self.terms[0][0]}"
+            parts.append(f"CASE WHEN SUBSTR({text}, 1, %s) = %s THEN 1 ELSE 0 END")
+            params += [*text_params, len(first), first]
+        return ("(" + " + ".join(parts) + ")" if parts else "0"), params
+
+
 def _ranked(qs: QuerySet[Any], query: Query, path: str, hit: Q | None) -> QuerySet[Any]:
-    text = f"{path}__text"
-    aliases: dict[str, Any] = {}
-    for n, term in enumerate(query.terms):
-        aliases[f"search_w_{n}"] = StrIndex(text, Value(f" {term.text} "))
-        aliases[f"search_p_{n}"] = StrIndex(text, Value(f" {term.text}"))
-    score: Any = Value(0)
-    for n, term in enumerate(query.terms):
-        whens = [
-            When(**{f"search_w_{n}__gt": 0}, then=Value(3)),
-            When(**{f"search_p_{n}__gt": 0}, then=Value(2)),
-        ]
-        for k, form in enumerate(term.corrections):  # a typo read right, as a whole word
-            aliases[f"search_c_{n}_{k}"] = StrIndex(text, Value(f" {form} "))
-            whens.append(When(**{f"search_c_{n}_{k}__gt": 0}, then=Value(1)))
-        score = score + Case(*whens, default=Value(0), output_field=IntegerField())
-    if query.terms:
-        first = f" {query.terms[0].text}"
-        aliases["search_first"] = Substr(text, 1, len(first))
-        score = score + Case(
-            When(search_first=first, then=Value(1)), default=Value(0), output_field=IntegerField()
-        )
+    text = F(f"{path}__text")
+    score: Any = _Score(text, tuple((t.text, tuple(t.corrections)) for t in query.terms))
     if hit is not None:  # the phone or e-mail itself: nothing matches better
         score = score + Case(When(hit, then=Value(100)), default=Value(0), output_field=IntegerField())
-    return (
-        qs.alias(**aliases)
-        .annotate(search_score=score, search_len=Length(text))
-        .order_by("-search_score", "search_len", "-pk")
+    return qs.annotate(search_score=score, search_len=Length(text)).order_by(
+        "-search_score", "search_len", "-pk"
     )
 
 
