@@ -16,6 +16,7 @@ Django's ``IntegrityError``, as ``bulk_create`` does.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -23,8 +24,11 @@ from django.db import connections, models, router
 
 _M = TypeVar("_M", bound=models.Model)
 
-# Fields whose Python value is what the column takes (psycopg adapts it directly): no per-value
-# conversion. Others (JSON, ...) go through ``get_db_prep_save``.
+# Fields whose column takes a plain str, int or bool as it is (psycopg adapts it directly): such a
+# value needs no conversion; nor does an aware datetime in a DateTimeField (``auto_now``,
+# ``timezone.now()``: Django sends it as it is). Every other value (a lazy translation, a naive
+# datetime, a Decimal) and every other field (JSON, ...) goes through ``get_db_prep_save``, as in
+# ``bulk_create``.
 _AS_IS = (
     models.CharField,
     models.TextField,
@@ -35,11 +39,10 @@ _AS_IS = (
     models.PositiveSmallIntegerField,
     models.PositiveBigIntegerField,
     models.BooleanField,
-    models.DateTimeField,
-    models.DateField,
     models.AutoField,
     models.BigAutoField,
 )
+_PLAIN_VALUES = (str, int, bool, type(None))
 
 
 def bulk_insert(model: type[_M], objs: Sequence[_M], *, batch_size: int = 1000, ids: bool = True) -> list[_M]:
@@ -85,15 +88,27 @@ def bulk_insert(model: type[_M], objs: Sequence[_M], *, batch_size: int = 1000, 
     return objs
 
 
-def _as_is(field: Any) -> bool:
+_PLAIN, _MOMENT, _DJANGO = "plain", "moment", "django"
+
+
+def _as_is(field: Any) -> str:
+    """How a field's values may go to COPY: plain values as they are, aware moments as they are,
+    or through Django."""
     if isinstance(field, models.ForeignKey):  # its value is the target's: an integer id as is
-        return isinstance(field.target_field, _AS_IS)
-    return isinstance(field, _AS_IS)
+        field = field.target_field
+    if isinstance(field, _AS_IS):
+        return _PLAIN
+    return _MOMENT if isinstance(field, models.DateTimeField) else _DJANGO
 
 
-def _row(obj: models.Model, fields: list[Any], plain: list[bool], connection: Any) -> list[Any]:
+def _row(obj: models.Model, fields: list[Any], plain: list[str], connection: Any) -> list[Any]:
     values = []
     for field, as_is in zip(fields, plain, strict=True):
         value = field.pre_save(obj, add=True)
-        values.append(value if as_is else field.get_db_prep_save(value, connection=connection))
+        plain_value = type(value) in _PLAIN_VALUES  # exactly these types: a lazy string is not a str
+        aware = type(value) is datetime.datetime and value.tzinfo is not None
+        if (as_is == _PLAIN and plain_value) or (as_is == _MOMENT and aware):
+            values.append(value)
+        else:
+            values.append(field.get_db_prep_save(value, connection=connection))
     return values

@@ -67,6 +67,19 @@ def test_json_and_auto_now_add_without_ids(manager):
     assert rows[0]._state.adding is False
 
 
+@pytest.mark.django_db
+def test_lazy_translations_and_choices_are_written_as_their_text(manager):
+    from django.utils.translation import gettext_lazy, override
+
+    company = Company.objects.create(name="Б")
+    row = change_row(company, ObjectChange.Action.UPDATE, user=manager)
+    row.message = gettext_lazy("Phone or e-mail added")
+    with override("ru"):
+        bulk_insert(ObjectChange, [row], ids=False)
+    written = ObjectChange.objects.latest("id")
+    assert (written.action, written.message) == ("update", "Добавлен телефон или e-mail")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_taken_identity_is_an_integrity_error_and_nothing_is_written():
     holder = Contact.objects.create(full_name="Первый")
