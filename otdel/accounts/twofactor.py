@@ -52,7 +52,10 @@ def second_factor_pending(user: object, session: object = None) -> bool:
     if not required_for(user):
         return False
     if session is None:
-        return not user.is_verified()  # type: ignore[attr-defined]
+        is_verified = getattr(user, "is_verified", None)
+        # Set by django-otp on the session's user; a user an API token signed in (DRF replaces the
+        # request's user, e.g. on the API docs page) has no session second factor: treated as pending.
+        return is_verified is None or not is_verified()
     persistent_id = session.get(DEVICE_ID_SESSION_KEY)  # type: ignore[attr-defined]
     device = Device.from_persistent_id(persistent_id) if persistent_id else None
     return device is None or device.user_id != getattr(user, "pk", None) or not device.confirmed

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -125,6 +126,11 @@ def _item_from(data: dict[str, Any], position: int) -> DealItem:
     )
     unit = (data.get("unit") or (product.unit if product else "") or "шт").strip()[:16]
     problems = {}
+    for key, text in (("name", name), ("unit", unit)):
+        try:  # the web form's rows are read by hand, not by a form field that would refuse it
+            ProhibitNullCharactersValidator()(text)
+        except ValidationError as exc:
+            problems[key] = exc.messages[0]
     if quantity <= 0:
         problems["quantity"] = _("The quantity must be greater than zero.")
     if price < 0:

@@ -26,6 +26,12 @@ def _client_ip(request: HttpRequest) -> str | None:
     return client_ip(request)
 
 
+def _as_logged(text: str, limit: int) -> str:
+    """What was sent, storable in any database: a NUL byte (PostgreSQL text refuses it) is kept as the
+    visible ``\\x00``, so a search cannot slip past the log by carrying one."""
+    return (text or "").replace("\x00", "\\x00")[:limit]
+
+
 def pd_access_record(
     *,
     user: Any,
@@ -43,9 +49,9 @@ def pd_access_record(
         user_name=(user.get_full_name() or user.get_username())[:150] if getattr(user, "pk", None) else "",
         action=action,
         contact_id=contact_id,
-        query=(query or "")[:500],
+        query=_as_logged(query, 500),
         row_count=row_count,
-        path=(path or "")[:300],
+        path=_as_logged(path, 300),
         ip=ip,
     )
 

@@ -91,6 +91,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Every answer under /api/ in the JSON error shape: 400/413 for bad bodies, JSON 404s.
     "otdel.api.middleware.ApiErrorMiddleware",
+    # A NUL character in the query string: 400 before any view (PostgreSQL text cannot hold one).
+    "otdel.core.middleware.RefuseNulMiddleware",
     # Answers the PBX's route question before sessions, CSRF and DRF (otdel/routing/middleware.py).
     "otdel.routing.middleware.LiveRouteMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -35,8 +35,12 @@ def is_htmx(request: HttpRequest) -> bool:
 
 
 def safe_next(request: HttpRequest, next_url: str) -> str:
-    """``next_url`` when it points into this site, else an empty string."""
-    if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+    """``next_url`` when it is an address on this site (a path from the root, or a URL with this
+    host), else an empty string. A bare word (“-1”, “logout”) is refused: ``redirect()`` would take it
+    for a view name, and a name no view has is a 500."""
+    if not next_url or not next_url.startswith(("/", "http://", "https://")):
+        return ""
+    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         return next_url
     return ""
 
@@ -46,12 +50,17 @@ def redirect_back(request: HttpRequest, default: str, **kwargs: Any) -> HttpResp
     return redirect(safe_next(request, request.POST.get("next") or "") or default, **kwargs)
 
 
+BIGINT_MAX = 2**63 - 1
+
+
 def int_or_none(value: Any) -> int | None:
-    """A query or form parameter as an int; None when it is missing or not a number."""
+    """A query or form parameter as an int; None when it is missing, not a number, or beyond what a
+    database integer holds (an id or offset of 10**20 would fail in PostgreSQL, not find nothing)."""
     try:
-        return int(str(value))
+        number = int(str(value))
     except (TypeError, ValueError):
         return None
+    return number if -BIGINT_MAX <= number <= BIGINT_MAX else None
 
 
 def errors_text(exc: ValidationError) -> str:

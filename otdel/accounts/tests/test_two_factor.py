@@ -207,3 +207,24 @@ def test_no_live_stream_before_the_second_factor(client, admin):
     stream.close()
     assert _signed_in(client.cookies["sessionid"].value, "0")[0] == admin.pk
     assert "live/live.js" in client.get("/settings/").content.decode()
+
+
+def test_an_administrator_with_a_token_reads_the_api_docs(admin):
+    """The token signs the request in (DRF replaces the request's user, which django-otp never saw):
+    the page's navigation must not ask that user for a session second factor (it answered 500)."""
+    from otdel.accounts.services import user_token_issue
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {user_token_issue(user=admin)}")
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    assert "live/live.js" not in response.content.decode()  # no session: no live stream either
+
+
+@pytest.mark.parametrize("next_url", ["-1", "logout", "2026-13-45", "javascript:alert(1)", "//evil.example/"])
+def test_a_next_that_is_not_an_address_here_goes_to_the_start(client, admin, next_url):
+    """A bare word was taken for a view name by ``redirect()``: a 500 for “-1”."""
+    _sign_in(client)
+    _enrol(client, admin)
+    response = client.get("/login/two-factor/", {"next": next_url})
+    assert response.status_code == 302 and response["Location"] == "/"

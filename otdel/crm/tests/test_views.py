@@ -217,6 +217,9 @@ def test_kanban_loads_cards_in_pages(client, manager, pipeline):
     assert page.count('data-testid="deal-card"') == 5
     assert 'data-testid="load-more"' not in page and 'hx-swap-oob="true"' in page
     assert client.get(url + "?offset=0").content.decode().count('data-testid="deal-card"') == 20
+    # An offset no database integer holds is no offset (it was a 500 on PostgreSQL).
+    huge = client.get(url + "?offset=99999999999999999999")
+    assert huge.status_code == 200 and huge.content.decode().count('data-testid="deal-card"') == 20
 
 
 @pytest.mark.parametrize("deals_per_stage", [1, 30])

@@ -66,6 +66,25 @@ def test_the_block_shows_items_and_saves_them_inline(web, priced_deal):
     assert list(priced_deal.items.values_list("name", flat=True)) == ["Фреза концевая"]
 
 
+def test_a_line_carrying_a_nul_character_is_refused_with_a_message(web, priced_deal):
+    """The rows are read from the POST by hand; PostgreSQL refuses NUL in text (it was a 500)."""
+    before = list(priced_deal.items.values_list("name", flat=True))
+    response = web.post(
+        reverse("documents_items_save", args=[priced_deal.pk]),
+        {
+            "version": priced_deal.version,
+            "product": [""],
+            "name": ["Фреза\x00"],
+            "quantity": ["1"],
+            "unit": ["шт"],
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 200
+    assert "Null characters are not allowed." in response.content.decode()
+    assert list(priced_deal.items.values_list("name", flat=True)) == before
+
+
 def test_generate_download_and_send_by_email(
     web, manager, priced_deal, invoice_template, smtp_server, django_capture_on_commit_callbacks
 ):
