@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -437,6 +438,25 @@ def _clean_submission(
     return cleaned
 
 
+def _nul_fields(data: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """The fields (``consents.x`` inside objects) whose text carries a NUL character, which
+    PostgreSQL text cannot hold."""
+    found = []
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            found += _nul_fields(value, f"{prefix}{key}.")
+        elif isinstance(value, str) and "\x00" in value:
+            found.append(f"{prefix}{key}")
+    return found
+
+
+def _nul_visible(data: Any) -> Any:
+    """``data`` with every NUL written as the visible ``\\x00`` (for the intake log)."""
+    if isinstance(data, Mapping):
+        return {key: _nul_visible(value) for key, value in data.items()}
+    return data.replace("\x00", "\\x00") if isinstance(data, str) else data
+
+
 def _redacted(data: Any) -> str:
     """The body of a refused submission without the person's data: they gave no (valid) consent to keep it."""
     if not isinstance(data, Mapping):
@@ -496,6 +516,21 @@ def webform_submit(*, form: WebForm, data: Any, meta: SubmissionMeta) -> Submiss
             {"__all__": ValidationError(_("Send the form as a JSON object."), code="invalid")}
         )
         intake_reject(provider=provider, body=_redacted(data), error=_error_text(exc), meta=log_meta)
+        raise exc
+    nul = _nul_fields(data)
+    if nul:
+        # The JSON API refuses NUL at the door (otdel.core.jsonsafe); the HTML form's POST arrives here.
+        exc = ValidationError(
+            {
+                name: ValidationError(
+                    ProhibitNullCharactersValidator.message, code="null_characters_not_allowed"
+                )
+                for name in nul
+            }
+        )
+        intake_reject(
+            provider=provider, body=_redacted(_nul_visible(data)), error=_error_text(exc), meta=log_meta
+        )
         raise exc
     if str(data.get(HONEYPOT) or "").strip():
         intake_reject(provider=provider, body=_redacted(data), error="honeypot filled: spam", meta=log_meta)

@@ -84,6 +84,21 @@ def test_page_shows_errors_inline_and_stores_nothing(webform):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("field", ["name", "message", "company", "utm_source"])
+def test_page_refuses_a_nul_character_with_a_message_and_stores_nothing(webform, field):
+    """PostgreSQL text cannot hold NUL: the HTML form's POST answered 500 (the JSON API refused it)."""
+    client = Client()
+    page_html = client.get(PAGE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    response = client.post(PAGE, _post_data(page_html, **{field: "Ан\x00на"}), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "Null characters are not allowed." in response.content.decode()
+    assert not Contact.objects.exists() and not Consent.objects.exists()
+    refused = IntakeLog.objects.get()
+    assert refused.status == IntakeLog.Status.REJECTED
+    assert refused.error == f'{{"{field}": ["Null characters are not allowed."]}}'
+
+
+@pytest.mark.django_db
 def test_page_honeypot_and_rate_limit(webform):
     WebForm.objects.filter(pk=webform.pk).update(rate_limit_per_minute=1)
     client = Client()
