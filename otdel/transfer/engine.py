@@ -12,6 +12,7 @@ from dataclasses import field as dc_field
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
@@ -157,6 +158,8 @@ def parse_row(ctx: ImportContext, values: list[Any]) -> dict[str, Any]:
                 _("The cell is %(length)s characters long; at most %(limit)s fit.")
                 % {"length": f"{len(raw):,}".replace(",", " "), "limit": f"{MAX_CELL:,}".replace(",", " ")},
             )
+        if isinstance(raw, str) and "\x00" in raw:  # PostgreSQL text cannot hold it
+            raise RowError(column, str(ProhibitNullCharactersValidator.message))
         try:
             _parse_cell(ctx, rec, target, raw, column)
         except ValidationError as exc:

@@ -222,3 +222,21 @@ def test_exports_carry_custom_fields_and_filter_by_them(api_for, admin_user, pip
     rows = read_csv(api_for(admin_user).get("/api/v1/exports/deals?format=csv&custom__region=Б"))
     assert rows[0][-1] == "Регион"
     assert [(r[1], r[-1]) for r in rows[1:]] == [("Первая", "Б")]
+
+
+def test_a_nul_character_deep_in_a_file_is_an_error_of_its_row(api_for, admin_user):
+    """Past the 256 KB the encoding is guessed from, a NUL reached PostgreSQL mid-import: the import
+    failed with an internal error after writing the batches before it. Now the pre-scan names the
+    row, and nothing is imported."""
+    client = api_for(admin_user)
+    rows = [["ФИО", "Телефон"]] + [[f"Клиент {i}", f"+7912{i:07d}"] for i in range(12_000)]
+    rows.append(["Иван\x00ов", "+79129999999"])
+    data = files.csv_bytes(rows)
+    assert data.index(b"\x00") > 256 * 1024
+    response = post_import(client, data, kind="contacts", dry_run="false")
+    status = client.get(f"/api/v1/imports/{response.json()['id']}").json()
+    assert status["status"] == "failed" and status["created"] == 0
+    assert status["errors"] == [
+        {"row": 12_002, "field": "ФИО", "message": "Null characters are not allowed."}
+    ]
+    assert Contact.objects.count() == 0
