@@ -3,15 +3,12 @@ user the actor of the request's changes."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 
 from otdel.core.context import acting_as
-
-logger = logging.getLogger(__name__)
 
 
 class NulQueryStringRefused(SuspiciousOperation):
