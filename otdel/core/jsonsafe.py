@@ -47,6 +47,12 @@ def int_in_range(value: int) -> bool:
     return MIN_INT <= value <= MAX_INT
 
 
+def nul_visible(text: str) -> str:
+    """``text`` with every NUL written as the visible ``\\x00``: for logs of what was sent, which
+    must keep the evidence and still be storable."""
+    return text.replace("\x00", "\\x00")
+
+
 def _check_text(text: str) -> None:
     if "\x00" in text:
         raise UnsafeJSON("NUL character in a string")

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from otdel.core.jsonsafe import nul_visible
 from otdel.core.net import client_ip
 from otdel.privacy.models import AccessAction, PDAccessLog
 
@@ -29,7 +30,7 @@ def _client_ip(request: HttpRequest) -> str | None:
 def _as_logged(text: str, limit: int) -> str:
     """What was sent, storable in any database: a NUL byte (PostgreSQL text refuses it) is kept as the
     visible ``\\x00``, so a search cannot slip past the log by carrying one."""
-    return (text or "").replace("\x00", "\\x00")[:limit]
+    return nul_visible(text or "")[:limit]
 
 
 def pd_access_record(

@@ -11,6 +11,7 @@ from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from otdel.core.exceptions import ConflictError
+from otdel.core.jsonsafe import int_in_range
 
 T = TypeVar("T")
 
@@ -50,9 +51,6 @@ def redirect_back(request: HttpRequest, default: str, **kwargs: Any) -> HttpResp
     return redirect(safe_next(request, request.POST.get("next") or "") or default, **kwargs)
 
 
-BIGINT_MAX = 2**63 - 1
-
-
 def int_or_none(value: Any) -> int | None:
     """A query or form parameter as an int; None when it is missing, not a number, or beyond what a
     database integer holds (an id or offset of 10**20 would fail in PostgreSQL, not find nothing)."""
@@ -60,7 +58,7 @@ def int_or_none(value: Any) -> int | None:
         number = int(str(value))
     except (TypeError, ValueError):
         return None
-    return number if -BIGINT_MAX <= number <= BIGINT_MAX else None
+    return number if int_in_range(number) else None
 
 
 def errors_text(exc: ValidationError) -> str:

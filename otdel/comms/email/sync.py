@@ -49,6 +49,7 @@ from otdel.comms.models import (
 from otdel.comms.services import InboundEvent, IngestResult, ingest_event
 from otdel.core.conf import int_setting
 from otdel.core.context import acting_as
+from otdel.core.jsonsafe import nul_visible
 
 logger = logging.getLogger(__name__)
 
@@ -282,7 +283,7 @@ def mail_store(*, event: InboundEvent, attachments: Iterable[MailAttachment] = (
 
 def _raw_as_text(raw: bytes) -> str:
     """Raw bytes kept readable for the admin: undecodable bytes as \\xNN, never lost silently."""
-    text = raw[:MAX_LOGGED_BYTES].decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00")
+    text = nul_visible(raw[:MAX_LOGGED_BYTES].decode("utf-8", errors="backslashreplace"))
     if len(raw) > MAX_LOGGED_BYTES:
         text += f"\n[... {len(raw) - MAX_LOGGED_BYTES} more bytes not kept]"
     return text

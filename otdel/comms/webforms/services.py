@@ -30,6 +30,7 @@ from otdel.core.context import acting_as
 from otdel.core.events import WebformSubmitted, emit
 from otdel.core.exceptions import ConflictError
 from otdel.core.identity import normalize_email, normalize_phone
+from otdel.core.jsonsafe import nul_visible
 from otdel.privacy.models import ConsentPurpose, ConsentText
 from otdel.privacy.services import consent_record
 from otdel.routing.selectors import queue_by_code
@@ -454,7 +455,7 @@ def _nul_visible(data: Any) -> Any:
     """``data`` with every NUL written as the visible ``\\x00`` (for the intake log)."""
     if isinstance(data, Mapping):
         return {key: _nul_visible(value) for key, value in data.items()}
-    return data.replace("\x00", "\\x00") if isinstance(data, str) else data
+    return nul_visible(data) if isinstance(data, str) else data
 
 
 def _redacted(data: Any) -> str:
